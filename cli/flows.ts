@@ -1,0 +1,44 @@
+/** `podwire flows`: packets aggregated into per-window flows between pods. */
+import { FlowTable } from '../collector/flows/flow-table.js';
+import { type InputOptions, runCapture, summaryLine } from './capture-run.js';
+import { FLOW_TABLE_HEADER, flowJson, flowTableRow } from './format.js';
+import { LineWriter } from './output.js';
+
+export interface FlowsOptions extends InputOptions {
+  format: 'jsonl' | 'table';
+  windowSeconds: number;
+  maxFlows: number;
+}
+
+export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void> {
+  const out = new LineWriter();
+  const table = o.format === 'table';
+  if (table) out.line(FLOW_TABLE_HEADER);
+  let flowTable: FlowTable | undefined;
+  const { path } = await runCapture(
+    o,
+    (index) => {
+      flowTable = new FlowTable({
+        windowSeconds: o.windowSeconds,
+        maxFlows: o.maxFlows,
+        endpoints: index.endpoints,
+        onFlows: (records) => {
+          for (const f of records) {
+            const rec = flowJson(f);
+            out.line(table ? flowTableRow(rec) : JSON.stringify(rec));
+          }
+        },
+      });
+      return { flows: flowTable };
+    },
+    signal,
+  );
+  flowTable!.flush();
+  await out.drain();
+  if (!o.quiet) {
+    const s = flowTable!.stats;
+    process.stderr.write(
+      `${summaryLine(path)} flows=${s.emitted} flow_table_overflows=${s.overflows} late_packets=${s.latePackets}\n`,
+    );
+  }
+}

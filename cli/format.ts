@@ -1,0 +1,162 @@
+/**
+ * Output records of the CLI: one JSON object per packet or flow (jsonl), or an aligned
+ * table for people. Field names are snake_case and stable: scripts depend on them.
+ */
+import { type Attribution, matchedByName, unattributedName } from '../collector/attribution/attribute.js';
+import type { Endpoint } from '../collector/attribution/endpoint-index.js';
+import type { CapturedPacket } from '../collector/capture/types.js';
+import { ipv4ToString, ipv6ToString, macToString } from '../collector/decode/addr.js';
+import { type DecodedPacket, decodeStatusName, Layer } from '../collector/decode/packet.js';
+import type { FlowRecord } from '../collector/flows/flow-table.js';
+
+const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47: 'gre', 58: 'icmpv6', 132: 'sctp' };
+
+export function protoName(proto: number): string | null {
+  if (proto < 0) return null;
+  return PROTO_NAMES[proto] ?? `ip-${proto}`;
+}
+
+/** ISO 8601 UTC with 6 (µs) or 9 (ns) fraction digits. */
+export function isoTime(tsSec: number, tsNsec: number, digits: 6 | 9): string {
+  const base = new Date(tsSec * 1000).toISOString().slice(0, 19);
+  const frac = digits === 9 ? String(tsNsec).padStart(9, '0') : String(Math.floor(tsNsec / 1000)).padStart(6, '0');
+  return `${base}.${frac}Z`;
+}
+
+export interface EndpointJson {
+  namespace: string;
+  pod: string;
+  node: string;
+  interface: string;
+  network: string;
+  tier: string;
+  by: string;
+}
+
+export function endpointJson(ep: Endpoint | null, by: number | string): EndpointJson | null {
+  if (ep === null) return null;
+  return {
+    namespace: ep.namespace,
+    pod: ep.pod,
+    node: ep.node,
+    interface: ep.interface,
+    network: ep.network,
+    tier: ep.tier,
+    by: typeof by === 'string' ? by : (matchedByName[by] ?? 'none'),
+  };
+}
+
+function ipStrings(p: DecodedPacket): [string | null, string | null] {
+  if (p.ipVersion === 4) return [ipv4ToString(p.src4), ipv4ToString(p.dst4)];
+  if (p.ipVersion === 6) return [ipv6ToString(p.src6), ipv6ToString(p.dst6)];
+  return [null, null];
+}
+
+const hasL4 = (p: DecodedPacket) => (p.layers & (Layer.TCP | Layer.UDP)) !== 0;
+
+/** The jsonl record of one traced packet. */
+export function packetJson(c: CapturedPacket, p: DecodedPacket, a: Attribution, tsDigits: 6 | 9) {
+  const [srcIp, dstIp] = ipStrings(p);
+  const l2 = (p.layers & Layer.ETHERNET) !== 0;
+  const rec: Record<string, unknown> = {
+    frame: c.frame,
+    ts: isoTime(c.tsSec, c.tsNsec, tsDigits),
+    length: c.wireLength,
+    vlan: l2 ? p.vlan : null,
+    vni: p.vni >= 0 ? p.vni : null,
+    src_mac: l2 ? macToString(p.srcMac) : null,
+    dst_mac: l2 ? macToString(p.dstMac) : null,
+    src_ip: srcIp,
+    dst_ip: dstIp,
+    proto: protoName(p.protocol),
+    src_port: hasL4(p) ? p.srcPort : null,
+    dst_port: hasL4(p) ? p.dstPort : null,
+    src: endpointJson(a.src, a.srcBy),
+    dst: endpointJson(a.dst, a.dstBy),
+  };
+  if (p.vlanCount > 1) rec.vlans = Array.from(p.vlans.subarray(0, p.vlanCount));
+  if (p.layers & Layer.TCP) rec.tcp_flags = p.tcpFlags;
+  if (p.layers & (Layer.ICMP | Layer.ICMPV6)) {
+    rec.icmp_type = p.icmpType;
+    rec.icmp_code = p.icmpCode;
+  }
+  if (p.layers & Layer.FRAGMENT) rec.fragment_offset = p.fragOffset;
+  if (p.tunnelIpVersion !== 0) {
+    const v4 = p.tunnelIpVersion === 4;
+    rec.tunnel = {
+      src_ip: v4 ? ipv4ToString(p.tunnelSrc4) : ipv6ToString(p.tunnelSrc6),
+      dst_ip: v4 ? ipv4ToString(p.tunnelDst4) : ipv6ToString(p.tunnelDst6),
+      src_node: a.srcVtepNode,
+      dst_node: a.dstVtepNode,
+      outer_vlan: p.outerVlan,
+    };
+  }
+  if (p.erspanSession >= 0) rec.erspan = { session: p.erspanSession, type: p.erspanType };
+  if (p.status !== 0) rec.status = decodeStatusName[p.status];
+  if (a.src === null) rec.src_unattributed = unattributedName[a.srcReason];
+  if (a.dst === null) rec.dst_unattributed = unattributedName[a.dstReason];
+  return rec;
+}
+
+/** The jsonl record of one flow. */
+export function flowJson(f: FlowRecord) {
+  return {
+    window_start: new Date(f.windowStart * 1000).toISOString(),
+    window_seconds: f.windowSeconds,
+    observation: f.observation,
+    vlan: f.vlan,
+    vni: f.vni >= 0 ? f.vni : null,
+    src_mac: f.srcMac,
+    dst_mac: f.dstMac,
+    src_ip: f.srcIp || null,
+    dst_ip: f.dstIp || null,
+    proto: protoName(f.protocol),
+    src_port: f.srcPort,
+    dst_port: f.dstPort,
+    tcp_flags: f.tcpFlags,
+    bytes: f.bytes,
+    packets: f.packets,
+    samples: f.samples,
+    sampling_rate: f.samplingRate,
+    src: endpointJson(f.src, f.srcBy),
+    dst: endpointJson(f.dst, f.dstBy),
+    first_seen: new Date(f.firstSeenUs / 1000).toISOString(),
+    last_seen: new Date(f.lastSeenUs / 1000).toISOString(),
+  };
+}
+
+const podName = (e: EndpointJson | null) => (e === null ? '-' : `${e.namespace}/${e.pod}`);
+const hostPort = (ip: unknown, port: unknown) =>
+  ip === null ? '' : port === null ? String(ip) : String(ip).includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+
+/** Fixed-width columns: readable in a terminal, stable enough for a quick grep. */
+export function packetTableRow(r: ReturnType<typeof packetJson>): string {
+  const src = r.src_ip === null ? String(r.src_mac ?? '') : hostPort(r.src_ip, r.src_port);
+  const dst = r.dst_ip === null ? String(r.dst_mac ?? '') : hostPort(r.dst_ip, r.dst_port);
+  const ctx = r.vni !== null ? `vni ${r.vni}` : `vlan ${r.vlan ?? '-'}`;
+  return [
+    String(r.frame).padStart(7),
+    String(r.ts).slice(11, 26),
+    ctx.padEnd(10),
+    String(r.proto ?? '-').padEnd(6),
+    `${src} > ${dst}`.padEnd(50),
+    `${podName(r.src as EndpointJson | null)} > ${podName(r.dst as EndpointJson | null)}`,
+  ].join('  ');
+}
+
+export const PACKET_TABLE_HEADER = `${'frame'.padStart(7)}  ${'time'.padEnd(15)}  ${'context'.padEnd(10)}  ${'proto'.padEnd(6)}  ${'addresses'.padEnd(50)}  pods`;
+
+export function flowTableRow(r: ReturnType<typeof flowJson>): string {
+  const ctx = r.vni !== null ? `vni ${r.vni}` : `vlan ${r.vlan}`;
+  return [
+    r.window_start.slice(11, 19),
+    ctx.padEnd(10),
+    String(r.proto ?? '-').padEnd(6),
+    `${hostPort(r.src_ip ?? r.src_mac, r.src_ip ? r.src_port : null)} > ${hostPort(r.dst_ip ?? r.dst_mac, r.dst_ip ? r.dst_port : null)}`.padEnd(50),
+    String(r.packets).padStart(9),
+    String(r.bytes).padStart(12),
+    `${podName(r.src)} > ${podName(r.dst)}`,
+  ].join('  ');
+}
+
+export const FLOW_TABLE_HEADER = `${'window'.padEnd(8)}  ${'context'.padEnd(10)}  ${'proto'.padEnd(6)}  ${'addresses'.padEnd(50)}  ${'packets'.padStart(9)}  ${'bytes'.padStart(12)}  pods`;

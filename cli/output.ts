@@ -1,0 +1,38 @@
+/**
+ * Buffered line output to stdout. Lines are joined into ~64 KiB writes (one write per
+ * line would dominate the cost of `trace`). A closed pipe (`podwire trace … | head`) ends
+ * the run quietly instead of throwing EPIPE.
+ */
+export class LineWriter {
+  private buf: string[] = [];
+  private size = 0;
+  closed = false;
+
+  constructor(private readonly stream: NodeJS.WritableStream = process.stdout) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') this.closed = true;
+      else throw err;
+    });
+  }
+
+  line(s: string): void {
+    if (this.closed) return;
+    this.buf.push(s);
+    this.size += s.length + 1;
+    if (this.size >= 65536) this.flush();
+  }
+
+  flush(): void {
+    if (this.buf.length === 0 || this.closed) return;
+    this.stream.write(`${this.buf.join('\n')}\n`);
+    this.buf = [];
+    this.size = 0;
+  }
+
+  /** Resolves once everything written so far has been handed to the OS. */
+  async drain(): Promise<void> {
+    this.flush();
+    if (this.closed) return;
+    await new Promise<void>((resolve) => this.stream.write('', () => resolve()));
+  }
+}

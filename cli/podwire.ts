@@ -1,0 +1,115 @@
+/**
+ * The podwire command line. Every command is listed by `podwire --help`; exit codes are in
+ * cli/errors.ts and the README.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ExitCode, parseDuration, parsePort, UserError } from './errors.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const collectPort = (v: string, prev: number[] = []) => {
+  try {
+    return [...prev, parsePort(v, '--vxlan-port')];
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
+function inputOptions(cmd: Command): Command {
+  return cmd
+    .option('--pcap <file>', 'read a pcap or pcapng file ("-" for stdin)')
+    .option('--capture <iface>', 'capture live on an interface (runs tcpdump -i IFACE -U -s 0 -w -)')
+    .option('--filter <bpf>', 'BPF filter for --capture (tcpdump syntax)')
+    .requiredOption('--inventory <file>', 'endpoint inventory JSON (see README: inventory contract)')
+    .option('--vxlan-port <port>', 'extra UDP port carrying VXLAN (4789 always does); repeatable', collectPort)
+    .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'table']).default('jsonl'))
+    .option('-q, --quiet', 'no progress and no summary line on stderr');
+}
+
+/** Aborted by the first SIGINT/SIGTERM: live captures stop and flush what they have. */
+function stopSignal(): AbortSignal {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return ac.signal;
+}
+
+async function run(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof UserError) {
+      process.stderr.write(`podwire: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`podwire: internal error: ${(err as Error)?.stack ?? err}\n`);
+    process.exitCode = ExitCode.INTERNAL;
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('podwire')
+    .description('Observability and traffic inspection for pods on SR-IOV VFs and VXLAN overlays')
+    .version(pkg.version)
+    .showHelpAfterError('(run podwire --help for usage)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 input could not be read completely, 2 bad usage or configuration, 70 internal error.',
+    );
+  program.exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : ExitCode.USAGE);
+  });
+
+  inputOptions(
+    program
+      .command('trace')
+      .description('one record per packet, attributed to the pods that sent and received it'),
+  ).action((o) =>
+    run(async () => {
+      const { trace } = await import('./trace.js');
+      await trace(o, stopSignal());
+    }),
+  );
+
+  inputOptions(
+    program.command('flows').description('packets aggregated into per-window flows between pods'),
+  )
+    .option('--window <duration>', 'flow window (e.g. 10s, 1m)', '10s')
+    .option('--max-flows <n>', 'open flows held in memory before emitting early', '500000')
+    .action((o) =>
+      run(async () => {
+        const { flows } = await import('./flows.js');
+        const maxFlows = Number(o.maxFlows);
+        if (!Number.isInteger(maxFlows) || maxFlows < 1) throw new UserError('--max-flows: a whole number >= 1');
+        await flows({ ...o, windowSeconds: parseDuration(o.window, '--window'), maxFlows }, stopSignal());
+      }),
+    );
+
+  program
+    .command('sample')
+    .description('write the demo capture and its inventory (what npm start traces) to a folder')
+    .option('--out <dir>', 'output folder', 'samples')
+    .action((o) =>
+      run(async () => {
+        const { writeSample } = await import('./sample.js');
+        await writeSample(o.out);
+      }),
+    );
+
+  program
+    .command('start')
+    .description('what npm start runs: the packet path over the shipped demo capture, then where to look')
+    .action(() =>
+      run(async () => {
+        const { start } = await import('./start.js');
+        await start();
+      }),
+    );
+
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the Debian tools the test suite drives for real. Idempotent: does nothing when
+# every tool is present. Fails loudly (non-zero, naming the tool) when one cannot be had:
+# tests never skip for a missing tool.
+set -euo pipefail
+
+# command -> Debian package that provides it
+declare -A need=(
+  [tcpdump]=tcpdump
+  [tshark]=tshark
+  [iperf3]=iperf3
+  [tcpreplay]=tcpreplay
+  [ip]=iproute2
+  [tc]=iproute2
+  [ping]=iputils-ping
+)
+
+missing_pkgs=()
+for cmd in "${!need[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing_pkgs+=("${need[$cmd]}")
+done
+
+if [ ${#missing_pkgs[@]} -gt 0 ]; then
+  pkgs=$(printf '%s\n' "${missing_pkgs[@]}" | sort -u | tr '\n' ' ')
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup-tools: missing packages: $pkgs— run this script as root (or: sudo apt-get install $pkgs)" >&2
+    exit 1
+  fi
+  echo "setup-tools: installing $pkgs" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # wireshark-common asks whether non-root users may capture; answer no, non-interactively
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+fi
+
+for cmd in "${!need[@]}"; do
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    echo "setup-tools: '$cmd' (package ${need[$cmd]}) is still missing after install" >&2
+    exit 1
+  fi
+done
