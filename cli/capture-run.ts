@@ -4,7 +4,7 @@
  */
 import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import { InventoryError, loadInventory } from '../collector/attribution/inventory.js';
-import { openCapture, readCapture } from '../collector/capture/reader.js';
+import { openCapture, readCaptureSource } from '../collector/capture/reader.js';
 import { captureLive } from '../collector/capture/tcpdump.js';
 import { CaptureError, type CaptureStats } from '../collector/capture/types.js';
 import { decodeConfig } from '../collector/decode/packet.js';
@@ -35,7 +35,9 @@ export function checkInput(o: InputOptions): void {
     throw new UserError('give exactly one input: --pcap FILE (or - for stdin) or --capture IFACE');
   }
   if (o.filter !== undefined && o.capture === undefined) {
-    throw new UserError('--filter applies to --capture only (filter a file with tcpdump -r FILE -w - FILTER | podwire … --pcap -)');
+    throw new UserError(
+      '--filter applies to --capture only (filter a file with tcpdump -r FILE -w - FILTER | podwire … --pcap -)',
+    );
   }
 }
 
@@ -53,12 +55,23 @@ export async function runCapture(
   let stats: CaptureStats;
   try {
     if (o.capture !== undefined) {
-      stats = await captureLive(o.capture, path.handle, { filter: o.filter, signal });
+      const iface = o.capture;
+      stats = await captureLive(iface, path.handle, {
+        filter: o.filter,
+        signal,
+        // packets as they arrive: without it libpcap hands them over in kernel blocks, up to
+        // 1 s late, and the last partial block is lost when the capture is stopped
+        immediate: true,
+        // the readiness line scripts and tests wait for before generating traffic
+        onListening: () => {
+          if (!o.quiet) process.stderr.write(`podwire: capturing on ${iface}\n`);
+        },
+      });
     } else {
       const input = await openCapture(o.pcap!);
       const progress = new Progress(input.size, !o.quiet && process.stderr.isTTY === true);
       try {
-        stats = await readCapture(input.stream, path.handle, {
+        stats = await readCaptureSource(input, path.handle, {
           signal,
           onProgress: (bytes, packets) => progress.update(bytes, packets),
         });
@@ -67,7 +80,8 @@ export async function runCapture(
       }
     }
   } catch (err) {
-    if (err instanceof CaptureError) throw new UserError(`${o.pcap ?? o.capture}: ${err.message}`, ExitCode.INPUT);
+    if (err instanceof CaptureError)
+      throw new UserError(`${o.pcap ?? o.capture}: ${err.message}`, ExitCode.INPUT);
     if (err instanceof UserError) throw err;
     if (err instanceof Error && (err as NodeJS.ErrnoException).code !== undefined) {
       throw new UserError(err.message, ExitCode.INPUT);

@@ -33,6 +33,7 @@ export function parseDuration(text: string, what: string): number {
 
 export function parsePort(text: string, what: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UserError(`${what}: "${text}" is not a port (1..65535)`);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new UserError(`${what}: "${text}" is not a port (1..65535)`);
   return n;
 }

@@ -1,4 +1,5 @@
 /** `podwire flows`: packets aggregated into per-window flows between pods. */
+import { AttributionCounters } from '../collector/attribution/attribute.js';
 import { FlowTable } from '../collector/flows/flow-table.js';
 import { type InputOptions, runCapture, summaryLine } from './capture-run.js';
 import { FLOW_TABLE_HEADER, flowJson, flowTableRow } from './format.js';
@@ -18,18 +19,20 @@ export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void>
   const { path } = await runCapture(
     o,
     (index) => {
+      const counters = new AttributionCounters();
       flowTable = new FlowTable({
+        index,
+        counters,
         windowSeconds: o.windowSeconds,
         maxFlows: o.maxFlows,
-        endpoints: index.endpoints,
-        onFlows: (records) => {
-          for (const f of records) {
+        onFlows: (batch) => {
+          for (const f of batch.records()) {
             const rec = flowJson(f);
             out.line(table ? flowTableRow(rec) : JSON.stringify(rec));
           }
         },
       });
-      return { flows: flowTable };
+      return { flows: flowTable, counters };
     },
     signal,
   );

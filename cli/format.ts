@@ -3,13 +3,20 @@
  * table for people. Field names are snake_case and stable: scripts depend on them.
  */
 import { type Attribution, matchedByName, unattributedName } from '../collector/attribution/attribute.js';
-import type { Endpoint } from '../collector/attribution/endpoint-index.js';
+import type { Endpoint, EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import type { CapturedPacket } from '../collector/capture/types.js';
 import { ipv4ToString, ipv6ToString, macToString } from '../collector/decode/addr.js';
 import { type DecodedPacket, decodeStatusName, Layer } from '../collector/decode/packet.js';
 import type { FlowRecord } from '../collector/flows/flow-table.js';
 
-const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 47: 'gre', 58: 'icmpv6', 132: 'sctp' };
+const PROTO_NAMES: Record<number, string> = {
+  1: 'icmp',
+  6: 'tcp',
+  17: 'udp',
+  47: 'gre',
+  58: 'icmpv6',
+  132: 'sctp',
+};
 
 export function protoName(proto: number): string | null {
   if (proto < 0) return null;
@@ -19,7 +26,8 @@ export function protoName(proto: number): string | null {
 /** ISO 8601 UTC with 6 (µs) or 9 (ns) fraction digits. */
 export function isoTime(tsSec: number, tsNsec: number, digits: 6 | 9): string {
   const base = new Date(tsSec * 1000).toISOString().slice(0, 19);
-  const frac = digits === 9 ? String(tsNsec).padStart(9, '0') : String(Math.floor(tsNsec / 1000)).padStart(6, '0');
+  const frac =
+    digits === 9 ? String(tsNsec).padStart(9, '0') : String(Math.floor(tsNsec / 1000)).padStart(6, '0');
   return `${base}.${frac}Z`;
 }
 
@@ -55,7 +63,13 @@ function ipStrings(p: DecodedPacket): [string | null, string | null] {
 const hasL4 = (p: DecodedPacket) => (p.layers & (Layer.TCP | Layer.UDP)) !== 0;
 
 /** The jsonl record of one traced packet. */
-export function packetJson(c: CapturedPacket, p: DecodedPacket, a: Attribution, tsDigits: 6 | 9) {
+export function packetJson(
+  c: CapturedPacket,
+  p: DecodedPacket,
+  a: Attribution,
+  index: EndpointIndex,
+  tsDigits: 6 | 9,
+) {
   const [srcIp, dstIp] = ipStrings(p);
   const l2 = (p.layers & Layer.ETHERNET) !== 0;
   const rec: Record<string, unknown> = {
@@ -86,8 +100,8 @@ export function packetJson(c: CapturedPacket, p: DecodedPacket, a: Attribution, 
     rec.tunnel = {
       src_ip: v4 ? ipv4ToString(p.tunnelSrc4) : ipv6ToString(p.tunnelSrc6),
       dst_ip: v4 ? ipv4ToString(p.tunnelDst4) : ipv6ToString(p.tunnelDst6),
-      src_node: a.srcVtepNode,
-      dst_node: a.dstVtepNode,
+      src_node: v4 ? index.vtepNode4(p.tunnelSrc4) : index.vtepNode6(p.tunnelSrc6),
+      dst_node: v4 ? index.vtepNode4(p.tunnelDst4) : index.vtepNode6(p.tunnelDst6),
       outer_vlan: p.outerVlan,
     };
   }
@@ -127,7 +141,13 @@ export function flowJson(f: FlowRecord) {
 
 const podName = (e: EndpointJson | null) => (e === null ? '-' : `${e.namespace}/${e.pod}`);
 const hostPort = (ip: unknown, port: unknown) =>
-  ip === null ? '' : port === null ? String(ip) : String(ip).includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+  ip === null
+    ? ''
+    : port === null
+      ? String(ip)
+      : String(ip).includes(':')
+        ? `[${ip}]:${port}`
+        : `${ip}:${port}`;
 
 /** Fixed-width columns: readable in a terminal, stable enough for a quick grep. */
 export function packetTableRow(r: ReturnType<typeof packetJson>): string {
@@ -152,7 +172,9 @@ export function flowTableRow(r: ReturnType<typeof flowJson>): string {
     r.window_start.slice(11, 19),
     ctx.padEnd(10),
     String(r.proto ?? '-').padEnd(6),
-    `${hostPort(r.src_ip ?? r.src_mac, r.src_ip ? r.src_port : null)} > ${hostPort(r.dst_ip ?? r.dst_mac, r.dst_ip ? r.dst_port : null)}`.padEnd(50),
+    `${hostPort(r.src_ip ?? r.src_mac, r.src_ip ? r.src_port : null)} > ${hostPort(r.dst_ip ?? r.dst_mac, r.dst_ip ? r.dst_port : null)}`.padEnd(
+      50,
+    ),
     String(r.packets).padStart(9),
     String(r.bytes).padStart(12),
     `${podName(r.src)} > ${podName(r.dst)}`,

@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, parseDuration, parsePort, UserError } from './errors.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 const collectPort = (v: string, prev: number[] = []) => {
   try {
@@ -22,7 +24,11 @@ function inputOptions(cmd: Command): Command {
     .option('--capture <iface>', 'capture live on an interface (runs tcpdump -i IFACE -U -s 0 -w -)')
     .option('--filter <bpf>', 'BPF filter for --capture (tcpdump syntax)')
     .requiredOption('--inventory <file>', 'endpoint inventory JSON (see README: inventory contract)')
-    .option('--vxlan-port <port>', 'extra UDP port carrying VXLAN (4789 always does); repeatable', collectPort)
+    .option(
+      '--vxlan-port <port>',
+      'extra UDP port carrying VXLAN (4789 always does); repeatable',
+      collectPort,
+    )
     .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'table']).default('jsonl'))
     .option('-q, --quiet', 'no progress and no summary line on stderr');
 }
@@ -67,23 +73,28 @@ export function buildProgram(): Command {
     program
       .command('trace')
       .description('one record per packet, attributed to the pods that sent and received it'),
-  ).action((o) =>
-    run(async () => {
-      const { trace } = await import('./trace.js');
-      await trace(o, stopSignal());
-    }),
-  );
-
-  inputOptions(
-    program.command('flows').description('packets aggregated into per-window flows between pods'),
   )
+    .option('--limit <n>', 'print only the first N packets (all are still read and counted)')
+    .action((o) =>
+      run(async () => {
+        const { trace } = await import('./trace.js');
+        const limit = o.limit === undefined ? undefined : Number(o.limit);
+        if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
+          throw new UserError('--limit: a whole number >= 0');
+        }
+        await trace({ ...o, limit }, stopSignal());
+      }),
+    );
+
+  inputOptions(program.command('flows').description('packets aggregated into per-window flows between pods'))
     .option('--window <duration>', 'flow window (e.g. 10s, 1m)', '10s')
     .option('--max-flows <n>', 'open flows held in memory before emitting early', '500000')
     .action((o) =>
       run(async () => {
         const { flows } = await import('./flows.js');
         const maxFlows = Number(o.maxFlows);
-        if (!Number.isInteger(maxFlows) || maxFlows < 1) throw new UserError('--max-flows: a whole number >= 1');
+        if (!Number.isInteger(maxFlows) || maxFlows < 1)
+          throw new UserError('--max-flows: a whole number >= 1');
         await flows({ ...o, windowSeconds: parseDuration(o.window, '--window'), maxFlows }, stopSignal());
       }),
     );

@@ -20,7 +20,9 @@ export class Progress {
     const secs = (now - this.started) / 1000;
     const rate = secs > 0 ? Math.round(packets / secs) : 0;
     const pct = this.totalBytes ? ` ${((100 * bytes) / this.totalBytes).toFixed(1)}%` : '';
-    process.stderr.write(`\r\x1b[K${packets.toLocaleString('en')} packets, ${rate.toLocaleString('en')} packets/s${pct}`);
+    process.stderr.write(
+      `\r\x1b[K${packets.toLocaleString('en')} packets, ${rate.toLocaleString('en')} packets/s${pct}`,
+    );
     this.drawn = true;
   }
 

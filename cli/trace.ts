@@ -1,11 +1,13 @@
 /** `podwire trace`: one record per packet, attributed to the pods that sent and received it. */
-import { type CapturedPacket, } from '../collector/capture/types.js';
+import type { CapturedPacket } from '../collector/capture/types.js';
 import { type InputOptions, runCapture, summaryLine } from './capture-run.js';
 import { PACKET_TABLE_HEADER, packetJson, packetTableRow } from './format.js';
 import { LineWriter } from './output.js';
 
 export interface TraceOptions extends InputOptions {
   format: 'jsonl' | 'table';
+  /** stop printing after this many packets (the whole input is still read and counted) */
+  limit?: number;
 }
 
 export async function trace(o: TraceOptions, signal: AbortSignal): Promise<void> {
@@ -16,10 +18,11 @@ export async function trace(o: TraceOptions, signal: AbortSignal): Promise<void>
   let digits: 6 | 9 = 6;
   const { path } = await runCapture(
     o,
-    () => ({
+    (index) => ({
       onPacket: (c: CapturedPacket, p, a) => {
+        if (o.limit !== undefined && c.frame > o.limit) return;
         if (c.tsNsec % 1000 !== 0) digits = 9;
-        const rec = packetJson(c, p, a, digits);
+        const rec = packetJson(c, p, a, index, digits);
         out.line(table ? packetTableRow(rec) : JSON.stringify(rec));
       },
     }),

@@ -1,7 +1,10 @@
 /**
- * The packet path for one input: decode → attribute → (optionally) aggregate into flows
- * and/or hand each packet to a consumer (trace output). One instance owns the reused
- * records, so the per-packet work allocates nothing. Every packet is counted by outcome.
+ * The packet path for one input: decode → attribute → aggregate into flows and/or hand
+ * each packet to a consumer (trace output). One instance owns the reused records, so the
+ * per-packet work allocates nothing. Every packet is counted by outcome.
+ *
+ * With flows only, the flow table attributes (once per flow, see flow-table.ts); with a
+ * consumer, every packet is attributed here and the flow table takes that attribution.
  */
 import { Attribution, AttributionCounters, attribute, packetTimeUs } from './attribution/attribute.js';
 import type { EndpointIndex } from './attribution/endpoint-index.js';
@@ -10,12 +13,19 @@ import { decodeFrame } from './decode/frame.js';
 import { type DecodeConfig, DecodedPacket, decodeStatusName } from './decode/packet.js';
 import type { FlowTable } from './flows/flow-table.js';
 
-export type PacketConsumer = (captured: CapturedPacket, packet: DecodedPacket, attribution: Attribution) => void;
+export type PacketConsumer = (
+  captured: CapturedPacket,
+  packet: DecodedPacket,
+  attribution: Attribution,
+) => void;
 
 export interface PacketPathOptions {
   index: EndpointIndex;
   decode: DecodeConfig;
+  /** a flow table built with the same `counters` */
   flows?: FlowTable;
+  /** attribution counts; shared with the flow table, which counts the packets it attributes */
+  counters?: AttributionCounters;
   onPacket?: PacketConsumer;
   /** sampled input: each packet stands for this many */
   samplingRate?: number;
@@ -24,7 +34,7 @@ export interface PacketPathOptions {
 export class PacketPath {
   readonly packet = new DecodedPacket();
   readonly attribution = new Attribution();
-  readonly counters = new AttributionCounters();
+  readonly counters: AttributionCounters;
   /** packets per decode status (index = DecodeStatus code) */
   readonly decodeStatus = new Float64Array(decodeStatusName.length);
   bytes = 0;
@@ -36,6 +46,7 @@ export class PacketPath {
   private readonly samplingRate: number;
 
   constructor(opts: PacketPathOptions) {
+    this.counters = opts.counters ?? new AttributionCounters();
     this.index = opts.index;
     this.cfg = opts.decode;
     this.flows = opts.flows;
@@ -50,11 +61,13 @@ export class PacketPath {
     this.decodeStatus[status]++;
     this.bytes += c.wireLength;
     const tUs = packetTimeUs(c.tsSec, c.tsNsec);
-    attribute(p, tUs, this.index, this.attribution, this.counters);
-    if (this.flows !== undefined) {
-      this.flows.add(p, this.attribution, c.tsSec, tUs, p.erspanSession, this.samplingRate);
+    if (this.onPacket === undefined) {
+      this.flows?.add(p, c.tsSec, tUs, p.erspanSession, this.samplingRate);
+      return;
     }
-    if (this.onPacket !== undefined) this.onPacket(c, p, this.attribution);
+    attribute(p, tUs, this.index, this.attribution, this.counters);
+    this.flows?.add(p, c.tsSec, tUs, p.erspanSession, this.samplingRate, this.attribution);
+    this.onPacket(c, p, this.attribution);
   };
 
   /** A summary of counts for logs and the CLI's closing line. */

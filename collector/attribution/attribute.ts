@@ -4,7 +4,7 @@
  * tag (untagged = VLAN 0) is the tenant scope; within it the MAC is tried first, then the
  * IP (routed traffic carries a router's MAC). The result says which key matched.
  */
-import { DecodeStatus, type DecodedPacket, Layer } from '../decode/packet.js';
+import { type DecodedPacket, DecodeStatus, Layer } from '../decode/packet.js';
 import { type Endpoint, type EndpointIndex, vlanScope, vniScope } from './endpoint-index.js';
 
 /** Which key attributed a side of the packet. */
@@ -19,7 +19,13 @@ export const Unattributed = {
   NO_TENANT_CONTEXT: 3,
   MALFORMED: 4,
 } as const;
-export const unattributedName = ['none', 'unknown_mac', 'unknown_ip', 'no_tenant_context', 'malformed'] as const;
+export const unattributedName = [
+  'none',
+  'unknown_mac',
+  'unknown_ip',
+  'no_tenant_context',
+  'malformed',
+] as const;
 
 /** Reused per packet: the attribution of both directions. */
 export class Attribution {
@@ -29,9 +35,11 @@ export class Attribution {
   dstBy = 0;
   srcReason = 0;
   dstReason = 0;
-  /** nodes owning the VXLAN tunnel's outer addresses (VTEPs), when known */
-  srcVtepNode: string | null = null;
-  dstVtepNode: string | null = null;
+  /** the result holds for packets of the same addresses in [validFrom, validTo) µs */
+  validFrom = 0;
+  validTo = 0;
+  /** the index generation it was computed under */
+  generation = 0;
 }
 
 /** Counters of unattributed sides by reason: [side 0 = src, 1 = dst][reason]. */
@@ -82,9 +90,9 @@ export function attribute(
   out.dst = null;
   out.srcBy = MatchedBy.NONE;
   out.dstBy = MatchedBy.NONE;
-  out.srcVtepNode = null;
-  out.dstVtepNode = null;
   counters.packets++;
+  index.beginLookups();
+  out.generation = index.generation;
 
   const decodedL2 = (p.layers & Layer.ETHERNET) !== 0;
   const malformed = p.status !== DecodeStatus.OK && p.status !== DecodeStatus.TRUNCATED;
@@ -93,15 +101,10 @@ export function attribute(
     out.dstReason = Unattributed.MALFORMED;
     counters.src[Unattributed.MALFORMED]++;
     counters.dst[Unattributed.MALFORMED]++;
+    // a property of this packet, not of its addresses: valid for no other packet
+    out.validFrom = tUs;
+    out.validTo = tUs;
     return;
-  }
-
-  if (p.tunnelIpVersion === 4) {
-    out.srcVtepNode = index.vtepNode4(p.tunnelSrc4);
-    out.dstVtepNode = index.vtepNode4(p.tunnelDst4);
-  } else if (p.tunnelIpVersion === 6) {
-    out.srcVtepNode = index.vtepNode6(p.tunnelSrc6);
-    out.dstVtepNode = index.vtepNode6(p.tunnelDst6);
   }
 
   const scope = p.vni >= 0 ? vniScope(p.vni) : vlanScope(p.vlan);
@@ -110,6 +113,8 @@ export function attribute(
     out.dstReason = Unattributed.NO_TENANT_CONTEXT;
     counters.src[Unattributed.NO_TENANT_CONTEXT]++;
     counters.dst[Unattributed.NO_TENANT_CONTEXT]++;
+    out.validFrom = Number.NEGATIVE_INFINITY;
+    out.validTo = Number.POSITIVE_INFINITY;
     return;
   }
 
@@ -128,4 +133,6 @@ export function attribute(
   counters.dst[out.dstReason]++;
 
   if (out.src !== null || out.dst !== null) counters.attributed++;
+  out.validFrom = index.stableFrom;
+  out.validTo = index.stableTo;
 }

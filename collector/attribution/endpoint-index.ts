@@ -122,10 +122,13 @@ export class EndpointIndex {
   private readonly byMac = new Map<number, Entry[]>();
   private readonly byIp4 = new Map<number, Entry[]>();
   private readonly byIp6 = new Map<number, Entry[]>();
-  private readonly vtep4 = new Map<number, string>();
+  /** keyed by ip4Hash (a Smi): a raw address above 2^30 would be a heap number, boxed per lookup */
+  private readonly vtep4 = new Map<number, { ip: number; node: string }[]>();
   private readonly vtep6 = new Map<number, { ip: Uint8Array; node: string }[]>();
   /** scopes that have (or had) at least one endpoint */
   private readonly scopes = new Set<number>();
+  /** bumped by every change: results cached under an older generation are stale */
+  generation = 0;
 
   static fromInventory(inv: Inventory): EndpointIndex {
     const idx = new EndpointIndex();
@@ -135,8 +138,14 @@ export class EndpointIndex {
   }
 
   addVtep(ip: string, node: string): void {
-    if (isIPv4(ip)) this.vtep4.set(parseIpv4(ip), node);
-    else {
+    this.generation++;
+    if (isIPv4(ip)) {
+      const n = parseIpv4(ip);
+      const h = ip4Hash(n);
+      const list = this.vtep4.get(h);
+      if (list) list.push({ ip: n, node });
+      else this.vtep4.set(h, [{ ip: n, node }]);
+    } else {
       const b = parseIpv6(ip);
       const h = ip6Hash(b);
       const list = this.vtep6.get(h);
@@ -146,6 +155,7 @@ export class EndpointIndex {
   }
 
   add(r: EndpointRecord): Endpoint {
+    this.generation++;
     const ep = endpointFromRecord(r, this.endpoints.length);
     this.endpoints.push(ep);
     this.scopes.add(ep.scope);
@@ -166,41 +176,68 @@ export class EndpointIndex {
     return this.scopes.has(scope);
   }
 
+  /**
+   * Stability of the lookups since `beginLookups()`: every result they gave holds for any
+   * time in [stableFrom, stableTo), as long as `generation` is unchanged. The flow table
+   * uses it to attribute a flow once instead of every packet.
+   */
+  stableFrom = Number.NEGATIVE_INFINITY;
+  stableTo = Number.POSITIVE_INFINITY;
+
+  beginLookups(): void {
+    this.stableFrom = Number.NEGATIVE_INFINITY;
+    this.stableTo = Number.POSITIVE_INFINITY;
+  }
+
   byMacAt(scope: number, mac: number, tUs: number): Endpoint | null {
-    const list = this.byMac.get(macHash(mac));
-    if (list === undefined) return null;
-    for (let i = 0; i < list.length; i++) {
-      const e = list[i];
-      const ep = e.ep;
-      if (e.key === mac && ep.scope === scope && tUs >= ep.fromUs && tUs < ep.toUs) return ep;
-    }
-    return null;
+    return this.pick(this.byMac.get(macHash(mac)), scope, mac, null, tUs);
   }
 
   byIp4At(scope: number, ip: number, tUs: number): Endpoint | null {
-    const list = this.byIp4.get(ip4Hash(ip));
-    if (list === undefined) return null;
-    for (let i = 0; i < list.length; i++) {
-      const e = list[i];
-      const ep = e.ep;
-      if (e.key === ip && ep.scope === scope && tUs >= ep.fromUs && tUs < ep.toUs) return ep;
-    }
-    return null;
+    return this.pick(this.byIp4.get(ip4Hash(ip)), scope, ip, null, tUs);
   }
 
   byIp6At(scope: number, ip: Uint8Array, tUs: number): Endpoint | null {
-    const list = this.byIp6.get(ip6Hash(ip));
+    return this.pick(this.byIp6.get(ip6Hash(ip)), scope, 0, ip, tUs);
+  }
+
+  /**
+   * The newest binding of (scope, key) active at tUs. Narrows [stableFrom, stableTo) by the
+   * start and end of every binding of the same (scope, key) it passes: the answer can only
+   * change at one of those instants. Bindings after the one returned started earlier, so
+   * they cannot change the answer while it is active.
+   */
+  private pick(
+    list: Entry[] | undefined,
+    scope: number,
+    key: number,
+    ip6: Uint8Array | null,
+    tUs: number,
+  ): Endpoint | null {
     if (list === undefined) return null;
     for (let i = 0; i < list.length; i++) {
       const e = list[i];
       const ep = e.ep;
-      if (ep.scope === scope && tUs >= ep.fromUs && tUs < ep.toUs && sameBytes(e.ip6!, ip)) return ep;
+      if (ep.scope !== scope || (ip6 === null ? e.key !== key : !sameBytes(e.ip6!, ip6))) continue;
+      const from = ep.fromUs;
+      const to = ep.toUs;
+      if (tUs < from) {
+        if (from < this.stableTo) this.stableTo = from;
+      } else if (tUs >= to) {
+        if (to > this.stableFrom) this.stableFrom = to;
+      } else {
+        if (from > this.stableFrom) this.stableFrom = from;
+        if (to < this.stableTo) this.stableTo = to;
+        return ep;
+      }
     }
     return null;
   }
 
   vtepNode4(ip: number): string | null {
-    return this.vtep4.get(ip) ?? null;
+    const list = this.vtep4.get(ip4Hash(ip));
+    if (list) for (const v of list) if (v.ip === ip) return v.node;
+    return null;
   }
 
   vtepNode6(ip: Uint8Array): string | null {

@@ -11,7 +11,10 @@ const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
 const mac = z.string().regex(MAC_RE, 'expected a MAC address like 02:00:00:00:01:01');
 const ip = z.string().refine((s) => isIPv4(s) || isIPv6(s), 'expected an IPv4 or IPv6 address');
-const instant = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 time like 2026-11-26T00:00:00Z' });
+const instant = z.iso.datetime({
+  offset: true,
+  message: 'expected an ISO 8601 time like 2026-11-26T00:00:00Z',
+});
 
 const common = {
   namespace: z.string().min(1),
@@ -70,7 +73,10 @@ export function parseInventory(json: unknown, source = 'inventory'): Inventory {
   }
   for (const [i, e] of r.data.endpoints.entries()) {
     if (e.from && e.to && Date.parse(e.to) <= Date.parse(e.from)) {
-      throw new InventoryError(`${source}: invalid inventory\n  endpoints.${i}.to: must be after from`, source);
+      throw new InventoryError(
+        `${source}: invalid inventory\n  endpoints.${i}.to: must be after from`,
+        source,
+      );
     }
   }
   return r.data;

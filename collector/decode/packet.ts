@@ -130,6 +130,11 @@ export class DecodedPacket {
   erspanSession = -1;
   /** ERSPAN type: 1 (type I: GRE without sequence number, no ERSPAN header), 2 (type II) or 3 (type III); 0 when none */
   erspanType = 0;
+  /**
+   * VLAN field of the innermost ERSPAN type II/III header (the mirrored frame's original
+   * VLAN: switches that strip the tag before mirroring put it here), -1 when none
+   */
+  erspanVlan = -1;
   /** GRE protocol type of the outermost GRE header, 0 when none */
   greProtocol = 0;
   /** number of tunnels (VXLAN, GRE) crossed to reach the innermost frame */
@@ -146,6 +151,7 @@ export class DecodedPacket {
     this.outerVlan = 0;
     this.erspanSession = -1;
     this.erspanType = 0;
+    this.erspanVlan = -1;
     this.greProtocol = 0;
     this.tunnelDepth = 0;
   }

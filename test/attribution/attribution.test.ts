@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { Attribution, AttributionCounters, attribute, Unattributed } from '../../collector/attribution/attribute.js';
+import {
+  Attribution,
+  AttributionCounters,
+  attribute,
+  Unattributed,
+} from '../../collector/attribution/attribute.js';
 import { EndpointIndex } from '../../collector/attribution/endpoint-index.js';
 import { InventoryError, parseInventory } from '../../collector/attribution/inventory.js';
 import { parseIpv4, parseIpv6, parseMac } from '../../collector/decode/addr.js';
@@ -100,7 +105,10 @@ describe('endpoint inventory', () => {
     const bad = () =>
       parseInventory({
         version: 1,
-        endpoints: [l2({ pod: 'x', vlan: 5000, mac: 'zz', ips: ['10.0.0.300'] }), ov({ pod: 'y', mac: MAC_A })],
+        endpoints: [
+          l2({ pod: 'x', vlan: 5000, mac: 'zz', ips: ['10.0.0.300'] }),
+          ov({ pod: 'y', mac: MAC_A }),
+        ],
       });
     expect(bad).toThrow(InventoryError);
     try {
@@ -115,7 +123,9 @@ describe('endpoint inventory', () => {
   });
 
   it('rejects an interval that ends before it starts, and an unknown version', () => {
-    expect(() => inventory([l2({ pod: 'x', mac: MAC_A, from: T0, to: '2026-11-25T00:00:00Z' })])).toThrow(/to: must be after from/);
+    expect(() => inventory([l2({ pod: 'x', mac: MAC_A, from: T0, to: '2026-11-25T00:00:00Z' })])).toThrow(
+      /to: must be after from/,
+    );
     expect(() => parseInventory({ version: 2, endpoints: [] })).toThrow(/version/);
   });
 });
@@ -149,34 +159,46 @@ describe('attribution', () => {
   it('keeps overlapping tenants apart by VLAN and by VNI', () => {
     expect(run(idx, { vlan: 200, srcMac: MAC_A, dstMac: ROUTER }).a.src?.namespace).toBe('bank');
     expect(run(idx, { vlan: 100, srcMac: MAC_A, dstMac: ROUTER }).a.src?.namespace).toBe('shop');
-    const o = { srcMac: '0a:58:ac:10:01:05', dstMac: '0a:58:ac:10:01:06', src: '172.16.1.5', dst: '172.16.1.6' };
+    const o = {
+      srcMac: '0a:58:ac:10:01:05',
+      dstMac: '0a:58:ac:10:01:06',
+      src: '172.16.1.5',
+      dst: '172.16.1.6',
+    };
     expect(run(idx, { ...o, vni: 5001 }).a.src?.pod).toBe('api-1');
     expect(run(idx, { ...o, vni: 6001 }).a.src?.pod).toBe('ledger');
   });
 
   it('falls back to the IP when the MAC is a router', () => {
-    const { a } = run(idx, { vlan: 100, srcMac: ROUTER, dstMac: MAC_B, src: '10.10.0.11', dst: '10.10.0.12' });
+    const { a } = run(idx, {
+      vlan: 100,
+      srcMac: ROUTER,
+      dstMac: MAC_B,
+      src: '10.10.0.11',
+      dst: '10.10.0.12',
+    });
     expect(a.src?.pod).toBe('web-1');
     expect(a.srcBy).toBe(2);
     expect(a.dstBy).toBe(1);
   });
 
   it('attributes IPv6 by address within the VLAN', () => {
-    const { a } = run(idx, { vlan: 100, srcMac: ROUTER, dstMac: ROUTER, src: '2001:db8::99', dst: '2001:db8::12' });
+    const { a } = run(idx, {
+      vlan: 100,
+      srcMac: ROUTER,
+      dstMac: ROUTER,
+      src: '2001:db8::99',
+      dst: '2001:db8::12',
+    });
     expect(a.src).toBeNull();
     expect(a.srcReason).toBe(Unattributed.UNKNOWN_IP);
     expect(a.dst?.pod).toBe('web-2');
   });
 
-  it('maps VTEPs to nodes for tunnelled traffic', () => {
-    const { a } = run(idx, {
-      vni: 5001,
-      srcMac: '0a:58:ac:10:01:05',
-      dstMac: '0a:58:ac:10:01:06',
-      tunnel: ['192.168.50.1', '192.168.50.2'],
-    });
-    expect(a.srcVtepNode).toBe('node-a');
-    expect(a.dstVtepNode).toBe('node-b');
+  it('maps VTEPs to nodes', () => {
+    expect(idx.vtepNode4(parseIpv4('192.168.50.1'))).toBe('node-a');
+    expect(idx.vtepNode4(parseIpv4('192.168.50.2'))).toBe('node-b');
+    expect(idx.vtepNode4(parseIpv4('192.168.50.3'))).toBeNull();
   });
 
   it('counts unattributed sides by reason', () => {
@@ -206,8 +228,24 @@ describe('time-versioned attribution', () => {
       l2({ pod: 'web-1', vlan: 100, mac: MAC_A, ips: ['10.10.0.11'], to: '2026-11-26T01:00:00Z' }),
       l2({ pod: 'batch-7', vlan: 100, mac: MAC_B, ips: ['10.10.0.11'], from: '2026-11-26T01:00:00Z' }),
       // a static endpoint: same MAC and IP, moved from node-a to node-c at 02:00
-      l2({ pod: 'db-0', node: 'node-a', vlan: 101, mac: '02:00:00:00:02:01', ips: ['10.11.0.5'], static: true, to: '2026-11-26T02:00:00Z' }),
-      l2({ pod: 'db-0', node: 'node-c', vlan: 101, mac: '02:00:00:00:02:01', ips: ['10.11.0.5'], static: true, from: '2026-11-26T02:00:00Z' }),
+      l2({
+        pod: 'db-0',
+        node: 'node-a',
+        vlan: 101,
+        mac: '02:00:00:00:02:01',
+        ips: ['10.11.0.5'],
+        static: true,
+        to: '2026-11-26T02:00:00Z',
+      }),
+      l2({
+        pod: 'db-0',
+        node: 'node-c',
+        vlan: 101,
+        mac: '02:00:00:00:02:01',
+        ips: ['10.11.0.5'],
+        static: true,
+        from: '2026-11-26T02:00:00Z',
+      }),
       // a conflicting live claim of the same (vlan, mac): the most recent binding wins
       l2({ pod: 'old', vlan: 102, mac: '02:00:00:00:03:01', from: '2026-11-26T00:00:00Z' }),
       l2({ pod: 'new', vlan: 102, mac: '02:00:00:00:03:01', from: '2026-11-26T00:30:00Z' }),
@@ -228,6 +266,18 @@ describe('time-versioned attribution', () => {
     const p = { vlan: 101, srcMac: '02:00:00:00:02:01', dstMac: ROUTER };
     expect(run(idx, p, '2026-11-26T01:59:00Z').a.src?.node).toBe('node-a');
     expect(run(idx, p, '2026-11-26T02:01:00Z').a.src?.node).toBe('node-c');
+  });
+
+  it('says how long an answer holds: until the next binding of the same keys starts or ends', () => {
+    const before = run(idx, viaIp, '2026-11-26T00:30:00Z').a;
+    expect(before.validFrom).toBe(us(T0));
+    expect(before.validTo).toBe(us('2026-11-26T01:00:00Z'));
+    const after = run(idx, viaIp, '2026-11-26T03:00:00Z').a;
+    expect(after.validFrom).toBe(us('2026-11-26T01:00:00Z'));
+    expect(after.validTo).toBe(Number.POSITIVE_INFINITY);
+    const unknownYet = run(idx, viaIp, '2026-11-25T12:00:00Z').a;
+    expect(unknownYet.src).toBeNull();
+    expect(unknownYet.validTo).toBe(us(T0));
   });
 
   it('resolves overlapping claims deterministically to the latest binding', () => {

@@ -1,38 +1,62 @@
 import { describe, expect, it } from 'vitest';
-import { Attribution } from '../../collector/attribution/attribute.js';
-import type { Endpoint } from '../../collector/attribution/endpoint-index.js';
+import { AttributionCounters, Unattributed } from '../../collector/attribution/attribute.js';
+import { EndpointIndex } from '../../collector/attribution/endpoint-index.js';
+import { parseInventory } from '../../collector/attribution/inventory.js';
 import { parseIpv4, parseIpv6, parseMac } from '../../collector/decode/addr.js';
 import { DecodedPacket, IpProto, Layer } from '../../collector/decode/packet.js';
 import { type FlowRecord, FlowTable } from '../../collector/flows/flow-table.js';
 
-const ep = (id: number, pod: string, mac: string): Endpoint => ({
-  id,
-  namespace: 'ns',
-  pod,
-  node: 'n',
-  interface: 'eth0',
-  network: 'blue',
-  tier: 'high',
-  mode: 'l2',
-  vlan: 100,
-  vni: -1,
-  mac,
-  ips: [],
-  static: false,
-  vf: undefined,
-  scope: 100,
-  macNum: parseMac(mac),
-  fromUs: 0,
-  toUs: Number.POSITIVE_INFINITY,
-});
-const endpoints = [ep(0, 'a', '02:00:00:00:00:0a'), ep(1, 'b', '02:00:00:00:00:0b')];
+const T = 1_795_000_000; // a window boundary (divisible by 10)
+const iso = (sec: number) => new Date(sec * 1000).toISOString();
+const MAC_A = '02:00:00:00:00:0a';
+const MAC_B = '02:00:00:00:00:0b';
+const MAC_C = '02:00:00:00:00:0c';
+const ROUTER = '02:00:00:00:00:fe';
 
-function pkt(o: { sport?: number; dport?: number; len?: number; flags?: number; v6?: boolean; src?: string }) {
+function index(extra: Record<string, unknown>[] = []) {
+  const ep = (pod: string, mac: string, ips: string[], from = iso(T - 3600), to: string | null = null) => ({
+    namespace: 'ns',
+    pod,
+    node: 'n',
+    mode: 'l2',
+    vlan: 100,
+    mac,
+    ips,
+    tier: 'high',
+    from,
+    to,
+  });
+  return EndpointIndex.fromInventory(
+    parseInventory({
+      version: 1,
+      endpoints: [
+        ep('a', MAC_A, ['10.0.0.10', '2001:db8::a']),
+        ep('b', MAC_B, ['10.0.0.11', '2001:db8::b']),
+        // 10.0.0.12 belongs to c until T+5, then to d
+        ep('c', MAC_C, ['10.0.0.12'], iso(T - 3600), iso(T + 5)),
+        ep('d', '02:00:00:00:00:0d', ['10.0.0.12'], iso(T + 5)),
+        ...extra,
+      ],
+    }),
+  );
+}
+
+interface P {
+  sport?: number;
+  dport?: number;
+  len?: number;
+  flags?: number;
+  v6?: boolean;
+  src?: string;
+  srcMac?: string;
+}
+
+function pkt(o: P = {}) {
   const p = new DecodedPacket();
   p.layers = Layer.ETHERNET | Layer.TCP;
   p.vlan = 100;
-  p.srcMac = endpoints[0].macNum;
-  p.dstMac = endpoints[1].macNum;
+  p.srcMac = parseMac(o.srcMac ?? MAC_A);
+  p.dstMac = parseMac(MAC_B);
   if (o.v6) {
     p.ipVersion = 6;
     p.src6.set(parseIpv6(o.src ?? '2001:db8::a'));
@@ -50,34 +74,29 @@ function pkt(o: { sport?: number; dport?: number; len?: number; flags?: number; 
   return p;
 }
 
-const attributed = () => {
-  const a = new Attribution();
-  a.src = endpoints[0];
-  a.dst = endpoints[1];
-  return a;
-};
-
-function table(opts: { window?: number; maxFlows?: number; grace?: number } = {}) {
+function table(opts: { window?: number; maxFlows?: number; grace?: number; idx?: EndpointIndex } = {}) {
   const out: FlowRecord[] = [];
+  const counters = new AttributionCounters();
+  const idx = opts.idx ?? index();
   const t = new FlowTable({
+    index: idx,
+    counters,
     windowSeconds: opts.window ?? 10,
     graceSeconds: opts.grace ?? 1,
     maxFlows: opts.maxFlows ?? 1000,
-    endpoints,
-    onFlows: (f) => out.push(...f),
+    onFlows: (batch) => out.push(...batch.records()),
   });
-  return { t, out };
+  const add = (p: DecodedPacket, sec: number, obs = -1, rate = 1) =>
+    t.add(p, Math.floor(sec), sec * 1e6, obs, rate);
+  return { t, out, add, counters, idx };
 }
 
-const T = 1_795_000_000; // a window boundary (divisible by 10)
-
 describe('flow table', () => {
-  it('sums packets and bytes of one flow and ORs TCP flags', () => {
-    const { t, out } = table();
-    const a = attributed();
-    t.add(pkt({ flags: 0x02 }), a, T, T * 1e6, -1);
-    t.add(pkt({ flags: 0x10, len: 1500 }), a, T + 1, (T + 1) * 1e6, -1);
-    t.add(pkt({ flags: 0x01 }), a, T + 2, (T + 2) * 1e6, -1);
+  it('sums packets and bytes of one flow, ORs TCP flags, and attributes it', () => {
+    const { t, out, add, counters } = table();
+    add(pkt({ flags: 0x02 }), T);
+    add(pkt({ flags: 0x10, len: 1500 }), T + 1);
+    add(pkt({ flags: 0x01 }), T + 2.5);
     t.flush();
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({
@@ -89,44 +108,69 @@ describe('flow table', () => {
       dstIp: '10.0.0.11',
       srcPort: 40000,
       dstPort: 443,
-      srcMac: '02:00:00:00:00:0a',
+      srcMac: MAC_A,
+      dstMac: MAC_B,
+      vlan: 100,
+      vni: -1,
+      protocol: 6,
+      ipVersion: 4,
       windowStart: T,
       srcBy: 'mac',
+      dstBy: 'mac',
+      firstSeenUs: T * 1e6,
+      lastSeenUs: (T + 2.5) * 1e6,
     });
     expect(out[0].src?.pod).toBe('a');
     expect(out[0].dst?.pod).toBe('b');
+    // every packet is counted, though the flow was attributed once
+    expect(counters.packets).toBe(3);
+    expect(counters.attributed).toBe(3);
+    expect(t.stats.attributions).toBe(1);
   });
 
-  it('splits flows by port, address family and endpoint', () => {
-    const { t, out } = table();
-    const a = attributed();
-    t.add(pkt({}), a, T, T * 1e6, -1);
-    t.add(pkt({ sport: 40001 }), a, T, T * 1e6, -1);
-    t.add(pkt({ v6: true }), a, T, T * 1e6, -1);
-    t.add(pkt({ v6: true, src: '2001:db8::c' }), a, T, T * 1e6, -1);
-    const other = new Attribution();
-    t.add(pkt({}), other, T, T * 1e6, -1);
+  it('splits flows by port, address family and address', () => {
+    const { t, out, add } = table();
+    add(pkt(), T);
+    add(pkt({ sport: 40001 }), T);
+    add(pkt({ v6: true }), T);
+    add(pkt({ v6: true, src: '2001:db8::c' }), T);
+    add(pkt({ srcMac: ROUTER }), T);
     t.flush();
     expect(out).toHaveLength(5);
-    expect(out.filter((f) => f.ipVersion === 6).map((f) => f.srcIp).sort()).toEqual(['2001:db8::a', '2001:db8::c']);
-    expect(out.filter((f) => f.src === null)).toHaveLength(1);
+    expect(
+      out
+        .filter((f) => f.ipVersion === 6)
+        .map((f) => f.srcIp)
+        .sort(),
+    ).toEqual(['2001:db8::a', '2001:db8::c']);
+    const routed = out.find((f) => f.srcMac === ROUTER);
+    expect(routed?.src?.pod).toBe('a');
+    expect(routed?.srcBy).toBe('ip');
+    // MAC first: an address the pod does not own still comes from its MAC
+    expect(out.find((f) => f.srcIp === '2001:db8::c')).toMatchObject({ srcBy: 'mac', src: { pod: 'a' } });
   });
 
-  it('scales by the sampling rate', () => {
-    const { t, out } = table();
-    t.add(pkt({ len: 200 }), attributed(), T, T * 1e6, 7, 512);
-    t.add(pkt({ len: 100 }), attributed(), T, T * 1e6, 7, 512);
+  it('scales by the sampling rate and keys by observation point', () => {
+    const { t, out, add } = table();
+    add(pkt({ len: 200 }), T, 7, 512);
+    add(pkt({ len: 100 }), T, 7, 512);
+    add(pkt({ len: 100 }), T, 8, 512);
     t.flush();
-    expect(out[0]).toMatchObject({ packets: 1024, bytes: 300 * 512, samples: 2, samplingRate: 512, observation: 7 });
+    expect(out).toHaveLength(2);
+    expect(out.find((f) => f.observation === 7)).toMatchObject({
+      packets: 1024,
+      bytes: 300 * 512,
+      samples: 2,
+      samplingRate: 512,
+    });
   });
 
   it('emits a window once a packet past its end plus grace arrives', () => {
-    const { t, out } = table({ window: 10, grace: 1 });
-    const a = attributed();
-    t.add(pkt({}), a, T + 3, (T + 3) * 1e6, -1);
-    t.add(pkt({}), a, T + 10, (T + 10) * 1e6, -1); // next window, but within grace
+    const { t, out, add } = table({ window: 10, grace: 1 });
+    add(pkt(), T + 3);
+    add(pkt(), T + 10); // next window, but within grace
     expect(out).toHaveLength(0);
-    t.add(pkt({}), a, T + 11, (T + 11) * 1e6, -1);
+    add(pkt(), T + 11);
     expect(out).toHaveLength(1);
     expect(out[0].windowStart).toBe(T);
     t.tick(T + 25);
@@ -135,31 +179,88 @@ describe('flow table', () => {
   });
 
   it('counts late packets and still emits them', () => {
-    const { t, out } = table({ window: 10, grace: 0 });
-    const a = attributed();
-    t.add(pkt({}), a, T + 25, (T + 25) * 1e6, -1);
-    t.add(pkt({}), a, T + 1, (T + 1) * 1e6, -1);
+    const { t, out, add } = table({ window: 10, grace: 0 });
+    add(pkt(), T + 25);
+    add(pkt(), T + 1);
     expect(t.stats.latePackets).toBe(1);
     t.flush();
     expect(out.map((f) => f.windowStart).sort()).toEqual([T, T + 20]);
   });
 
   it('bounds memory: a full table emits early and counts the overflow, losing no packet', () => {
-    const { t, out } = table({ maxFlows: 4 });
-    const a = attributed();
-    for (let i = 0; i < 10; i++) t.add(pkt({ sport: 1000 + i }), a, T, T * 1e6, -1);
+    const { t, out, add } = table({ maxFlows: 4 });
+    for (let i = 0; i < 10; i++) add(pkt({ sport: 1000 + i }), T);
     t.flush();
     expect(t.stats.overflows).toBe(2);
     expect(out.reduce((s, f) => s + f.packets, 0)).toBe(10);
   });
 
-  it('grows past its initial capacity and keeps every flow distinct', () => {
-    const { t, out } = table({ maxFlows: 100_000 });
-    const a = attributed();
-    for (let i = 0; i < 40_000; i++) t.add(pkt({ sport: i % 65536, dport: 1 + (i >> 16) }), a, T, T * 1e6, -1);
-    for (let i = 0; i < 40_000; i++) t.add(pkt({ sport: i % 65536, dport: 1 + (i >> 16) }), a, T, T * 1e6, -1);
+  it('grows past its initial size and keeps every flow distinct', () => {
+    const { t, out, add } = table({ maxFlows: 100_000 });
+    for (let r = 0; r < 2; r++)
+      for (let i = 0; i < 40_000; i++) add(pkt({ sport: i % 65536, dport: 1 + (i >> 16) }), T);
     t.flush();
     expect(out).toHaveLength(40_000);
     expect(out.every((f) => f.packets === 2)).toBe(true);
+  });
+
+  it('re-attributes when the cached answer expires: an IP reused mid-window splits the flow', () => {
+    const { t, out, add } = table();
+    // a routed flow to 10.0.0.12: only the IP says which pod, and it changes owner at T+5
+    const toReused = () => {
+      const p = pkt({ srcMac: ROUTER });
+      p.dstMac = parseMac(ROUTER);
+      p.dst4 = parseIpv4('10.0.0.12');
+      return p;
+    };
+    add(toReused(), T + 1);
+    add(toReused(), T + 4.9);
+    add(toReused(), T + 5);
+    add(toReused(), T + 6);
+    t.flush();
+    expect(t.stats.splits).toBe(1);
+    const byPod = Object.fromEntries(out.map((f) => [f.dst?.pod, f.packets]));
+    expect(byPod).toEqual({ c: 2, d: 2 });
+    expect(out.every((f) => f.windowStart === T)).toBe(true);
+  });
+
+  it('re-attributes open flows when the inventory changes', () => {
+    const { t, out, add, idx } = table();
+    const stranger = () => pkt({ srcMac: '02:00:00:00:00:99', src: '10.0.0.99' });
+    add(stranger(), T);
+    idx.add(
+      parseInventory({
+        version: 1,
+        endpoints: [
+          {
+            namespace: 'ns',
+            pod: 'late',
+            node: 'n',
+            mode: 'l2',
+            vlan: 100,
+            mac: '02:00:00:00:00:99',
+            ips: [],
+            from: iso(T - 60),
+          },
+        ],
+      }).endpoints[0],
+    );
+    add(stranger(), T + 1);
+    t.flush();
+    expect(out.map((f) => f.src?.pod ?? null).sort()).toEqual(['late', null]);
+  });
+
+  it('counts unattributed packets by reason on every packet, cached or not', () => {
+    const { t, add, counters } = table();
+    const p = pkt({ srcMac: '02:00:00:00:00:77', src: '10.0.0.77' });
+    for (let i = 0; i < 5; i++) add(p, T + i);
+    t.flush();
+    expect(counters.src[Unattributed.UNKNOWN_IP]).toBe(5);
+    expect(counters.dst[Unattributed.NONE]).toBe(5);
+    expect(counters.attributed).toBe(5);
+  });
+
+  it('rejects a window longer than it can hold', () => {
+    expect(() => table({ window: 3600 })).toThrow(/flow window/);
   });
 });
