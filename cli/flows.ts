@@ -16,28 +16,34 @@ export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void>
   const table = o.format === 'table';
   if (table) out.line(FLOW_TABLE_HEADER);
   let flowTable: FlowTable | undefined;
-  const { path } = await runCapture(
-    o,
-    (index) => {
-      const counters = new AttributionCounters();
-      flowTable = new FlowTable({
-        index,
-        counters,
-        windowSeconds: o.windowSeconds,
-        maxFlows: o.maxFlows,
-        onFlows: (batch) => {
-          for (const f of batch.records()) {
-            const rec = flowJson(f);
-            out.line(table ? flowTableRow(rec) : JSON.stringify(rec));
-          }
-        },
-      });
-      return { flows: flowTable, counters };
-    },
-    signal,
-  );
-  flowTable!.flush();
-  await out.drain();
+  let run: Awaited<ReturnType<typeof runCapture>>;
+  try {
+    run = await runCapture(
+      o,
+      (index) => {
+        const counters = new AttributionCounters();
+        flowTable = new FlowTable({
+          index,
+          counters,
+          windowSeconds: o.windowSeconds,
+          maxFlows: o.maxFlows,
+          onFlows: (batch) => {
+            for (const f of batch.records()) {
+              const rec = flowJson(f);
+              out.line(table ? flowTableRow(rec) : JSON.stringify(rec));
+            }
+          },
+        });
+        return { flows: flowTable, counters };
+      },
+      signal,
+    );
+  } finally {
+    // also after an input error (a truncated capture): the flows of the packets read
+    flowTable?.flush();
+    await out.drain();
+  }
+  const { path } = run;
   if (!o.quiet) {
     const s = flowTable!.stats;
     process.stderr.write(

@@ -112,6 +112,8 @@ export function packetJson(
   return rec;
 }
 
+const hasPorts = (proto: string | null) => proto === 'tcp' || proto === 'udp' || proto === 'sctp';
+
 /** The jsonl record of one flow. */
 export function flowJson(f: FlowRecord) {
   return {
@@ -125,8 +127,8 @@ export function flowJson(f: FlowRecord) {
     src_ip: f.srcIp || null,
     dst_ip: f.dstIp || null,
     proto: protoName(f.protocol),
-    src_port: f.srcPort,
-    dst_port: f.dstPort,
+    src_port: hasPorts(protoName(f.protocol)) ? f.srcPort : null,
+    dst_port: hasPorts(protoName(f.protocol)) ? f.dstPort : null,
     tcp_flags: f.tcpFlags,
     bytes: f.bytes,
     packets: f.packets,
@@ -168,17 +170,18 @@ export const PACKET_TABLE_HEADER = `${'frame'.padStart(7)}  ${'time'.padEnd(15)}
 
 export function flowTableRow(r: ReturnType<typeof flowJson>): string {
   const ctx = r.vni !== null ? `vni ${r.vni}` : `vlan ${r.vlan}`;
+  const src = r.src_ip === null ? r.src_mac : hostPort(r.src_ip, r.src_port);
+  const dst = r.dst_ip === null ? r.dst_mac : hostPort(r.dst_ip, r.dst_port);
   return [
     r.window_start.slice(11, 19),
+    (r.observation >= 0 ? `erspan ${r.observation}` : '-').padEnd(10),
     ctx.padEnd(10),
     String(r.proto ?? '-').padEnd(6),
-    `${hostPort(r.src_ip ?? r.src_mac, r.src_ip ? r.src_port : null)} > ${hostPort(r.dst_ip ?? r.dst_mac, r.dst_ip ? r.dst_port : null)}`.padEnd(
-      50,
-    ),
+    `${src} > ${dst}`.padEnd(50),
     String(r.packets).padStart(9),
     String(r.bytes).padStart(12),
     `${podName(r.src)} > ${podName(r.dst)}`,
   ].join('  ');
 }
 
-export const FLOW_TABLE_HEADER = `${'window'.padEnd(8)}  ${'context'.padEnd(10)}  ${'proto'.padEnd(6)}  ${'addresses'.padEnd(50)}  ${'packets'.padStart(9)}  ${'bytes'.padStart(12)}  pods`;
+export const FLOW_TABLE_HEADER = `${'window'.padEnd(8)}  ${'observed'.padEnd(10)}  ${'context'.padEnd(10)}  ${'proto'.padEnd(6)}  ${'addresses'.padEnd(50)}  ${'packets'.padStart(9)}  ${'bytes'.padStart(12)}  pods`;

@@ -88,7 +88,7 @@ export function buildProgram(): Command {
 
   inputOptions(program.command('flows').description('packets aggregated into per-window flows between pods'))
     .option('--window <duration>', 'flow window (e.g. 10s, 1m)', '10s')
-    .option('--max-flows <n>', 'open flows held in memory before emitting early', '500000')
+    .option('--max-flows <n>', 'open flows held in memory (128 B each) before emitting early', '262144')
     .action((o) =>
       run(async () => {
         const { flows } = await import('./flows.js');

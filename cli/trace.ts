@@ -14,20 +14,23 @@ export async function trace(o: TraceOptions, signal: AbortSignal): Promise<void>
   const out = new LineWriter();
   const table = o.format === 'table';
   if (table) out.line(PACKET_TABLE_HEADER);
-  // nanosecond files keep their nanoseconds in the output
-  let digits: 6 | 9 = 6;
-  const { path } = await runCapture(
-    o,
-    (index) => ({
-      onPacket: (c: CapturedPacket, p, a) => {
-        if (o.limit !== undefined && c.frame > o.limit) return;
-        if (c.tsNsec % 1000 !== 0) digits = 9;
-        const rec = packetJson(c, p, a, index, digits);
-        out.line(table ? packetTableRow(rec) : JSON.stringify(rec));
-      },
-    }),
-    signal,
-  );
-  await out.drain();
+  let run: Awaited<ReturnType<typeof runCapture>>;
+  try {
+    run = await runCapture(
+      o,
+      (index) => ({
+        onPacket: (c: CapturedPacket, p, a) => {
+          if (o.limit !== undefined && c.frame > o.limit) return;
+          const rec = packetJson(c, p, a, index, c.tsDigits);
+          out.line(table ? packetTableRow(rec) : JSON.stringify(rec));
+        },
+      }),
+      signal,
+    );
+  } finally {
+    // the packets read before an input error (a truncated capture) are still printed
+    await out.drain();
+  }
+  const { path } = run;
   if (!o.quiet) process.stderr.write(`${summaryLine(path)}\n`);
 }

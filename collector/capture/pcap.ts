@@ -179,6 +179,7 @@ export class PcapParser extends RecordParser {
     this.linkType = view.getUint32(off + 20, le) & 0xffff;
     this.maxCapLen = Math.min(Math.max(this.snaplen, PCAP_MAX_SNAPLEN), PCAP_MAX_RECORD);
     this.nsPerFrac = ns ? 1 : 1000;
+    this.packet.tsDigits = ns ? 9 : 6;
     this.fracPerSec = ns ? 1_000_000_000 : 1_000_000;
     this.info = {
       format: 'pcap',

@@ -182,49 +182,44 @@ export class PcapngParser extends RecordParser {
   }
 
   private enhancedPacket(buf: Buffer, view: DataView, off: number, total: number, at: number): void {
-    if (total < MIN_EPB) throw this.tooSmall('enhanced packet', total, MIN_EPB, at);
-    const ifId = view.getUint32(off + 8, this.le);
-    const capLen = view.getUint32(off + 20, this.le);
-    if (capLen > total - MIN_EPB) {
-      throw this.fail(
-        `pcapng enhanced packet block: captured length ${capLen} overruns the block (total length ${total})`,
-        at,
-      );
-    }
-    this.deliver(
+    this.packetBlock(
+      'enhanced packet',
+      view.getUint32(off + 8, this.le),
+      MIN_EPB,
       buf,
       view,
-      off + 28,
-      ifId,
-      view.getUint32(off + 12, this.le),
-      view.getUint32(off + 16, this.le),
-      capLen,
       off,
+      total,
       at,
     );
   }
 
+  /** The obsolete Packet Block (type 2): as an EPB, with a 16-bit interface ID. */
   private obsoletePacket(buf: Buffer, view: DataView, off: number, total: number, at: number): void {
-    if (total < MIN_PACKET) throw this.tooSmall('packet', total, MIN_PACKET, at);
-    const ifId = view.getUint16(off + 8, this.le);
+    this.packetBlock('packet', view.getUint16(off + 8, this.le), MIN_PACKET, buf, view, off, total, at);
+  }
+
+  private packetBlock(
+    name: string,
+    ifId: number,
+    min: number,
+    buf: Buffer,
+    view: DataView,
+    off: number,
+    total: number,
+    at: number,
+  ): void {
+    if (total < min) throw this.tooSmall(name, total, min, at);
     const capLen = view.getUint32(off + 20, this.le);
-    if (capLen > total - MIN_PACKET) {
+    if (capLen > total - min) {
       throw this.fail(
-        `pcapng packet block: captured length ${capLen} overruns the block (total length ${total})`,
+        `pcapng ${name} block: captured length ${capLen} overruns the block (total length ${total})`,
         at,
       );
     }
-    this.deliver(
-      buf,
-      view,
-      off + 28,
-      ifId,
-      view.getUint32(off + 12, this.le),
-      view.getUint32(off + 16, this.le),
-      capLen,
-      off,
-      at,
-    );
+    const tsHigh = view.getUint32(off + 12, this.le);
+    const tsLow = view.getUint32(off + 16, this.le);
+    this.deliver(buf, view, off + 28, ifId, tsHigh, tsLow, capLen, off, at);
   }
 
   /** EPB / Packet Block: fields at the same offsets after the interface ID. */
@@ -253,6 +248,7 @@ export class PcapngParser extends RecordParser {
     pkt.offset = dataOff;
     pkt.capLength = capLen;
     pkt.linkType = iface.linkType;
+    pkt.tsDigits = iface.unitsPerSec > 1_000_000 ? 9 : 6;
     pkt.interfaceId = ifId;
     pkt.fileOffset = at;
     pkt.frame = ++this.packets;

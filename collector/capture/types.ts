@@ -20,6 +20,8 @@ export class CapturedPacket {
   tsSec = 0;
   /** nanoseconds within the second (0..999,999,999), whatever the file's resolution */
   tsNsec = 0;
+  /** fraction digits the timestamp's resolution deserves: 6 (µs or coarser) or 9 (finer) */
+  tsDigits: 6 | 9 = 6;
   /** link type of the interface the packet was captured on */
   linkType: number = LinkType.ETHERNET;
   /** pcapng interface ID (0 for classic pcap) */

@@ -295,15 +295,22 @@ export class FlowTable {
       k[R_SRC_IP0] = k[R_DST_IP0] = 0;
     }
     if (end === V4_KEY_END) for (let i = V4_KEY_END; i < R_KEY_END; i++) k[i] = 0;
-    // two independent multiply chains (half the latency of one) over an odd word count
-    let h1 = 0x9e3779b1;
-    let h2 = 0x85ebca6b;
-    for (let i = R_WINDOW; i + 1 < end; i += 2) {
-      h1 = Math.imul(h1 ^ k[i], 0xcc9e2d51);
-      h2 = Math.imul(h2 ^ k[i + 1], 0x1b873593);
+    // Hash the words that tell flows apart (the full key is compared on a tag match):
+    // two independent multiply chains, half the latency of one.
+    let h1 = Math.imul(k[R_WINDOW] ^ k[R_OBS] ^ 0x9e3779b1, 0xcc9e2d51);
+    let h2 = Math.imul(k[R_VLAN_IPV_PROTO] ^ k[R_VNI] ^ 0x85ebca6b, 0x1b873593);
+    h1 = Math.imul(h1 ^ k[R_SMAC_LO], 0xcc9e2d51);
+    h2 = Math.imul(h2 ^ k[R_DMAC_LO], 0x1b873593);
+    h1 = Math.imul(h1 ^ k[R_SRC_IP0], 0xcc9e2d51);
+    h2 = Math.imul(h2 ^ k[R_DST_IP0], 0x1b873593);
+    h1 = Math.imul(h1 ^ k[R_PORTS], 0xcc9e2d51);
+    if (end === R_KEY_END) {
+      for (let i = R_SRC_IP1; i < R_KEY_END; i += 2) {
+        h1 = Math.imul(h1 ^ k[i], 0xcc9e2d51);
+        h2 = Math.imul(h2 ^ k[i + 1], 0x1b873593);
+      }
     }
-    h1 = Math.imul(h1 ^ k[end - 1], 0xcc9e2d51);
-    let h = h1 ^ Math.imul(h2, 0x27d4eb2f);
+    let h = h1 ^ Math.imul(h2 ^ (h2 >>> 15), 0x27d4eb2f);
     h ^= h >>> 15;
     h = Math.imul(h, 0x2c1b3c6d);
     h ^= h >>> 16;

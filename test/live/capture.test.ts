@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EndpointJson } from '../../cli/format.js';
 import { NetLab, run, waitForOutput } from '../helpers/netns.js';
 
 const BIN = fileURLToPath(new URL('../../bin/podwire.js', import.meta.url));
@@ -33,16 +34,6 @@ const API_OV = '172.16.1.20';
 const IPERF_PORT = 5201;
 const CAPTURE_IFACE = 'cap1';
 
-interface Endpoint {
-  namespace: string;
-  pod: string;
-  node: string;
-  interface: string;
-  network: string;
-  tier: string;
-  by: string;
-}
-
 /** The jsonl fields the assertions read (README: CLI). */
 interface PacketRec {
   frame: number;
@@ -57,8 +48,8 @@ interface PacketRec {
   src_port: number | null;
   dst_port: number | null;
   icmp_type?: number;
-  src: Endpoint | null;
-  dst: Endpoint | null;
+  src: EndpointJson | null;
+  dst: EndpointJson | null;
   tunnel?: { src_ip: string; dst_ip: string; src_node: string | null; dst_node: string | null };
 }
 
@@ -71,8 +62,8 @@ interface FlowRec {
   src_port: number;
   dst_port: number;
   packets: number;
-  src: Endpoint | null;
-  dst: Endpoint | null;
+  src: EndpointJson | null;
+  dst: EndpointJson | null;
 }
 
 interface Macs {
@@ -306,7 +297,7 @@ const jsonl = <T>(text: string): T[] =>
     .filter((s) => s.trim() !== '')
     .map((s) => JSON.parse(s) as T);
 
-const pod = (e: Endpoint | null) => (e === null ? null : `${e.namespace}/${e.pod}`);
+const pod = (e: EndpointJson | null) => (e === null ? null : `${e.namespace}/${e.pod}`);
 
 describe('live capture: pods as network namespaces, VXLAN between node namespaces, tc mirror to a capture port', () => {
   beforeAll(async () => {
