@@ -182,16 +182,7 @@ export class PcapngParser extends RecordParser {
   }
 
   private enhancedPacket(buf: Buffer, view: DataView, off: number, total: number, at: number): void {
-    this.packetBlock(
-      'enhanced packet',
-      view.getUint32(off + 8, this.le),
-      MIN_EPB,
-      buf,
-      view,
-      off,
-      total,
-      at,
-    );
+    this.packetBlock('enhanced packet', view.getUint32(off + 8, this.le), MIN_EPB, buf, view, off, total, at);
   }
 
   /** The obsolete Packet Block (type 2): as an EPB, with a 16-bit interface ID. */
