@@ -3,10 +3,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // network-namespace tests share kernel state (names, links): run files one at a time
-    // would be safest, but unit suites are independent; namespaced tests use unique names.
+    // forks, not threads: suites spawn tools and the live tests create network namespaces
+    // (each under a unique name prefix, so files can still run in parallel)
     pool: 'forks',
   },
 });

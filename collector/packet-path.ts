@@ -61,13 +61,14 @@ export class PacketPath {
     this.decodeStatus[status]++;
     this.bytes += c.wireLength;
     const tUs = packetTimeUs(c.tsSec, c.tsNsec);
-    if (this.onPacket === undefined) {
-      this.flows?.add(p, c.tsSec, tUs, p.erspanSession, this.samplingRate);
+    if (this.onPacket === undefined && this.flows !== undefined) {
+      // the flow table attributes (and counts) once per flow
+      this.flows.add(p, c.tsSec, tUs, p.erspanSession, this.samplingRate);
       return;
     }
     attribute(p, tUs, this.index, this.attribution, this.counters);
     this.flows?.add(p, c.tsSec, tUs, p.erspanSession, this.samplingRate, this.attribution);
-    this.onPacket(c, p, this.attribution);
+    this.onPacket?.(c, p, this.attribution);
   };
 
   /** A summary of counts for logs and the CLI's closing line. */
