@@ -76,6 +76,7 @@ export function packetJson(
     frame: c.frame,
     ts: isoTime(c.tsSec, c.tsNsec, tsDigits),
     length: c.wireLength,
+    inner_length: p.innerLength,
     vlan: l2 ? p.vlan : null,
     vni: p.vni >= 0 ? p.vni : null,
     src_mac: l2 ? macToString(p.srcMac) : null,
