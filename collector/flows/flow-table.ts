@@ -36,6 +36,9 @@ export interface FlowRecord {
   vni: number;
   srcMac: string;
   dstMac: string;
+  /** the MACs as 48-bit numbers (what the store keeps) */
+  srcMacNum: number;
+  dstMacNum: number;
   ipVersion: number;
   /** '' when the packet had no IP layer */
   srcIp: string;
@@ -163,14 +166,18 @@ export class FlowBatch {
     const rate = r[o + R_RATE];
     const packets = this.f64[i * RF + F_PACKETS];
     const macHi = r[o + R_MAC_HI];
+    const srcMacNum = (macHi >>> 16) * TWO32 + (r[o + R_SMAC_LO] >>> 0);
+    const dstMacNum = (macHi & 0xffff) * TWO32 + (r[o + R_DMAC_LO] >>> 0);
     return {
       windowStart,
       windowSeconds: this.windowSeconds,
       observation: r[o + R_OBS],
       vlan: vip & 0xfff,
       vni: r[o + R_VNI],
-      srcMac: macToString((macHi >>> 16) * TWO32 + (r[o + R_SMAC_LO] >>> 0)),
-      dstMac: macToString((macHi & 0xffff) * TWO32 + (r[o + R_DMAC_LO] >>> 0)),
+      srcMac: macToString(srcMacNum),
+      dstMac: macToString(dstMacNum),
+      srcMacNum,
+      dstMacNum,
       ipVersion: ipv,
       srcIp: ipString(ipv, r, o + R_SRC_IP0, o + R_SRC_IP1),
       dstIp: ipString(ipv, r, o + R_DST_IP0, o + R_DST_IP1),

@@ -1,0 +1,85 @@
+/**
+ * Column types of the ClickHouse schema, each carrying its ClickHouse type, its codec and
+ * the TypeScript type of its values, plus how to write a value as TSV: the DDL, the row
+ * encoders and the row types are all derived from these, never retyped.
+ */
+
+export interface Column<T> {
+  readonly type: string;
+  readonly codec?: string;
+  /** the value as it appears in a TSV insert (escaped) */
+  readonly tsv: (v: T) => string;
+  /** phantom: the TypeScript type of the column's values */
+  readonly _t?: T;
+}
+
+const num = (v: number) => String(v);
+
+/** TSV escaping (ClickHouse's TabSeparated): backslash, tab, newline. */
+export function tsvEscape(s: string): string {
+  if (!/[\\\t\n\r\0']/.test(s)) return s;
+  return s.replace(/[\\\t\n\r\0']/g, (c) =>
+    c === '\\'
+      ? '\\\\'
+      : c === '\t'
+        ? '\\t'
+        : c === '\n'
+          ? '\\n'
+          : c === '\r'
+            ? '\\r'
+            : c === '\0'
+              ? '\\0'
+              : "\\'",
+  );
+}
+
+function col<T>(type: string, tsv: (v: T) => string, codec?: string): Column<T> {
+  return codec === undefined ? { type, tsv } : { type, tsv, codec };
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => `\\x${i.toString(16).padStart(2, '0')}`);
+
+/** Bytes as a TSV string value: every byte as a \xHH escape (safe for any byte). */
+export function bytesText(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]];
+  return s;
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+/** Seconds since the epoch → 'YYYY-MM-DD hh:mm:ss' in UTC (the server's time zone is set to UTC). */
+export function dateTimeText(sec: number): string {
+  const d = new Date(sec * 1000);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+}
+
+/** µs since the epoch → DateTime64(6) text. */
+export function dateTime64Text(us: number): string {
+  const sec = Math.floor(us / 1e6);
+  return `${dateTimeText(sec)}.${pad(us - sec * 1e6, 6)}`;
+}
+
+export const c = {
+  /** seconds since the epoch, UTC */
+  dateTime: (codec = 'DoubleDelta, ZSTD(1)') => col<number>("DateTime('UTC')", dateTimeText, codec),
+  /** microseconds since the epoch, UTC */
+  dateTime64: (codec = 'DoubleDelta, ZSTD(1)') => col<number>("DateTime64(6, 'UTC')", dateTime64Text, codec),
+  uint8: () => col<number>('UInt8', num),
+  uint16: () => col<number>('UInt16', num),
+  uint32: () => col<number>('UInt32', num),
+  int32: () => col<number>('Int32', num),
+  /** counters: exact in a JS number below 2^53 */
+  uint64: (codec = 'T64, ZSTD(1)') => col<number>('UInt64', num, codec),
+  float64: (codec?: string) => col<number>('Float64', num, codec),
+  /** a 48-bit MAC as a number (MACNumToString() in queries) */
+  mac: () => col<number>('UInt64', num, 'ZSTD(1)'),
+  /** IPv4 addresses are stored IPv4-mapped ('::ffff:10.0.0.1'); '' stores '::' */
+  ipv6: () => col<string>('IPv6', (v) => (v === '' ? '::' : v), 'ZSTD(1)'),
+  string: (codec?: string) => col<string>('String', tsvEscape, codec),
+  lowString: () => col<string>('LowCardinality(String)', tsvEscape),
+  /** raw bytes (a frame's first bytes), written as \xHH escapes */
+  bytes: () => col<Uint8Array>('String', bytesText, 'ZSTD(3)'),
+} as const;
+
+export type ValueOf<C> = C extends Column<infer T> ? T : never;

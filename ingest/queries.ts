@@ -1,0 +1,274 @@
+/**
+ * Typed queries for the API and dashboards. Every value from a caller travels as a
+ * ClickHouse query parameter ({name:Type}); SQL text is only ever assembled from fixed
+ * fragments chosen from whitelists here, never from input.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+
+export interface QueryContext {
+  client: ClickHouseClient;
+  database: string;
+}
+
+/** A time range in seconds since the epoch: [from, to). */
+export interface Range {
+  from: number;
+  to: number;
+}
+
+const TABLE_SECONDS = { flows: 0, flows_1m: 60, flows_1h: 3600 } as const;
+export type FlowTableName = keyof typeof TABLE_SECONDS;
+
+/**
+ * The coarsest flow table that answers a range exactly: a rollup when both ends fall on
+ * its bucket boundaries (and the step, if any, is a multiple of its bucket).
+ */
+export function flowTableFor(range: Range, step = 0): FlowTableName {
+  for (const t of ['flows_1h', 'flows_1m'] as const) {
+    const b = TABLE_SECONDS[t];
+    if (range.from % b === 0 && range.to % b === 0 && step % b === 0) return t;
+  }
+  return 'flows';
+}
+
+function checkRange(r: Range): void {
+  if (!Number.isFinite(r.from) || !Number.isFinite(r.to) || r.to <= r.from) {
+    throw new RangeError(`bad time range [${r.from}, ${r.to}): 'to' must be after 'from'`);
+  }
+}
+
+async function rows<T>(
+  ctx: QueryContext,
+  query: string,
+  params: Record<string, unknown>,
+  // chDB keeps settings on its session: every setting a query relies on is sent each time
+  settings: Record<string, number> = { prefer_column_name_to_alias: 0 },
+): Promise<T[]> {
+  const rs = await ctx.client.query({
+    query: query.replaceAll('{db}', ctx.database),
+    query_params: params,
+    format: 'JSONEachRow',
+    clickhouse_settings: settings,
+  });
+  return (await rs.json()) as T[];
+}
+
+const n = (v: number | string) => Number(v);
+
+/** Query parameters without the filters that were not given. */
+function defined(o: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+export interface BandwidthPoint {
+  /** bucket start, seconds */
+  t: number;
+  /** sent by the pod (it was the source), bits per second over the bucket */
+  txBitsPerSecond: number;
+  rxBitsPerSecond: number;
+  txPackets: number;
+  rxPackets: number;
+}
+
+/** A pod's bandwidth, both directions, in buckets of `step` seconds. */
+export async function podBandwidth(
+  ctx: QueryContext,
+  q: Range & { namespace: string; pod: string; step: number },
+): Promise<BandwidthPoint[]> {
+  checkRange(q);
+  if (!(Number.isInteger(q.step) && q.step > 0))
+    throw new RangeError('step must be a whole number of seconds > 0');
+  const table = flowTableFor(q, q.step);
+  const out = await rows<{ t: string; tx: string; rx: string; txp: string; rxp: string }>(
+    ctx,
+    `SELECT toUnixTimestamp(toStartOfInterval(window_start, toIntervalSecond({step:UInt32}))) AS t,
+  sumIf(bytes, src_namespace = {ns:String} AND src_pod = {pod:String}) AS tx,
+  sumIf(bytes, dst_namespace = {ns:String} AND dst_pod = {pod:String}) AS rx,
+  sumIf(packets, src_namespace = {ns:String} AND src_pod = {pod:String}) AS txp,
+  sumIf(packets, dst_namespace = {ns:String} AND dst_pod = {pod:String}) AS rxp
+FROM {db}.${table}
+WHERE window_start >= toDateTime({from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC')
+  AND ((src_namespace = {ns:String} AND src_pod = {pod:String}) OR (dst_namespace = {ns:String} AND dst_pod = {pod:String}))
+GROUP BY t ORDER BY t`,
+    { ns: q.namespace, pod: q.pod, from: q.from, to: q.to, step: q.step },
+  );
+  return out.map((r) => ({
+    t: n(r.t),
+    txBitsPerSecond: (n(r.tx) * 8) / q.step,
+    rxBitsPerSecond: (n(r.rx) * 8) / q.step,
+    txPackets: n(r.txp),
+    rxPackets: n(r.rxp),
+  }));
+}
+
+/** What top talkers are grouped by: fixed SQL per choice (a whitelist, not input). */
+const TALKER_KEYS = {
+  pod: {
+    select: 'src_namespace AS namespace, src_pod AS pod',
+    group: 'namespace, pod',
+    where: "src_pod != ''",
+  },
+  pair: {
+    select: 'src_namespace, src_pod, dst_namespace, dst_pod',
+    group: 'src_namespace, src_pod, dst_namespace, dst_pod',
+    where: "src_pod != '' OR dst_pod != ''",
+  },
+  namespace: { select: 'src_namespace AS namespace', group: 'namespace', where: "src_namespace != ''" },
+  vlan: { select: 'vlan', group: 'vlan', where: 'vni < 0' },
+  vni: { select: 'vni', group: 'vni', where: 'vni >= 0' },
+} as const;
+export type TalkerKey = keyof typeof TALKER_KEYS;
+
+export interface TopTalkersResult {
+  table: FlowTableName;
+  rows: (Record<string, string | number> & { bytes: number; packets: number })[];
+}
+
+/** The biggest senders over a range, from the coarsest table that answers it exactly. */
+export async function topTalkers(
+  ctx: QueryContext,
+  q: Range & { by: TalkerKey; limit?: number; table?: FlowTableName },
+): Promise<TopTalkersResult> {
+  checkRange(q);
+  const k = TALKER_KEYS[q.by];
+  if (k === undefined)
+    throw new RangeError(`top talkers by '${q.by}': expected one of ${Object.keys(TALKER_KEYS).join(', ')}`);
+  const table = q.table ?? flowTableFor(q);
+  const out = await rows<Record<string, string | number>>(
+    ctx,
+    `SELECT ${k.select}, sum(bytes) AS bytes, sum(packets) AS packets
+FROM {db}.${table}
+WHERE window_start >= toDateTime({from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC') AND (${k.where})
+GROUP BY ${k.group} ORDER BY bytes DESC LIMIT {limit:UInt32}`,
+    { from: q.from, to: q.to, limit: q.limit ?? 10 },
+  );
+  return {
+    table,
+    rows: out.map((r) => {
+      const o: Record<string, string | number> = {};
+      for (const [key, v] of Object.entries(r)) o[key] = key === 'vlan' || key === 'vni' ? n(v) : v;
+      return { ...o, bytes: n(r.bytes), packets: n(r.packets) };
+    }),
+  };
+}
+
+export interface PacketTraceQuery extends Range {
+  mac?: string;
+  vlan?: number;
+  ip?: string;
+  vni?: number;
+  namespace?: string;
+  pod?: string;
+  limit?: number;
+}
+
+export interface PacketSampleRow {
+  time: string;
+  observation: string;
+  vlan: number;
+  vni: number;
+  src_mac: string;
+  dst_mac: string;
+  src_ip: string;
+  dst_ip: string;
+  src_port: number;
+  dst_port: number;
+  protocol: number;
+  src_namespace: string;
+  src_pod: string;
+  src_node: string;
+  dst_namespace: string;
+  dst_pod: string;
+  dst_node: string;
+  frame_hex: string;
+}
+
+/** Packet samples matching every filter given (either direction for MAC, IP and pod). */
+export async function packetTrace(ctx: QueryContext, q: PacketTraceQuery): Promise<PacketSampleRow[]> {
+  checkRange(q);
+  const where = [
+    "time >= toDateTime64({from:Float64}, 6, 'UTC')",
+    "time < toDateTime64({to:Float64}, 6, 'UTC')",
+  ];
+  if (q.mac !== undefined)
+    where.push('(src_mac = MACStringToNum({mac:String}) OR dst_mac = MACStringToNum({mac:String}))');
+  if (q.vlan !== undefined) where.push('vlan = {vlan:UInt16}');
+  if (q.vni !== undefined) where.push('vni = {vni:Int32}');
+  if (q.ip !== undefined) where.push('(src_ip = toIPv6({ip:String}) OR dst_ip = toIPv6({ip:String}))');
+  if (q.namespace !== undefined)
+    where.push('(src_namespace = {namespace:String} OR dst_namespace = {namespace:String})');
+  if (q.pod !== undefined) where.push('(src_pod = {pod:String} OR dst_pod = {pod:String})');
+  const out = await rows<Omit<PacketSampleRow, 'time'> & { time_text: string }>(
+    ctx,
+    `SELECT toString(time) AS time_text, observation, vlan, vni,
+  MACNumToString(src_mac) AS src_mac, MACNumToString(dst_mac) AS dst_mac,
+  replaceRegexpOne(toString(src_ip), '^::ffff:', '') AS src_ip, replaceRegexpOne(toString(dst_ip), '^::ffff:', '') AS dst_ip,
+  src_port, dst_port, protocol, src_namespace, src_pod, src_node, dst_namespace, dst_pod, dst_node,
+  lower(hex(frame)) AS frame_hex
+FROM {db}.packet_samples
+WHERE ${where.join(' AND ')}
+ORDER BY time LIMIT {limit:UInt32}`,
+    defined({ ...q, limit: q.limit ?? 1000 }),
+    // WHERE means the stored columns even where SELECT formats them under the same name
+    { prefer_column_name_to_alias: 1 },
+  );
+  return out.map(({ time_text, ...r }) => ({
+    ...r,
+    time: time_text,
+    vlan: n(r.vlan),
+    vni: n(r.vni),
+    src_port: n(r.src_port),
+    dst_port: n(r.dst_port),
+    protocol: n(r.protocol),
+  }));
+}
+
+export interface VfCounterPoint {
+  t: number;
+  node: string;
+  pf: string;
+  vf: number;
+  namespace: string;
+  pod: string;
+  rxBytes: number;
+  txBytes: number;
+  rxDropped: number;
+  txDropped: number;
+  qosDropped: number;
+}
+
+/** VF counter deltas summed per bucket; the hourly rollup answers hour-aligned ranges. */
+export async function vfCounterSeries(
+  ctx: QueryContext,
+  q: Range & { step: number; node?: string; namespace?: string; pod?: string },
+): Promise<VfCounterPoint[]> {
+  checkRange(q);
+  const hourly = q.from % 3600 === 0 && q.to % 3600 === 0 && q.step % 3600 === 0;
+  const where = ["time >= toDateTime({from:UInt32}, 'UTC')", "time < toDateTime({to:UInt32}, 'UTC')"];
+  if (q.node !== undefined) where.push('node = {node:String}');
+  if (q.namespace !== undefined) where.push('namespace = {namespace:String}');
+  if (q.pod !== undefined) where.push('pod = {pod:String}');
+  const out = await rows<Record<string, string>>(
+    ctx,
+    `SELECT toUnixTimestamp(toStartOfInterval(time, toIntervalSecond({step:UInt32}))) AS t, node, pf, vf, namespace, pod,
+  sum(rx_bytes) AS rx_bytes, sum(tx_bytes) AS tx_bytes, sum(rx_dropped) AS rx_dropped, sum(tx_dropped) AS tx_dropped,
+  sum(qos_dropped) AS qos_dropped
+FROM {db}.${hourly ? 'vf_counters_1h' : 'vf_counters'}
+WHERE ${where.join(' AND ')}
+GROUP BY t, node, pf, vf, namespace, pod ORDER BY t, node, pf, vf`,
+    defined({ ...q }),
+  );
+  return out.map((r) => ({
+    t: n(r.t),
+    node: r.node,
+    pf: r.pf,
+    vf: n(r.vf),
+    namespace: r.namespace,
+    pod: r.pod,
+    rxBytes: n(r.rx_bytes),
+    txBytes: n(r.tx_bytes),
+    rxDropped: n(r.rx_dropped),
+    txDropped: n(r.tx_dropped),
+    qosDropped: n(r.qos_dropped),
+  }));
+}

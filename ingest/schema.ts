@@ -1,0 +1,297 @@
+/**
+ * The ClickHouse schema: one definition per table. DDL (ddl.ts), row encoders (encode.ts)
+ * and row types (`RowOf`) are derived from these definitions.
+ */
+import { type Column, c, type ValueOf } from './columns.js';
+
+export type Columns = Readonly<
+  Record<string, Column<never> | Column<number> | Column<string> | Column<Uint8Array>>
+>;
+
+export interface TableDef<C extends Columns = Columns> {
+  readonly name: string;
+  readonly columns: C;
+  /** ENGINE without the Replicated prefix: MergeTree, SummingMergeTree(...) */
+  readonly engine: string;
+  readonly partitionBy?: string;
+  readonly orderBy: readonly string[];
+  /** TTL: column (a DateTime) + the setting that holds the days */
+  readonly ttl?: { readonly column: string; readonly days: keyof RetentionDays };
+  /** fed by a materialized view from this table, aggregating as its SELECT says */
+  readonly from?: { readonly table: string; readonly select: string };
+}
+
+export type RowOf<T extends TableDef> = { -readonly [K in keyof T['columns']]: ValueOf<T['columns'][K]> };
+
+/** Retention per table, in days (configurable; these are the defaults of the issue). */
+export interface RetentionDays {
+  flows: number;
+  flows_1m: number;
+  flows_1h: number;
+  packet_samples: number;
+  vf_counters: number;
+  vf_counters_1h: number;
+  sla_events: number;
+}
+
+export const DEFAULT_RETENTION: RetentionDays = {
+  flows: 7,
+  flows_1m: 30,
+  flows_1h: 365,
+  packet_samples: 3,
+  vf_counters: 30,
+  vf_counters_1h: 365,
+  sla_events: 365,
+};
+
+/** The attribution of one side of a flow or sample, as columns prefixed src_ / dst_. */
+const side = <P extends 'src' | 'dst'>(p: P) =>
+  ({
+    [`${p}_namespace`]: c.lowString(),
+    [`${p}_pod`]: c.lowString(),
+    [`${p}_node`]: c.lowString(),
+    [`${p}_interface`]: c.lowString(),
+    [`${p}_network`]: c.lowString(),
+    [`${p}_tier`]: c.lowString(),
+  }) as Record<`${P}_${'namespace' | 'pod' | 'node' | 'interface' | 'network' | 'tier'}`, Column<string>>;
+
+const flowColumns = {
+  window_start: c.dateTime(),
+  window_seconds: c.uint16(),
+  /** where the traffic was seen: 'erspan:7', 'sflow:10.0.0.1:12', 'capture:eth0', … */
+  observation: c.lowString(),
+  vlan: c.uint16(),
+  /** -1 when not tunnelled */
+  vni: c.int32(),
+  src_mac: c.mac(),
+  dst_mac: c.mac(),
+  src_ip: c.ipv6(),
+  dst_ip: c.ipv6(),
+  src_port: c.uint16(),
+  dst_port: c.uint16(),
+  /** IP protocol; 255 when the packet had no IP layer */
+  protocol: c.uint8(),
+  tcp_flags: c.uint8(),
+  ...side('src'),
+  ...side('dst'),
+  /** scaled by the sampling rate */
+  bytes: c.uint64(),
+  packets: c.uint64(),
+  /** packets actually seen */
+  samples: c.uint64(),
+  sampling_rate: c.uint32(),
+};
+
+/**
+ * Raw flows. ORDER BY serves the two main queries: a pod's time series reads one
+ * (src_namespace, src_pod) prefix range in time order; top talkers over a time range read
+ * the day partitions of the range (PARTITION BY day prunes the rest) and the rollups
+ * answer long ranges. Low-cardinality columns first also compress best.
+ */
+export const flows: TableDef<typeof flowColumns> = {
+  name: 'flows',
+  columns: flowColumns,
+  engine: 'MergeTree',
+  partitionBy: 'toYYYYMMDD(window_start)',
+  orderBy: ['src_namespace', 'src_pod', 'window_start', 'dst_namespace', 'dst_pod'],
+  ttl: { column: 'window_start', days: 'flows' },
+};
+
+const rollupColumns = {
+  window_start: c.dateTime(),
+  observation: c.lowString(),
+  vlan: c.uint16(),
+  vni: c.int32(),
+  protocol: c.uint8(),
+  ...side('src'),
+  ...side('dst'),
+  bytes: c.uint64(),
+  packets: c.uint64(),
+  samples: c.uint64(),
+  flows: c.uint64(),
+};
+
+const rollupKey = [
+  'src_namespace',
+  'src_pod',
+  'window_start',
+  'dst_namespace',
+  'dst_pod',
+  'observation',
+  'vlan',
+  'vni',
+  'protocol',
+  'src_node',
+  'src_interface',
+  'src_network',
+  'src_tier',
+  'dst_node',
+  'dst_interface',
+  'dst_network',
+  'dst_tier',
+];
+
+const rollupSelect = (bucket: string) => `SELECT
+  ${bucket}(window_start) AS window_start, observation, vlan, vni, protocol,
+  src_namespace, src_pod, src_node, src_interface, src_network, src_tier,
+  dst_namespace, dst_pod, dst_node, dst_interface, dst_network, dst_tier,
+  sum(bytes) AS bytes, sum(packets) AS packets, sum(samples) AS samples, count() AS flows
+FROM {db}.flows
+GROUP BY window_start, observation, vlan, vni, protocol,
+  src_namespace, src_pod, src_node, src_interface, src_network, src_tier,
+  dst_namespace, dst_pod, dst_node, dst_interface, dst_network, dst_tier`;
+
+/** Per-minute pod-to-pod rollup (no 5-tuple): SummingMergeTree fed by a materialized view. */
+export const flows_1m: TableDef<typeof rollupColumns> = {
+  name: 'flows_1m',
+  columns: rollupColumns,
+  engine: 'SummingMergeTree((bytes, packets, samples, flows))',
+  partitionBy: 'toYYYYMMDD(window_start)',
+  orderBy: rollupKey,
+  ttl: { column: 'window_start', days: 'flows_1m' },
+  from: { table: 'flows', select: rollupSelect('toStartOfMinute') },
+};
+
+/** Per-hour rollup, for long ranges. */
+export const flows_1h: TableDef<typeof rollupColumns> = {
+  name: 'flows_1h',
+  columns: rollupColumns,
+  engine: 'SummingMergeTree((bytes, packets, samples, flows))',
+  partitionBy: 'toYYYYMM(window_start)',
+  orderBy: rollupKey,
+  ttl: { column: 'window_start', days: 'flows_1h' },
+  from: { table: 'flows', select: rollupSelect('toStartOfHour') },
+};
+
+const sampleColumns = {
+  time: c.dateTime64(),
+  observation: c.lowString(),
+  /** the first 128 bytes of the frame as captured */
+  frame: c.bytes(),
+  frame_length: c.uint32(),
+  vlan: c.uint16(),
+  vni: c.int32(),
+  src_mac: c.mac(),
+  dst_mac: c.mac(),
+  src_ip: c.ipv6(),
+  dst_ip: c.ipv6(),
+  src_port: c.uint16(),
+  dst_port: c.uint16(),
+  protocol: c.uint8(),
+  tcp_flags: c.uint8(),
+  ...side('src'),
+  ...side('dst'),
+  sampling_rate: c.uint32(),
+};
+
+/** Packet samples for "which pod sent this": looked up by time range and addresses. */
+export const packet_samples: TableDef<typeof sampleColumns> = {
+  name: 'packet_samples',
+  columns: sampleColumns,
+  engine: 'MergeTree',
+  partitionBy: 'toYYYYMMDD(time)',
+  orderBy: ['time', 'vlan', 'vni'],
+  ttl: { column: 'time', days: 'packet_samples' },
+};
+
+const vfColumns = {
+  time: c.dateTime(),
+  node: c.lowString(),
+  pf: c.lowString(),
+  vf: c.uint16(),
+  namespace: c.lowString(),
+  pod: c.lowString(),
+  tier: c.lowString(),
+  rx_bytes: c.uint64(),
+  rx_packets: c.uint64(),
+  rx_dropped: c.uint64(),
+  tx_bytes: c.uint64(),
+  tx_packets: c.uint64(),
+  tx_dropped: c.uint64(),
+  qos_dropped: c.uint64(),
+  /** the VF's configured rates, bits per second */
+  min_rate: c.uint64(),
+  max_rate: c.uint64(),
+};
+
+/** Per-VF counter deltas per collection interval. */
+export const vf_counters: TableDef<typeof vfColumns> = {
+  name: 'vf_counters',
+  columns: vfColumns,
+  engine: 'MergeTree',
+  partitionBy: 'toYYYYMMDD(time)',
+  orderBy: ['node', 'pf', 'vf', 'time'],
+  ttl: { column: 'time', days: 'vf_counters' },
+};
+
+const vfRollupColumns = {
+  time: c.dateTime(),
+  node: c.lowString(),
+  pf: c.lowString(),
+  vf: c.uint16(),
+  namespace: c.lowString(),
+  pod: c.lowString(),
+  tier: c.lowString(),
+  rx_bytes: c.uint64(),
+  rx_packets: c.uint64(),
+  rx_dropped: c.uint64(),
+  tx_bytes: c.uint64(),
+  tx_packets: c.uint64(),
+  tx_dropped: c.uint64(),
+  qos_dropped: c.uint64(),
+  samples: c.uint64(),
+};
+
+/** Hourly VF counter rollup. */
+export const vf_counters_1h: TableDef<typeof vfRollupColumns> = {
+  name: 'vf_counters_1h',
+  columns: vfRollupColumns,
+  engine:
+    'SummingMergeTree((rx_bytes, rx_packets, rx_dropped, tx_bytes, tx_packets, tx_dropped, qos_dropped, samples))',
+  partitionBy: 'toYYYYMM(time)',
+  orderBy: ['node', 'pf', 'vf', 'time', 'namespace', 'pod', 'tier'],
+  ttl: { column: 'time', days: 'vf_counters_1h' },
+  from: {
+    table: 'vf_counters',
+    select: `SELECT toStartOfHour(time) AS time, node, pf, vf, namespace, pod, tier,
+  sum(rx_bytes) AS rx_bytes, sum(rx_packets) AS rx_packets, sum(rx_dropped) AS rx_dropped,
+  sum(tx_bytes) AS tx_bytes, sum(tx_packets) AS tx_packets, sum(tx_dropped) AS tx_dropped,
+  sum(qos_dropped) AS qos_dropped, count() AS samples
+FROM {db}.vf_counters
+GROUP BY time, node, pf, vf, namespace, pod, tier`,
+  },
+};
+
+const slaColumns = {
+  time: c.dateTime(),
+  rule: c.lowString(),
+  severity: c.lowString(),
+  namespace: c.lowString(),
+  pod: c.lowString(),
+  tier: c.lowString(),
+  /** firing | resolved */
+  state: c.lowString(),
+  value: c.float64(),
+  details: c.string('ZSTD(1)'),
+};
+
+/** SLA rule state changes (written by the evaluator). */
+export const sla_events: TableDef<typeof slaColumns> = {
+  name: 'sla_events',
+  columns: slaColumns,
+  engine: 'MergeTree',
+  partitionBy: 'toYYYYMM(time)',
+  orderBy: ['namespace', 'pod', 'time'],
+  ttl: { column: 'time', days: 'sla_events' },
+};
+
+/** Every table, in creation order (a rollup after its source). */
+export const TABLES: readonly TableDef[] = [
+  flows,
+  flows_1m,
+  flows_1h,
+  packet_samples,
+  vf_counters,
+  vf_counters_1h,
+  sla_events,
+] as unknown as readonly TableDef[];

@@ -1,0 +1,188 @@
+/**
+ * The two backends behind one interface, both through the official @clickhouse/client:
+ * embedded chDB (the default: a data directory owned by one process) or a ClickHouse
+ * server or cluster by URL. The same SQL runs on both.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { type ClickHouseClient, type ClickHouseSettings, createClient } from '@clickhouse/client';
+
+export interface StoreOptions {
+  /** a server: http(s)://user:password@host:8123/database; absent = embedded chDB */
+  url?: string;
+  /** embedded data directory (default ./data/clickhouse) */
+  dataDir?: string;
+  database?: string;
+  /** cluster name for ReplicatedMergeTree + Distributed tables (server only) */
+  cluster?: string;
+  username?: string;
+  password?: string;
+}
+
+export interface Store {
+  readonly kind: 'chdb' | 'server';
+  readonly client: ClickHouseClient;
+  readonly database: string;
+  readonly cluster: string | undefined;
+  /** where it is: the data directory or the URL without credentials */
+  readonly location: string;
+  /**
+   * Inserts one batch of TabSeparated rows. `dedupToken` makes a retried batch a no-op
+   * (insert_deduplication_token); it is omitted where the server does not know it.
+   */
+  insertTsv(table: string, columns: readonly string[], body: Buffer, dedupToken: string): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/**
+ * Settings sent with every query. chDB's connection keeps settings on its session, so
+ * every setting podwire relies on is sent every time rather than set once.
+ */
+export const BASE_SETTINGS: ClickHouseSettings = {
+  // 64-bit counters as strings in JSON: a server does this by default, chDB does not
+  output_format_json_quote_64bit_integers: 1,
+  date_time_output_format: 'iso',
+};
+
+const INSERT_SETTINGS = {
+  // a retried batch's materialized-view blocks are deduplicated too
+  deduplicate_blocks_in_dependent_materialized_views: 1,
+} as const;
+
+export async function openStore(o: StoreOptions = {}): Promise<Store> {
+  return o.url ? openServer(o) : openEmbedded(o);
+}
+
+const OWNER_FILE = 'podwire.owner';
+
+async function openEmbedded(o: StoreOptions): Promise<Store> {
+  const dir = resolve(o.dataDir ?? 'data/clickhouse');
+  mkdirSync(dir, { recursive: true });
+  const { createChdbConnection } = await import('chdb/connection');
+  let conn: ReturnType<typeof createChdbConnection>;
+  try {
+    conn = createChdbConnection({ path: dir });
+    // the session opens lazily: make it open (and take the lock) now
+    await conn.chdb.queryAsync('SELECT 1');
+  } catch (err) {
+    let owner = '';
+    try {
+      owner = readFileSync(join(dir, OWNER_FILE), 'utf8').trim();
+    } catch {
+      // no owner file: the lock holder is not a podwire, or wrote none
+    }
+    throw new StoreError(
+      `cannot open the embedded ClickHouse data directory ${dir}: another process owns it` +
+        (owner ? ` (${owner})` : '') +
+        ` — stop it, or give this one another --data-dir (${(err as Error).message})`,
+    );
+  }
+  writeFileSync(join(dir, OWNER_FILE), `podwire pid ${process.pid} since ${new Date().toISOString()}\n`);
+  const database = o.database ?? 'podwire';
+  // The client bundles its own copy of client-common, so the Connection types differ
+  // nominally though they are the same interface.
+  const client = createClient({
+    connection: conn as unknown as NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>,
+    clickhouse_settings: BASE_SETTINGS,
+  });
+  // chDB's default database is an overlay that cannot hold everything: use an Atomic one
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database} ENGINE = Atomic` });
+  return {
+    kind: 'chdb',
+    client,
+    database,
+    cluster: undefined,
+    location: dir,
+    async insertTsv(table, columns, body, dedupToken) {
+      // chDB's raw insert: the client's insert path turns the body into a string first
+      await conn.chdb.rawInsert({
+        table: `${database}.${table}`,
+        columns,
+        values: body,
+        format: 'TabSeparated',
+        settings: { ...INSERT_SETTINGS, insert_deduplication_token: dedupToken },
+      });
+    },
+    async ping() {
+      return (await client.ping()).success;
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}
+
+async function openServer(o: StoreOptions): Promise<Store> {
+  const url = new URL(o.url!);
+  const database = o.database ?? (url.pathname.length > 1 ? url.pathname.slice(1) : 'podwire');
+  url.pathname = '/';
+  const username = o.username ?? (decodeURIComponent(url.username) || undefined);
+  const password = o.password ?? (decodeURIComponent(url.password) || undefined);
+  url.username = '';
+  url.password = '';
+  const connection = {
+    url: url.toString(),
+    username,
+    password,
+    compression: { request: true, response: true },
+  };
+  // A server rejects every query that carries a setting it does not know (18.16 has no
+  // date_time_output_format), so ask first without settings which ones it knows.
+  const probe = createClient(connection);
+  let version: string;
+  let known: string[];
+  try {
+    const ping = await probe.ping();
+    if (!ping.success) {
+      throw new StoreError(`cannot reach ClickHouse at ${url}: ${(ping as { error: Error }).error.message}`);
+    }
+    const names = Object.keys(BASE_SETTINGS)
+      .map((n) => `'${n}'`)
+      .join(', ');
+    const rs = await probe.query({
+      query: `SELECT version() AS v, groupArray(name) AS known FROM system.settings WHERE name IN (${names})`,
+      format: 'JSONEachRow',
+    });
+    ({ v: version, known } = ((await rs.json()) as { v: string; known: string[] }[])[0]);
+  } finally {
+    await probe.close();
+  }
+  const client = createClient({
+    ...connection,
+    clickhouse_settings: Object.fromEntries(Object.entries(BASE_SETTINGS).filter(([k]) => known.includes(k))),
+  });
+  // insert_deduplication_token needs ClickHouse 22.2+; an older server just retries
+  const [major, minor] = version.split('.').map(Number);
+  const dedup = major > 22 || (major === 22 && minor >= 2);
+  return {
+    kind: 'server',
+    client,
+    database,
+    cluster: o.cluster,
+    location: url.toString(),
+    async insertTsv(table, columns, body, dedupToken) {
+      await client.insert({
+        table: `${database}.${table}`,
+        columns: columns as [string, ...string[]],
+        values: Readable.from([body]),
+        format: 'TabSeparated',
+        clickhouse_settings: dedup ? { ...INSERT_SETTINGS, insert_deduplication_token: dedupToken } : {},
+      });
+    },
+    async ping() {
+      return (await client.ping()).success;
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}

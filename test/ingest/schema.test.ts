@@ -1,0 +1,332 @@
+/**
+ * The schema, migrations and every query on embedded chDB (the modern engine): flows of
+ * the demo capture go through the real packet path into the real store, and the rollups
+ * and queries are checked against sums computed from the packet path's own records.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AttributionCounters } from '../../collector/attribution/attribute.js';
+import { EndpointIndex } from '../../collector/attribution/endpoint-index.js';
+import { parseInventory } from '../../collector/attribution/inventory.js';
+import { pcapFile } from '../../collector/capture/pcap-writer.js';
+import { CaptureReader } from '../../collector/capture/reader.js';
+import { decodeConfig } from '../../collector/decode/packet.js';
+import { type FlowRecord, FlowTable } from '../../collector/flows/flow-table.js';
+import { PacketPath } from '../../collector/packet-path.js';
+import { demoScenario } from '../../collector/synth/scenario.js';
+import { createTableSql, type DdlOptions } from '../../ingest/ddl.js';
+import { rowEncoder } from '../../ingest/encode.js';
+import { flowRow } from '../../ingest/flow-rows.js';
+import { MIGRATIONS, migrate, SCHEMA_VERSION, SchemaError } from '../../ingest/migrations.js';
+import {
+  flowTableFor,
+  packetTrace,
+  podBandwidth,
+  topTalkers,
+  vfCounterSeries,
+} from '../../ingest/queries.js';
+import { DEFAULT_RETENTION, flows, packet_samples, TABLES, vf_counters } from '../../ingest/schema.js';
+import { openStore, type Store } from '../../ingest/store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'podwire-schema-'));
+let store: Store;
+let ddl: DdlOptions;
+const records: FlowRecord[] = [];
+const HOUR = Date.parse('2026-11-26T10:00:00Z') / 1000;
+
+async function scalar(query: string): Promise<number> {
+  const rs = await store.client.query({ query, format: 'JSONEachRow' });
+  return Number(Object.values(((await rs.json()) as Record<string, string>[])[0])[0]);
+}
+
+beforeAll(async () => {
+  store = await openStore({ dataDir: join(dir, 'ch'), database: 'pw' });
+  ddl = { database: store.database, retention: DEFAULT_RETENTION };
+  await migrate(store.client, ddl);
+  // the demo capture through the real packet path
+  const { inventory, packets } = demoScenario();
+  const index = EndpointIndex.fromInventory(parseInventory(inventory));
+  const counters = new AttributionCounters();
+  const table = new FlowTable({ index, counters, onFlows: (b) => records.push(...b.records()) });
+  const path = new PacketPath({ index, decode: decodeConfig(), flows: table, counters });
+  const reader = new CaptureReader(path.handle);
+  reader.push(pcapFile(packets));
+  reader.end();
+  table.flush();
+  const enc = rowEncoder(flows);
+  const body = Buffer.from(
+    records.map((f) => enc.line(flowRow(f, (o) => (o < 0 ? 'capture:demo' : `erspan:${o}`)))).join(''),
+  );
+  await store.insertTsv('flows', enc.columns, body, 'schema-test-1');
+});
+
+afterAll(async () => {
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('schema and migrations (chDB)', () => {
+  it('creates every table with the columns and types of its definition', async () => {
+    for (const t of TABLES) {
+      const rs = await store.client.query({
+        query:
+          'SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String} ORDER BY position',
+        query_params: { db: store.database, t: t.name },
+        format: 'JSONEachRow',
+      });
+      const cols = (await rs.json()) as { name: string; type: string }[];
+      expect(cols.map((c) => c.name)).toEqual(Object.keys(t.columns));
+      expect(cols.map((c) => c.type)).toEqual(
+        Object.values(t.columns).map((c) => c.type.replaceAll("'", "'")),
+      );
+    }
+  });
+
+  it('is idempotent: a second run applies nothing and records the version once', async () => {
+    const again = await migrate(store.client, ddl);
+    expect(again).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [] });
+    expect(await scalar(`SELECT count() FROM pw.schema_migrations`)).toBe(MIGRATIONS.length);
+  });
+
+  it('refuses a database whose schema is newer than this code', async () => {
+    await store.client.insert({
+      table: 'pw.schema_migrations',
+      values: [{ version: SCHEMA_VERSION + 1, name: 'from the future' }],
+      format: 'JSONEachRow',
+    });
+    await expect(migrate(store.client, ddl)).rejects.toThrow(SchemaError);
+    await expect(migrate(store.client, ddl)).rejects.toThrow(/newer than this podwire knows/);
+    await store.client.command({
+      query: `ALTER TABLE pw.schema_migrations DELETE WHERE version > ${SCHEMA_VERSION} SETTINGS mutations_sync = 1`,
+    });
+  });
+
+  it('applies TTLs from the retention settings', async () => {
+    const rs = await store.client.query({
+      query: "SELECT create_table_query AS q FROM system.tables WHERE database = 'pw' AND name = 'flows'",
+      format: 'JSONEachRow',
+    });
+    const q = ((await rs.json()) as { q: string }[])[0].q;
+    expect(q).toContain(`TTL window_start + toIntervalDay(${DEFAULT_RETENTION.flows})`);
+  });
+
+  it('generates cluster DDL that ClickHouse parses: ReplicatedMergeTree on every shard, Distributed over it', async () => {
+    const sql = TABLES.flatMap((t) => createTableSql(t, { ...ddl, cluster: 'podwire' }));
+    expect(
+      sql.filter((s) => /ENGINE = Replicated\w*MergeTree\('\/clickhouse\/tables\/\{shard\}/.test(s)),
+    ).toHaveLength(TABLES.length);
+    expect(sql.filter((s) => s.includes('ENGINE = Distributed(podwire, pw, '))).toHaveLength(TABLES.length);
+    expect(sql.filter((s) => s.includes('MATERIALIZED VIEW'))).toHaveLength(3);
+    for (const s of sql) {
+      // parse only: there is no ZooKeeper or cluster here
+      await store.client.query({ query: `EXPLAIN AST ${s}`, format: 'TabSeparated' }).then((r) => r.text());
+    }
+  });
+});
+
+describe('flows and rollups (chDB)', () => {
+  it('stores every flow of the packet path', async () => {
+    expect(await scalar('SELECT count() FROM pw.flows')).toBe(records.length);
+    expect(await scalar('SELECT sum(packets) FROM pw.flows')).toBe(
+      records.reduce((s, f) => s + f.packets, 0),
+    );
+    expect(await scalar('SELECT sum(bytes) FROM pw.flows')).toBe(records.reduce((s, f) => s + f.bytes, 0));
+  });
+
+  it('keeps the 1-minute and 1-hour rollups equal to the raw sums', async () => {
+    for (const [t, bucket] of [
+      ['flows_1m', 'toStartOfMinute'],
+      ['flows_1h', 'toStartOfHour'],
+    ]) {
+      const raw = `SELECT ${bucket}(window_start) AS w, src_pod, dst_pod, vlan, vni, sum(bytes) AS b, sum(packets) AS p, count() AS n FROM pw.flows GROUP BY w, src_pod, dst_pod, vlan, vni`;
+      const roll = `SELECT window_start AS w, src_pod, dst_pod, vlan, vni, sum(bytes) AS b, sum(packets) AS p, sum(flows) AS n FROM pw.${t} GROUP BY w, src_pod, dst_pod, vlan, vni`;
+      const diff = await scalar(`SELECT count() FROM ((${raw}) EXCEPT (${roll}))`);
+      const diff2 = await scalar(`SELECT count() FROM ((${roll}) EXCEPT (${raw}))`);
+      expect([t, diff, diff2]).toEqual([t, 0, 0]);
+    }
+    expect(await scalar('SELECT count() FROM pw.flows_1h')).toBeGreaterThan(0);
+  });
+
+  it('a retried batch (same dedup token) is stored once, in the rollups too', async () => {
+    const enc = rowEncoder(flows);
+    const body = Buffer.from(records.map((f) => enc.line(flowRow(f, () => 'capture:demo'))).join(''));
+    await store.insertTsv('flows', enc.columns, body, 'schema-test-1');
+    expect(await scalar('SELECT count() FROM pw.flows')).toBe(records.length);
+    expect(await scalar('SELECT sum(flows) FROM pw.flows_1m')).toBe(records.length);
+  });
+});
+
+describe('queries (chDB)', () => {
+  const range = { from: HOUR, to: HOUR + 3600 };
+
+  it('picks the coarsest table that answers a range exactly', () => {
+    expect(flowTableFor(range)).toBe('flows_1h');
+    expect(flowTableFor({ from: HOUR, to: HOUR + 120 })).toBe('flows_1m');
+    expect(flowTableFor({ from: HOUR + 5, to: HOUR + 120 })).toBe('flows');
+    expect(flowTableFor(range, 60)).toBe('flows_1m');
+  });
+
+  it('per-pod bandwidth series match the packet path, from raw and from a rollup', async () => {
+    const expected = new Map<number, { tx: number; rx: number }>();
+    for (const f of records) {
+      const t = Math.floor(f.windowStart / 60) * 60;
+      const e = expected.get(t) ?? { tx: 0, rx: 0 };
+      if (f.src?.pod === 'web-1' && f.src.namespace === 'shop') e.tx += f.bytes;
+      if (f.dst?.pod === 'web-1' && f.dst.namespace === 'shop') e.rx += f.bytes;
+      expected.set(t, e);
+    }
+    const q = { namespace: 'shop', pod: 'web-1', step: 60, from: HOUR, to: HOUR + 120 };
+    const fromRollup = await podBandwidth({ client: store.client, database: 'pw' }, q);
+    const fromRaw = await podBandwidth({ client: store.client, database: 'pw' }, { ...q, from: HOUR - 1 });
+    for (const series of [fromRollup, fromRaw]) {
+      expect(series.length).toBeGreaterThan(0);
+      for (const p of series) {
+        expect(p.txBitsPerSecond).toBe(((expected.get(p.t)?.tx ?? 0) * 8) / 60);
+        expect(p.rxBitsPerSecond).toBe(((expected.get(p.t)?.rx ?? 0) * 8) / 60);
+      }
+    }
+    expect(fromRollup).toEqual(fromRaw);
+  });
+
+  it('top talkers agree between the 1-hour rollup and raw flows, for every grouping', async () => {
+    const ctx = { client: store.client, database: 'pw' };
+    for (const by of ['pod', 'pair', 'namespace', 'vlan', 'vni'] as const) {
+      const fromRollup = await topTalkers(ctx, { ...range, by, limit: 50 });
+      const fromRaw = await topTalkers(ctx, { ...range, by, limit: 50, table: 'flows' });
+      expect(fromRollup.table).toBe('flows_1h');
+      expect(fromRollup.rows).toEqual(fromRaw.rows);
+      expect(fromRaw.rows.length).toBeGreaterThan(0);
+    }
+    const pods = await topTalkers(ctx, { ...range, by: 'pod', limit: 1 });
+    const bySrc = new Map<string, number>();
+    for (const f of records)
+      if (f.src)
+        bySrc.set(
+          `${f.src.namespace}/${f.src.pod}`,
+          (bySrc.get(`${f.src.namespace}/${f.src.pod}`) ?? 0) + f.bytes,
+        );
+    const top = [...bySrc].sort((a, b) => b[1] - a[1])[0];
+    expect(`${pods.rows[0].namespace}/${pods.rows[0].pod}`).toBe(top[0]);
+    expect(pods.rows[0].bytes).toBe(top[1]);
+  });
+
+  it('rejects a top-talkers grouping outside the whitelist and a backwards range', async () => {
+    const ctx = { client: store.client, database: 'pw' };
+    await expect(topTalkers(ctx, { ...range, by: 'src_pod; DROP TABLE pw.flows' as 'pod' })).rejects.toThrow(
+      /expected one of/,
+    );
+    await expect(topTalkers(ctx, { from: HOUR, to: HOUR, by: 'pod' })).rejects.toThrow(/after 'from'/);
+  });
+
+  it('finds packet samples by MAC, VLAN, IP, VNI and pod, passing input only as parameters', async () => {
+    const enc = rowEncoder(packet_samples);
+    const base = {
+      observation: 'erspan:7',
+      frame: Buffer.from('0200000001020200000001018100', 'hex'),
+      frame_length: 100,
+      src_port: 41000,
+      dst_port: 8080,
+      protocol: 6,
+      tcp_flags: 2,
+      src_node: 'node-a',
+      src_interface: 'eth0',
+      src_network: 'blue',
+      src_tier: 'high',
+      dst_node: 'node-b',
+      dst_interface: 'eth0',
+      dst_network: 'blue',
+      dst_tier: 'high',
+      sampling_rate: 1,
+    };
+    const rowsIn = [
+      {
+        ...base,
+        time: HOUR * 1e6 + 1,
+        vlan: 100,
+        vni: -1,
+        src_mac: 0x020000000101,
+        dst_mac: 0x020000000102,
+        src_ip: '10.10.0.11',
+        dst_ip: '10.10.0.12',
+        src_namespace: 'shop',
+        src_pod: 'web-1',
+        dst_namespace: 'shop',
+        dst_pod: 'web-2',
+      },
+      {
+        ...base,
+        time: HOUR * 1e6 + 2,
+        vlan: 0,
+        vni: 5001,
+        src_mac: 0x0a58ac100105,
+        dst_mac: 0x0a58ac100106,
+        src_ip: 'fd01::5',
+        dst_ip: 'fd01::6',
+        src_namespace: 'shop',
+        src_pod: 'api-1',
+        dst_namespace: 'shop',
+        dst_pod: 'api-2',
+      },
+    ];
+    await store.insertTsv(
+      'packet_samples',
+      enc.columns,
+      Buffer.from(rowsIn.map((r) => enc.line(r)).join('')),
+      'samples-1',
+    );
+    const ctx = { client: store.client, database: 'pw' };
+    const r = { from: HOUR, to: HOUR + 1 };
+    expect((await packetTrace(ctx, { ...r, mac: '02:00:00:00:01:02' })).map((x) => x.src_pod)).toEqual([
+      'web-1',
+    ]);
+    expect((await packetTrace(ctx, { ...r, ip: '10.10.0.11' })).map((x) => x.dst_pod)).toEqual(['web-2']);
+    expect((await packetTrace(ctx, { ...r, vni: 5001 })).map((x) => [x.src_ip, x.dst_ip])).toEqual([
+      ['fd01::5', 'fd01::6'],
+    ]);
+    expect((await packetTrace(ctx, { ...r, vlan: 100, pod: 'web-2' }))[0].frame_hex).toBe(
+      '0200000001020200000001018100',
+    );
+    expect(await packetTrace(ctx, { ...r, pod: "x' OR 1=1 --" })).toEqual([]);
+    expect(await packetTrace(ctx, { from: HOUR + 1, to: HOUR + 2 })).toEqual([]);
+  });
+
+  it('VF counter series from raw rows and from the hourly rollup agree', async () => {
+    const enc = rowEncoder(vf_counters);
+    const lines: string[] = [];
+    for (let i = 0; i < 120; i++) {
+      for (const vf of [3, 4]) {
+        lines.push(
+          enc.line({
+            time: HOUR + i * 30,
+            node: 'node-a',
+            pf: 'ens1f0',
+            vf,
+            namespace: 'shop',
+            pod: `web-${vf - 2}`,
+            tier: 'high',
+            rx_bytes: 1000 + i,
+            rx_packets: 10,
+            rx_dropped: i % 7 === 0 ? 1 : 0,
+            tx_bytes: 2000 + vf,
+            tx_packets: 20,
+            tx_dropped: 0,
+            qos_dropped: i % 11 === 0 ? 3 : 0,
+            min_rate: 1e9,
+            max_rate: 1e10,
+          }),
+        );
+      }
+    }
+    await store.insertTsv('vf_counters', enc.columns, Buffer.from(lines.join('')), 'vf-1');
+    const ctx = { client: store.client, database: 'pw' };
+    const hourly = await vfCounterSeries(ctx, { from: HOUR, to: HOUR + 3600, step: 3600, pod: 'web-1' });
+    const raw = await vfCounterSeries(ctx, { from: HOUR, to: HOUR + 3599, step: 3600, pod: 'web-1' });
+    expect(hourly).toEqual(raw);
+    expect(hourly).toHaveLength(1);
+    let rx = 0;
+    for (let i = 0; i < 120; i++) rx += 1000 + i;
+    expect(hourly[0]).toMatchObject({ vf: 3, rxBytes: rx, txBytes: 120 * 2003, qosDropped: 11 * 3 });
+  });
+});
