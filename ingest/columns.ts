@@ -4,9 +4,13 @@
  * encoders and the row types are all derived from these, never retyped.
  */
 
+/** How a column travels in an Arrow batch (ClickHouse casts to the column type on insert). */
+export type ArrowKind = 'u8' | 'u16' | 'u32' | 'i32' | 'f64' | 'dt64' | 'str' | 'bin';
+
 export interface Column<T> {
   readonly type: string;
   readonly codec?: string;
+  readonly arrow: ArrowKind;
   /** the value as it appears in a TSV insert (escaped) */
   readonly tsv: (v: T) => string;
   /** phantom: the TypeScript type of the column's values */
@@ -33,8 +37,8 @@ export function tsvEscape(s: string): string {
   );
 }
 
-function col<T>(type: string, tsv: (v: T) => string, codec?: string): Column<T> {
-  return codec === undefined ? { type, tsv } : { type, tsv, codec };
+function col<T>(type: string, arrow: ArrowKind, tsv: (v: T) => string, codec?: string): Column<T> {
+  return codec === undefined ? { type, arrow, tsv } : { type, arrow, tsv, codec };
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => `\\x${i.toString(16).padStart(2, '0')}`);
@@ -62,24 +66,25 @@ export function dateTime64Text(us: number): string {
 
 export const c = {
   /** seconds since the epoch, UTC */
-  dateTime: (codec = 'DoubleDelta, ZSTD(1)') => col<number>("DateTime('UTC')", dateTimeText, codec),
+  dateTime: (codec = 'DoubleDelta, ZSTD(1)') => col<number>("DateTime('UTC')", 'u32', dateTimeText, codec),
   /** microseconds since the epoch, UTC */
-  dateTime64: (codec = 'DoubleDelta, ZSTD(1)') => col<number>("DateTime64(6, 'UTC')", dateTime64Text, codec),
-  uint8: () => col<number>('UInt8', num),
-  uint16: () => col<number>('UInt16', num),
-  uint32: () => col<number>('UInt32', num),
-  int32: () => col<number>('Int32', num),
+  dateTime64: (codec = 'DoubleDelta, ZSTD(1)') =>
+    col<number>("DateTime64(6, 'UTC')", 'dt64', dateTime64Text, codec),
+  uint8: () => col<number>('UInt8', 'u8', num),
+  uint16: () => col<number>('UInt16', 'u16', num),
+  uint32: () => col<number>('UInt32', 'u32', num),
+  int32: () => col<number>('Int32', 'i32', num),
   /** counters: exact in a JS number below 2^53 */
-  uint64: (codec = 'T64, ZSTD(1)') => col<number>('UInt64', num, codec),
-  float64: (codec?: string) => col<number>('Float64', num, codec),
+  uint64: (codec = 'T64, ZSTD(1)') => col<number>('UInt64', 'f64', num, codec),
+  float64: (codec?: string) => col<number>('Float64', 'f64', num, codec),
   /** a 48-bit MAC as a number (MACNumToString() in queries) */
-  mac: () => col<number>('UInt64', num, 'ZSTD(1)'),
+  mac: () => col<number>('UInt64', 'f64', num, 'ZSTD(1)'),
   /** IPv4 addresses are stored IPv4-mapped ('::ffff:10.0.0.1'); '' stores '::' */
-  ipv6: () => col<string>('IPv6', (v) => (v === '' ? '::' : v), 'ZSTD(1)'),
-  string: (codec?: string) => col<string>('String', tsvEscape, codec),
-  lowString: () => col<string>('LowCardinality(String)', tsvEscape),
+  ipv6: () => col<string>('IPv6', 'str', (v) => (v === '' ? '::' : v), 'ZSTD(1)'),
+  string: (codec?: string) => col<string>('String', 'str', tsvEscape, codec),
+  lowString: () => col<string>('LowCardinality(String)', 'str', tsvEscape),
   /** raw bytes (a frame's first bytes), written as \xHH escapes */
-  bytes: () => col<Uint8Array>('String', bytesText, 'ZSTD(3)'),
+  bytes: () => col<Uint8Array>('String', 'bin', bytesText, 'ZSTD(3)'),
 } as const;
 
 export type ValueOf<C> = C extends Column<infer T> ? T : never;

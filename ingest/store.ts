@@ -3,10 +3,14 @@
  * embedded chDB (the default: a data directory owned by one process) or a ClickHouse
  * server or cluster by URL. The same SQL runs on both.
  */
+
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { type ClickHouseClient, type ClickHouseSettings, createClient } from '@clickhouse/client';
+import type { EncodedBatch } from './arrow-batch.js';
 
 export interface StoreOptions {
   /** a server: http(s)://user:password@host:8123/database; absent = embedded chDB */
@@ -32,6 +36,8 @@ export interface Store {
    * (insert_deduplication_token); it is omitted where the server does not know it.
    */
   insertTsv(table: string, columns: readonly string[], body: Buffer, dedupToken: string): Promise<void>;
+  /** Inserts one Arrow batch (the writer's format: see arrow-batch.ts); same token rules. */
+  insertBatch(table: string, batch: EncodedBatch, dedupToken: string): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -52,6 +58,14 @@ export const BASE_SETTINGS: ClickHouseSettings = {
   output_format_json_quote_64bit_integers: 1,
   date_time_output_format: 'iso',
 };
+
+/** Dedup tokens travel inside SQL text on chDB: only this alphabet is accepted. */
+const TOKEN_RE = /^[A-Za-z0-9:._-]{1,200}$/;
+
+function checkToken(token: string): string {
+  if (!TOKEN_RE.test(token)) throw new StoreError(`invalid dedup token ${JSON.stringify(token)}`);
+  return token;
+}
 
 const INSERT_SETTINGS = {
   // a retried batch's materialized-view blocks are deduplicated too
@@ -86,6 +100,8 @@ async function openEmbedded(o: StoreOptions): Promise<Store> {
         ` — stop it, or give this one another --data-dir (${(err as Error).message})`,
     );
   }
+  const tmpDir = join(dir, 'podwire-tmp');
+  mkdirSync(tmpDir, { recursive: true });
   writeFileSync(join(dir, OWNER_FILE), `podwire pid ${process.pid} since ${new Date().toISOString()}\n`);
   const database = o.database ?? 'podwire';
   // The client bundles its own copy of client-common, so the Connection types differ
@@ -111,6 +127,21 @@ async function openEmbedded(o: StoreOptions): Promise<Store> {
         format: 'TabSeparated',
         settings: { ...INSERT_SETTINGS, insert_deduplication_token: dedupToken },
       });
+    },
+    async insertBatch(table, batch, dedupToken) {
+      // chDB's connection turns insert bodies into strings (binary formats break), so the
+      // batch goes through a file the engine reads itself; the path and token are ours
+      const file = join(tmpDir, `${table}-${process.pid}-${randomBytes(6).toString('hex')}.arrows`);
+      await writeFile(file, batch.body);
+      try {
+        const cols = batch.columns.join(', ');
+        await conn.chdb.queryAsync(
+          `INSERT INTO ${database}.${table} (${cols}) SETTINGS insert_deduplication_token = '${checkToken(dedupToken)}', ` +
+            `deduplicate_blocks_in_dependent_materialized_views = 1 SELECT ${cols} FROM file('${file}', '${batch.format}')`,
+        );
+      } finally {
+        await rm(file, { force: true });
+      }
     },
     async ping() {
       return (await client.ping()).success;
@@ -173,10 +204,19 @@ async function openServer(o: StoreOptions): Promise<Store> {
       await client.insert({
         table: `${database}.${table}`,
         columns: columns as [string, ...string[]],
-        values: Readable.from([body]),
+        values: Readable.from([body], { objectMode: false }),
         format: 'TabSeparated',
         clickhouse_settings: dedup ? { ...INSERT_SETTINGS, insert_deduplication_token: dedupToken } : {},
       });
+    },
+    async insertBatch(table, batch, dedupToken) {
+      // the client's insert() knows no Arrow format: send the body with exec()
+      const r = await client.exec({
+        query: `INSERT INTO ${database}.${table} (${batch.columns.join(', ')}) FORMAT ${batch.format}`,
+        values: Readable.from([batch.body], { objectMode: false }),
+        clickhouse_settings: dedup ? { ...INSERT_SETTINGS, insert_deduplication_token: dedupToken } : {},
+      });
+      r.stream.resume();
     },
     async ping() {
       return (await client.ping()).success;

@@ -4,7 +4,8 @@
 # tests never skip for a missing tool.
 set -euo pipefail
 
-# command -> Debian package that provides it
+# command -> Debian package that provides it (an absolute path where the command lives in
+# an sbin directory that a non-root PATH may lack)
 declare -A need=(
   [tcpdump]=tcpdump
   [tshark]=tshark
@@ -13,6 +14,8 @@ declare -A need=(
   [ip]=iproute2
   [tc]=iproute2
   [ping]=iputils-ping
+  # the server the ClickHouse transport tests start as a plain child process
+  [/usr/sbin/clickhouse-server]=clickhouse-server
 )
 
 missing_pkgs=()
@@ -30,6 +33,16 @@ if [ ${#missing_pkgs[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   # wireshark-common asks whether non-root users may capture; answer no, non-interactively
   echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+  # Packages with a service (clickhouse-server) start it from postinst through
+  # invoke-rc.d, and a start that fails (no init system in a container, a port taken on a
+  # CI runner) fails the install. Tests run their own servers, so forbid service starts
+  # during the install with a policy-rc.d (exit 101, see invoke-rc.d(8)) unless the
+  # machine already has one; ours is removed again however the script exits.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# setup-tools.sh: no service starts during this install\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -qq
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $pkgs >/dev/null

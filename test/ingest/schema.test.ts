@@ -16,6 +16,7 @@ import { decodeConfig } from '../../collector/decode/packet.js';
 import { type FlowRecord, FlowTable } from '../../collector/flows/flow-table.js';
 import { PacketPath } from '../../collector/packet-path.js';
 import { demoScenario } from '../../collector/synth/scenario.js';
+import { ArrowBatchBuilder } from '../../ingest/arrow-batch.js';
 import { createTableSql, type DdlOptions } from '../../ingest/ddl.js';
 import { rowEncoder } from '../../ingest/encode.js';
 import { flowRow } from '../../ingest/flow-rows.js';
@@ -35,6 +36,19 @@ let store: Store;
 let ddl: DdlOptions;
 const records: FlowRecord[] = [];
 const HOUR = Date.parse('2026-11-26T10:00:00Z') / 1000;
+
+async function expectRollupsMatchRaw(): Promise<void> {
+  for (const [t, bucket] of [
+    ['flows_1m', 'toStartOfMinute'],
+    ['flows_1h', 'toStartOfHour'],
+  ]) {
+    const raw = `SELECT ${bucket}(window_start) AS w, src_pod, dst_pod, vlan, vni, sum(bytes) AS b, sum(packets) AS p, count() AS n FROM pw.flows GROUP BY w, src_pod, dst_pod, vlan, vni`;
+    const roll = `SELECT window_start AS w, src_pod, dst_pod, vlan, vni, sum(bytes) AS b, sum(packets) AS p, sum(flows) AS n FROM pw.${t} GROUP BY w, src_pod, dst_pod, vlan, vni`;
+    const diff = await scalar(`SELECT count() FROM ((${raw}) EXCEPT (${roll}))`);
+    const diff2 = await scalar(`SELECT count() FROM ((${roll}) EXCEPT (${raw}))`);
+    expect([t, diff, diff2]).toEqual([t, 0, 0]);
+  }
+}
 
 async function scalar(query: string): Promise<number> {
   const rs = await store.client.query({ query, format: 'JSONEachRow' });
@@ -136,16 +150,7 @@ describe('flows and rollups (chDB)', () => {
   });
 
   it('keeps the 1-minute and 1-hour rollups equal to the raw sums', async () => {
-    for (const [t, bucket] of [
-      ['flows_1m', 'toStartOfMinute'],
-      ['flows_1h', 'toStartOfHour'],
-    ]) {
-      const raw = `SELECT ${bucket}(window_start) AS w, src_pod, dst_pod, vlan, vni, sum(bytes) AS b, sum(packets) AS p, count() AS n FROM pw.flows GROUP BY w, src_pod, dst_pod, vlan, vni`;
-      const roll = `SELECT window_start AS w, src_pod, dst_pod, vlan, vni, sum(bytes) AS b, sum(packets) AS p, sum(flows) AS n FROM pw.${t} GROUP BY w, src_pod, dst_pod, vlan, vni`;
-      const diff = await scalar(`SELECT count() FROM ((${raw}) EXCEPT (${roll}))`);
-      const diff2 = await scalar(`SELECT count() FROM ((${roll}) EXCEPT (${raw}))`);
-      expect([t, diff, diff2]).toEqual([t, 0, 0]);
-    }
+    await expectRollupsMatchRaw();
     expect(await scalar('SELECT count() FROM pw.flows_1h')).toBeGreaterThan(0);
   });
 
@@ -155,6 +160,87 @@ describe('flows and rollups (chDB)', () => {
     await store.insertTsv('flows', enc.columns, body, 'schema-test-1');
     expect(await scalar('SELECT count() FROM pw.flows')).toBe(records.length);
     expect(await scalar('SELECT sum(flows) FROM pw.flows_1m')).toBe(records.length);
+  });
+});
+
+describe('Arrow batches (chDB)', () => {
+  it('store exactly the rows TSV stores, and feed the rollups the same way', async () => {
+    const b = new ArrowBatchBuilder(flows, 16);
+    for (const f of records) b.add(flowRow(f, () => 'arrow:demo'));
+    const batch = b.finish();
+    expect(batch.rows).toBe(records.length);
+    await store.insertBatch('flows', batch, 'arrow-1');
+    await store.insertBatch('flows', batch, 'arrow-1'); // a retry: deduplicated
+    const cols = Object.keys(flows.columns)
+      .filter((c) => c !== 'observation')
+      .join(', ');
+    const tsv = `SELECT ${cols} FROM pw.flows WHERE observation != 'arrow:demo'`;
+    const arrow = `SELECT ${cols} FROM pw.flows WHERE observation = 'arrow:demo'`;
+    expect(await scalar(`SELECT count() FROM (${arrow})`)).toBe(records.length);
+    expect(await scalar(`SELECT count() FROM ((${tsv}) EXCEPT (${arrow}))`)).toBe(0);
+    expect(await scalar(`SELECT count() FROM ((${arrow}) EXCEPT (${tsv}))`)).toBe(0);
+    await expectRollupsMatchRaw();
+    for (const t of ['flows', 'flows_1m', 'flows_1h']) {
+      await store.client.command({
+        query: `ALTER TABLE pw.${t} DELETE WHERE observation = 'arrow:demo' SETTINGS mutations_sync = 1`,
+      });
+    }
+  });
+
+  it('carry every column kind: µs times, raw bytes, IPv6 and IPv4 addresses', async () => {
+    const b = new ArrowBatchBuilder(packet_samples);
+    const frame = Uint8Array.from([0, 1, 2, 0x27, 0x5c, 9, 10, 255]);
+    const row = {
+      time: HOUR * 1e6 + 123456,
+      observation: 'arrow',
+      frame,
+      frame_length: 64,
+      vlan: 4094,
+      vni: 16777215,
+      src_mac: 0xffffffffffff,
+      dst_mac: 0,
+      src_ip: '2001:db8::1',
+      dst_ip: '192.0.2.1',
+      src_port: 65535,
+      dst_port: 0,
+      protocol: 58,
+      tcp_flags: 0,
+      src_namespace: 'ns',
+      src_pod: "it's",
+      src_node: 'n\ttab',
+      src_interface: '',
+      src_network: '',
+      src_tier: '',
+      dst_namespace: '',
+      dst_pod: '',
+      dst_node: '',
+      dst_interface: '',
+      dst_network: '',
+      dst_tier: '',
+      sampling_rate: 4294967295,
+    };
+    b.add(row);
+    await store.insertBatch('packet_samples', b.finish(), 'arrow-kinds');
+    const rs = await store.client.query({
+      query: `SELECT toString(time) AS t, hex(frame) AS f, vlan, vni, MACNumToString(src_mac) AS m, toString(src_ip) AS s, toString(dst_ip) AS d,
+        src_port, sampling_rate, src_pod, src_node FROM pw.packet_samples WHERE observation = 'arrow'`,
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([
+      {
+        t: '2026-11-26 10:00:00.123456',
+        f: '000102275C090AFF',
+        vlan: 4094,
+        vni: 16777215,
+        m: 'FF:FF:FF:FF:FF:FF',
+        s: '2001:db8::1',
+        d: '::ffff:192.0.2.1',
+        src_port: 65535,
+        sampling_rate: 4294967295,
+        src_pod: "it's",
+        src_node: 'n\ttab',
+      },
+    ]);
   });
 });
 
