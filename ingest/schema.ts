@@ -111,6 +111,11 @@ const rollupColumns = {
   flows: c.uint64(),
 };
 
+/**
+ * The rollups aggregate by this key. A pod's node, interface, network and tier are
+ * attributes, not key: the rollup keeps one value per bucket (they change only when a pod
+ * restarts elsewhere), which keeps the key short and the rollup inserts cheap.
+ */
 const rollupKey = [
   'src_namespace',
   'src_pod',
@@ -121,25 +126,17 @@ const rollupKey = [
   'vlan',
   'vni',
   'protocol',
-  'src_node',
-  'src_interface',
-  'src_network',
-  'src_tier',
-  'dst_node',
-  'dst_interface',
-  'dst_network',
-  'dst_tier',
 ];
 
-const rollupSelect = (bucket: string) => `SELECT
+const rollupSelect = (bucket: string, from: string, count: string) => `SELECT
   ${bucket}(window_start) AS window_start, observation, vlan, vni, protocol,
-  src_namespace, src_pod, src_node, src_interface, src_network, src_tier,
-  dst_namespace, dst_pod, dst_node, dst_interface, dst_network, dst_tier,
-  sum(bytes) AS bytes, sum(packets) AS packets, sum(samples) AS samples, count() AS flows
-FROM {db}.flows
-GROUP BY window_start, observation, vlan, vni, protocol,
-  src_namespace, src_pod, src_node, src_interface, src_network, src_tier,
-  dst_namespace, dst_pod, dst_node, dst_interface, dst_network, dst_tier`;
+  src_namespace, src_pod, any(src_node) AS src_node, any(src_interface) AS src_interface,
+  any(src_network) AS src_network, any(src_tier) AS src_tier,
+  dst_namespace, dst_pod, any(dst_node) AS dst_node, any(dst_interface) AS dst_interface,
+  any(dst_network) AS dst_network, any(dst_tier) AS dst_tier,
+  sum(bytes) AS bytes, sum(packets) AS packets, sum(samples) AS samples, ${count} AS flows
+FROM {db}.${from}
+GROUP BY window_start, observation, vlan, vni, protocol, src_namespace, src_pod, dst_namespace, dst_pod`;
 
 /** Per-minute pod-to-pod rollup (no 5-tuple): SummingMergeTree fed by a materialized view. */
 export const flows_1m: TableDef<typeof rollupColumns> = {
@@ -149,10 +146,10 @@ export const flows_1m: TableDef<typeof rollupColumns> = {
   partitionBy: 'toYYYYMMDD(window_start)',
   orderBy: rollupKey,
   ttl: { column: 'window_start', days: 'flows_1m' },
-  from: { table: 'flows', select: rollupSelect('toStartOfMinute') },
+  from: { table: 'flows', select: rollupSelect('toStartOfMinute', 'flows', 'count()') },
 };
 
-/** Per-hour rollup, for long ranges. */
+/** Per-hour rollup, for long ranges: fed from the 1-minute rollup, not from raw flows. */
 export const flows_1h: TableDef<typeof rollupColumns> = {
   name: 'flows_1h',
   columns: rollupColumns,
@@ -160,7 +157,7 @@ export const flows_1h: TableDef<typeof rollupColumns> = {
   partitionBy: 'toYYYYMM(window_start)',
   orderBy: rollupKey,
   ttl: { column: 'window_start', days: 'flows_1h' },
-  from: { table: 'flows', select: rollupSelect('toStartOfHour') },
+  from: { table: 'flows_1m', select: rollupSelect('toStartOfHour', 'flows_1m', 'sum(flows)') },
 };
 
 const sampleColumns = {
