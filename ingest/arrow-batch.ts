@@ -165,6 +165,33 @@ function builderFor(kind: ArrowKind, cap: number): ColumnBuilder {
   }
 }
 
+const adders = new Map<string, (builders: ColumnBuilder[], row: never) => void>();
+
+/**
+ * A row adder generated per table: it reads each column by its literal property name.
+ * Reading `row[name]` with a variable name is a megamorphic keyed load; measured, it made
+ * a 29-column row cost ~1.8 µs to add instead of ~0.5 µs. Column names are the schema's
+ * own identifiers (checked), never input.
+ */
+function rowAdder<T extends TableDef>(
+  table: string,
+  columns: readonly string[],
+): (b: ColumnBuilder[], row: RowOf<T>) => void {
+  const cached = adders.get(table);
+  if (cached) return cached as (b: ColumnBuilder[], row: RowOf<T>) => void;
+  const lines = columns.map((c, i) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(c)) throw new Error(`column name ${c} is not an identifier`);
+    return `v = row.${c}; if (v === undefined || v === null) missing(${JSON.stringify(`${table}.${c}`)}); b[${i}].push(v);`;
+  });
+  const fn = new Function('missing', `return function addRow(b, row) { let v; ${lines.join(' ')} };`)(
+    (what: string) => {
+      throw new TypeError(`${what}: missing value`);
+    },
+  ) as (b: ColumnBuilder[], row: RowOf<T>) => void;
+  adders.set(table, fn as never);
+  return fn;
+}
+
 /** Accumulates rows of one table; `finish()` returns the batch as an Arrow IPC stream. */
 export class ArrowBatchBuilder<T extends TableDef> {
   readonly columns: readonly string[];
