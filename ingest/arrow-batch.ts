@@ -22,8 +22,9 @@ import {
 import type { ArrowKind, Column } from './columns.js';
 import type { RowOf, TableDef } from './schema.js';
 
+/** A batch ready to insert: Arrow IPC (the writer's format) or TabSeparated lines. */
 export interface EncodedBatch {
-  readonly format: 'ArrowStream';
+  readonly format: 'ArrowStream' | 'TabSeparated';
   readonly columns: readonly string[];
   readonly rows: number;
   readonly body: Buffer;
@@ -224,6 +225,6 @@ export class ArrowBatchBuilder<T extends TableDef> {
     for (let i = 0; i < this.columns.length; i++)
       vectors[this.columns[i]] = this.builders[i].vector(this.rows);
     const body = Buffer.from(tableToIPC(new Table(vectors), 'stream'));
-    return { format: 'ArrowStream', columns: this.columns, rows: this.rows, body };
+    return { format: 'ArrowStream' as const, columns: this.columns, rows: this.rows, body };
   }
 }

@@ -36,7 +36,7 @@ export interface Store {
    * (insert_deduplication_token); it is omitted where the server does not know it.
    */
   insertTsv(table: string, columns: readonly string[], body: Buffer, dedupToken: string): Promise<void>;
-  /** Inserts one Arrow batch (the writer's format: see arrow-batch.ts); same token rules. */
+  /** Inserts one encoded batch (Arrow or TSV: see arrow-batch.ts); same token rules. */
   insertBatch(table: string, batch: EncodedBatch, dedupToken: string): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -129,6 +129,7 @@ async function openEmbedded(o: StoreOptions): Promise<Store> {
       });
     },
     async insertBatch(table, batch, dedupToken) {
+      if (batch.format === 'TabSeparated') return this.insertTsv(table, batch.columns, batch.body, dedupToken);
       // chDB's connection turns insert bodies into strings (binary formats break), so the
       // batch goes through a file the engine reads itself; the path and token are ours
       const file = join(tmpDir, `${table}-${process.pid}-${randomBytes(6).toString('hex')}.arrows`);
@@ -210,6 +211,7 @@ async function openServer(o: StoreOptions): Promise<Store> {
       });
     },
     async insertBatch(table, batch, dedupToken) {
+      if (batch.format === 'TabSeparated') return this.insertTsv(table, batch.columns, batch.body, dedupToken);
       // the client's insert() knows no Arrow format: send the body with exec()
       const r = await client.exec({
         query: `INSERT INTO ${database}.${table} (${batch.columns.join(', ')}) FORMAT ${batch.format}`,
