@@ -112,24 +112,25 @@ async function openEmbedded(o: StoreOptions): Promise<Store> {
   });
   // chDB's default database is an overlay that cannot hold everything: use an Atomic one
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database} ENGINE = Atomic` });
+  const insertTsv = async (table: string, columns: readonly string[], body: Buffer, dedupToken: string) => {
+    // chDB's raw insert: the client's insert path turns the body into a string first
+    await conn.chdb.rawInsert({
+      table: `${database}.${table}`,
+      columns,
+      values: body,
+      format: 'TabSeparated',
+      settings: { ...INSERT_SETTINGS, insert_deduplication_token: dedupToken },
+    });
+  };
   return {
     kind: 'chdb',
     client,
     database,
     cluster: undefined,
     location: dir,
-    async insertTsv(table, columns, body, dedupToken) {
-      // chDB's raw insert: the client's insert path turns the body into a string first
-      await conn.chdb.rawInsert({
-        table: `${database}.${table}`,
-        columns,
-        values: body,
-        format: 'TabSeparated',
-        settings: { ...INSERT_SETTINGS, insert_deduplication_token: dedupToken },
-      });
-    },
+    insertTsv,
     async insertBatch(table, batch, dedupToken) {
-      if (batch.format === 'TabSeparated') return this.insertTsv(table, batch.columns, batch.body, dedupToken);
+      if (batch.format === 'TabSeparated') return insertTsv(table, batch.columns, batch.body, dedupToken);
       // chDB's connection turns insert bodies into strings (binary formats break), so the
       // batch goes through a file the engine reads itself; the path and token are ours
       const file = join(tmpDir, `${table}-${process.pid}-${randomBytes(6).toString('hex')}.arrows`);
@@ -195,23 +196,24 @@ async function openServer(o: StoreOptions): Promise<Store> {
   // insert_deduplication_token needs ClickHouse 22.2+; an older server just retries
   const [major, minor] = version.split('.').map(Number);
   const dedup = major > 22 || (major === 22 && minor >= 2);
+  const insertTsv = async (table: string, columns: readonly string[], body: Buffer, dedupToken: string) => {
+    await client.insert({
+      table: `${database}.${table}`,
+      columns: columns as [string, ...string[]],
+      values: Readable.from([body], { objectMode: false }),
+      format: 'TabSeparated',
+      clickhouse_settings: dedup ? { ...INSERT_SETTINGS, insert_deduplication_token: dedupToken } : {},
+    });
+  };
   return {
     kind: 'server',
     client,
     database,
     cluster: o.cluster,
     location: url.toString(),
-    async insertTsv(table, columns, body, dedupToken) {
-      await client.insert({
-        table: `${database}.${table}`,
-        columns: columns as [string, ...string[]],
-        values: Readable.from([body], { objectMode: false }),
-        format: 'TabSeparated',
-        clickhouse_settings: dedup ? { ...INSERT_SETTINGS, insert_deduplication_token: dedupToken } : {},
-      });
-    },
+    insertTsv,
     async insertBatch(table, batch, dedupToken) {
-      if (batch.format === 'TabSeparated') return this.insertTsv(table, batch.columns, batch.body, dedupToken);
+      if (batch.format === 'TabSeparated') return insertTsv(table, batch.columns, batch.body, dedupToken);
       // the client's insert() knows no Arrow format: send the body with exec()
       const r = await client.exec({
         query: `INSERT INTO ${database}.${table} (${batch.columns.join(', ')}) FORMAT ${batch.format}`,
