@@ -1,9 +1,11 @@
 /**
- * bench:ingest — 10M flow rows into embedded chDB through the batching writer (Arrow
- * batches of 50k rows), with the producer generating realistic rows (500 pods in 7
- * namespaces, 32 VLANs, a few VNIs) in the same process. Prints sustained rows/s,
- * event-loop lag p99 during ingest, and top-talkers latency over the whole range from raw
- * flows and from the 1-hour rollup. Last line: `rows/s: N`.
+ * bench:ingest — 10M flow rows into embedded chDB, produced the way the service produces
+ * them: synthetic packets (500 pods in 7 namespaces talking to their services, on 32 VLANs)
+ * through the real flow table (attribution included); the flow sink cuts closed windows
+ * into 50k-row Arrow batches straight from the flow rows (ingest/flow-arrow.ts), a slice
+ * at a time, and hands them to the batching writer (backpressure, spool, dedup tokens). Prints sustained rows/s, event-loop lag
+ * p99 during ingest, and top-talkers latency over the whole range from raw flows and from
+ * the 1-hour rollup. Last line: `rows/s: N`.
  * Targets: >= 500,000 rows/s, lag p99 < 50 ms, top talkers < 100 ms (1 h rollup) and
  * < 500 ms (raw).
  */
@@ -11,37 +13,57 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { ArrowBatchBuilder } from '../ingest/arrow-batch.js';
-import type { FlowRow } from '../ingest/flow-rows.js';
+import { AttributionCounters } from '../collector/attribution/attribute.js';
+import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
+import { parseInventory } from '../collector/attribution/inventory.js';
+import { parseIpv4 } from '../collector/decode/addr.js';
+import { DecodedPacket, IpProto, Layer } from '../collector/decode/packet.js';
+import { type FlowBatch, FlowTable } from '../collector/flows/flow-table.js';
+import { FlowSink } from '../ingest/flow-sink.js';
 import { migrate } from '../ingest/migrations.js';
 import { topTalkers } from '../ingest/queries.js';
 import { DEFAULT_RETENTION, flows } from '../ingest/schema.js';
 import { openStore } from '../ingest/store.js';
+import { BatchWriter } from '../ingest/writer.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 50_000);
-/** one day of 10 s windows */
+/** flows per 10 s window: the time range grows with ROWS (10M rows: ~2.8 h) */
+const PER_WINDOW = 100_000;
 const T0 = Date.parse('2026-11-25T00:00:00Z') / 1000;
-const SPAN = 86_400;
 
 const dir = mkdtempSync(join(tmpdir(), 'podwire-bench-ingest-'));
 const store = await openStore({ dataDir: join(dir, 'ch'), database: 'bench' });
+const keep = 3650;
 await migrate(store.client, {
   database: store.database,
-  retention: { ...DEFAULT_RETENTION, flows: 3650, flows_1m: 3650, flows_1h: 3650 },
+  retention: { ...DEFAULT_RETENTION, flows: keep, flows_1m: keep, flows_1h: keep },
 });
 
-const pods = Array.from({ length: 500 }, (_, i) => ({
+// diagnostic: BENCH_NO_MV=1 measures raw inserts without the rollup views
+if (process.env.BENCH_NO_MV === '1') {
+  for (const v of ['flows_1m_mv', 'flows_1h_mv'])
+    await store.client.command({ query: `DROP VIEW bench.${v}` });
+}
+
+const PODS = 500;
+const from = new Date((T0 - 3600) * 1000).toISOString();
+const pods = Array.from({ length: PODS }, (_, i) => ({
   namespace: `tenant-${i % 7}`,
   pod: `pod-${i}`,
   node: `node-${i % 32}`,
-  interface: i % 5 === 0 ? 'net1' : 'eth0',
-  network: i % 5 === 0 ? 'overlay-1' : `vlan-${100 + (i % 32)}`,
+  mode: 'l2',
+  interface: 'eth0',
+  network: `vlan-${100 + (i % 32)}`,
   tier: ['high', 'standard', 'best-effort'][i % 3],
   vlan: 100 + (i % 32),
-  vni: i % 5 === 0 ? 5001 + (i % 4) : -1,
-  ip: `10.${100 + (i % 32)}.${i >> 8}.${i & 255}`,
+  mac: `02:00:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
+  ips: [`10.${100 + (i % 32)}.${i >> 8}.${i & 255}`],
+  from,
 }));
+const index = EndpointIndex.fromInventory(parseInventory({ version: 1, endpoints: pods }));
+/** each pod talks to a few services, as pods do; all on the pod's own VLAN here */
+const peers = pods.map((p, i) => pods.filter((q, j) => j !== i && q.vlan === p.vlan).slice(0, 4));
 
 let seed = 12345;
 const rand = () => {
@@ -49,76 +71,52 @@ const rand = () => {
   return seed / 4294967296;
 };
 
-/** each pod talks to a few services, as pods do (not to every other pod) */
-const peers = pods.map((_, i) => Array.from({ length: 4 }, (_, k) => pods[(i * 31 + k * 97 + 7) % 500]));
+const writer = await BatchWriter.open({ store, table: flows, spoolDir: join(dir, 'spool'), maxRows: BATCH });
+let sent = 0;
+const sink = new FlowSink({
+  names: () => 'bench',
+  batchRows: BATCH,
+  send: (b) => {
+    sent += b.rows;
+    return writer.writeEncoded(b);
+  },
+});
+const onFlows = sink.onFlows;
+const table = new FlowTable({ index, counters: new AttributionCounters(), onFlows });
+const p = new DecodedPacket();
+p.layers = Layer.ETHERNET | Layer.IPV4 | Layer.TCP;
+p.ipVersion = 4;
+p.protocol = IpProto.TCP;
+p.tcpFlags = 0x18;
+const macs = pods.map((x) => Number.parseInt(x.mac.replaceAll(':', ''), 16));
+const ips = pods.map((x) => parseIpv4(x.ips[0]));
 
-function row(i: number): FlowRow {
-  const si = (rand() * rand() * 500) | 0; // skewed: a few pods talk most
-  const s = pods[si];
-  const d = peers[si][(rand() * 4) | 0];
-  const packets = 1 + ((rand() * 200) | 0);
-  return {
-    window_start: T0 + Math.floor(((i / ROWS) * SPAN) / 10) * 10,
-    window_seconds: 10,
-    observation: 'bench',
-    vlan: s.vni >= 0 ? 0 : s.vlan,
-    vni: s.vni,
-    src_mac: 0x020000000000 + (s.vlan << 12),
-    dst_mac: 0x020000000000 + (d.vlan << 12),
-    src_ip: s.ip,
-    dst_ip: d.ip,
-    src_port: 1024 + ((rand() * 60000) | 0),
-    dst_port: [80, 443, 5432, 8080][i & 3],
-    protocol: 6,
-    tcp_flags: 0x18,
-    src_namespace: s.namespace,
-    src_pod: s.pod,
-    src_node: s.node,
-    src_interface: s.interface,
-    src_network: s.network,
-    src_tier: s.tier,
-    dst_namespace: d.namespace,
-    dst_pod: d.pod,
-    dst_node: d.node,
-    dst_interface: d.interface,
-    dst_network: d.network,
-    dst_tier: d.tier,
-    bytes: packets * (64 + ((rand() * 1400) | 0)),
-    packets,
-    samples: packets,
-    sampling_rate: 1,
-  };
-}
-
-if (process.env.BENCH_NO_MV === '1') {
-  for (const v of ['flows_1m_mv', 'flows_1h_mv'])
-    await store.client.command({ query: `DROP VIEW IF EXISTS bench.${v}` });
-}
 const lag = monitorEventLoopDelay({ resolution: 5 });
 lag.enable();
 const t0 = performance.now();
-let inflight: Promise<void> = Promise.resolve();
-let written = 0;
-for (let b = 0; b * BATCH < ROWS; b++) {
-  const builder = new ArrowBatchBuilder(flows, BATCH);
-  const n = Math.min(BATCH, ROWS - b * BATCH);
-  for (let i = 0; i < n; i++) {
-    builder.add(row(b * BATCH + i));
-    // a producer yields now and then, as the packet path does between capture chunks
-    if (i % 5000 === 4999) await new Promise((r) => setImmediate(r));
+for (let i = 0; i < ROWS; i++) {
+  const si = (rand() * rand() * PODS) | 0; // skewed: a few pods talk most
+  const di = pods.indexOf(peers[si][(rand() * 4) | 0]);
+  p.vlan = pods[si].vlan;
+  p.srcMac = macs[si];
+  p.dstMac = macs[di];
+  p.src4 = ips[si];
+  p.dst4 = ips[di];
+  p.srcPort = 1024 + (i % 60000); // every packet a new flow: ROWS flows
+  p.dstPort = 443 + (i % 61);
+  p.innerLength = 64 + ((rand() * 1400) | 0);
+  const sec = T0 + Math.floor(i / PER_WINDOW) * 10;
+  table.add(p, sec, sec * 1e6, -1, 1);
+  if ((i & 4095) === 4095) {
+    await sink.pump();
+    await new Promise((r) => setImmediate(r)); // the packet path yields between chunks
   }
-  const batch = builder.finish();
-  await inflight; // one insert in flight while the next batch is built: bounded memory
-  inflight = store.insertBatch('flows', batch, `bench-${b}`);
-  written += n;
-  if (b % 20 === 0) process.stderr.write(`\r${written.toLocaleString('en')} rows`);
-  // let the event loop breathe between batches, as a service would
-  await new Promise((r) => setImmediate(r));
 }
-await inflight;
+table.flush();
+await sink.flush();
+await writer.flush();
 const secs = (performance.now() - t0) / 1000;
 lag.disable();
-process.stderr.write('\n');
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const times: number[] = [];
@@ -130,22 +128,31 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return times.sort((a, b) => a - b)[2];
 }
 const ctx = { client: store.client, database: store.database };
-const range = { from: T0, to: T0 + SPAN };
+const range = {
+  from: T0 - (T0 % 3600),
+  to: T0 - (T0 % 3600) + Math.ceil(((ROWS / PER_WINDOW) * 10) / 3600 + 1) * 3600,
+};
 const rollupMs = await timed(() => topTalkers(ctx, { ...range, by: 'pod', limit: 10 }));
 const rawMs = await timed(() => topTalkers(ctx, { ...range, by: 'pod', limit: 10, table: 'flows' }));
 const rs = await store.client.query({ query: 'SELECT count() AS n FROM bench.flows', format: 'JSONEachRow' });
 const stored = Number(((await rs.json()) as { n: string }[])[0].n);
+const spooled = writer.stats();
+await writer.close();
 await store.close();
 rmSync(dir, { recursive: true, force: true });
 
-if (stored !== ROWS) throw new Error(`stored ${stored} rows, expected ${ROWS}`);
+if (stored !== ROWS || sent !== ROWS)
+  throw new Error(`stored ${stored} rows (sent ${sent}), expected ${ROWS}`);
 console.log(
-  `rows: ${ROWS.toLocaleString('en')} in ${secs.toFixed(1)} s (Arrow batches of ${BATCH.toLocaleString('en')})`,
+  `rows: ${ROWS.toLocaleString('en')} flows in ${secs.toFixed(1)} s (Arrow batches of ${BATCH.toLocaleString('en')})`,
+);
+console.log(
+  `writer: ${spooled.written.toLocaleString('en')} rows written, ${spooled.spooled} spooled, ${spooled.dropped} dropped`,
 );
 console.log(
   `event-loop lag p99: ${(lag.percentile(99) / 1e6).toFixed(1)} ms (max ${(lag.max / 1e6).toFixed(1)} ms)`,
 );
 console.log(
-  `top talkers over ${SPAN / 3600} h from flows_1h: ${rollupMs.toFixed(0)} ms, from raw flows: ${rawMs.toFixed(0)} ms`,
+  `top talkers over ${((range.to - range.from) / 3600).toFixed(0)} h from flows_1h: ${rollupMs.toFixed(0)} ms, from raw flows: ${rawMs.toFixed(0)} ms`,
 );
 console.log(`rows/s: ${Math.round(ROWS / secs)}`);

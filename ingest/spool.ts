@@ -23,8 +23,16 @@
  *     20     4   CRC32 of meta + body
  *     24     8   when the batch closed, ms since the epoch (f64 LE)
  *     32     4   CRC32 of bytes 0..31 (the header)
- *     36     M   meta: UTF-8 JSON {table, columns, token[, error]}
- *     36+M   B   body: the TabSeparated rows, newline-terminated
+ *     36     M   meta: UTF-8 JSON {table, columns, token[, format][, error]}
+ *     36+M   B   body: the batch as the store takes it, in `format`
+ *
+ * `format` is the batch's: 'ArrowStream' (an Arrow IPC stream, what the writer sends by
+ * default) or 'TabSeparated' (newline-terminated TSV rows). A record without it is
+ * TabSeparated: the writer leaves it out for TSV batches, so TSV records are byte for byte
+ * what they were before Arrow batches (format version 1 throughout: spools written before
+ * replay unchanged). A writer too old to know the field would send an Arrow record as
+ * TSV; the store refuses it as bad data and it is kept in `rejected.spool`, not lost. An
+ * unknown `format` makes the record corrupt (see below).
  *
  * The header has its own CRC so that a damaged length is told apart from a torn write.
  *
@@ -55,6 +63,7 @@ import { constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { type FileHandle, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import type { EncodedBatch } from './arrow-batch.js';
 
 export const SPOOL_MAGIC = Buffer.from('PWSP', 'latin1');
 export const SPOOL_VERSION = 1;
@@ -91,7 +100,9 @@ export interface SpoolBatch {
   /** insert_deduplication_token */
   token: string;
   rows: number;
-  /** TabSeparated rows */
+  /** how `body` is encoded */
+  format: EncodedBatch['format'];
+  /** the batch: an Arrow IPC stream or TabSeparated rows (see `format`) */
   body: Buffer;
   /** when the batch closed, ms since the epoch */
   closedAt: number;
@@ -147,15 +158,19 @@ const FILE_RE = /^(\d{10})\.spool$/;
 const ANY_FILE_RE = /^(\d{10})\.spool/;
 const fileName = (no: number) => `${String(no).padStart(10, '0')}.spool`;
 
+const BATCH_FORMATS: readonly string[] = ['ArrowStream', 'TabSeparated'] satisfies EncodedBatch['format'][];
+
 /** Encodes a record: header, meta and body, ready for one writev. */
 export function encodeRecord(b: SpoolBatch, error?: string): Buffer[] {
-  const meta = Buffer.from(
-    JSON.stringify(
-      error === undefined
-        ? { table: b.table, columns: b.columns, token: b.token }
-        : { table: b.table, columns: b.columns, token: b.token, error },
-    ),
-  );
+  const m: { table: string; columns: readonly string[]; token: string; format?: string; error?: string } = {
+    table: b.table,
+    columns: b.columns,
+    token: b.token,
+  };
+  // absent means TabSeparated: TSV records stay as they were before the field
+  if (b.format !== 'TabSeparated') m.format = b.format;
+  if (error !== undefined) m.error = error;
+  const meta = Buffer.from(JSON.stringify(m));
   const h = Buffer.alloc(SPOOL_HEADER_BYTES);
   SPOOL_MAGIC.copy(h, 0);
   h[4] = SPOOL_VERSION;
@@ -541,7 +556,7 @@ export class Spool {
     );
     if (crc32(data) !== header.dataCrc)
       return { kind: 'corrupt', reason: 'data CRC mismatch', rows: header.rows };
-    let meta: { table?: unknown; columns?: unknown; token?: unknown };
+    let meta: { table?: unknown; columns?: unknown; token?: unknown; format?: unknown };
     try {
       meta = JSON.parse(data.subarray(0, header.metaLength).toString('utf8'));
     } catch {
@@ -555,6 +570,10 @@ export class Spool {
     ) {
       return { kind: 'corrupt', reason: 'meta lacks table, columns or token', rows: header.rows };
     }
+    const format = meta.format ?? 'TabSeparated';
+    if (typeof format !== 'string' || !BATCH_FORMATS.includes(format)) {
+      return { kind: 'corrupt', reason: `unknown batch format ${JSON.stringify(format)}`, rows: header.rows };
+    }
     return {
       kind: 'record',
       end: offset + length,
@@ -563,6 +582,7 @@ export class Spool {
         columns: meta.columns as string[],
         token: meta.token,
         rows: header.rows,
+        format: format as EncodedBatch['format'],
         body: data.subarray(header.metaLength),
         closedAt: header.closedAt,
         file: f.path,
@@ -698,6 +718,7 @@ export async function readSpoolFile(path: string): Promise<{ records: SpoolRecor
         columns: meta.columns,
         token: meta.token,
         rows: header.rows,
+        format: meta.format ?? 'TabSeparated',
         body: payload.subarray(header.metaLength),
         closedAt: header.closedAt,
         file: path,

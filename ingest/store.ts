@@ -38,6 +38,12 @@ export interface Store {
   insertTsv(table: string, columns: readonly string[], body: Buffer, dedupToken: string): Promise<void>;
   /** Inserts one encoded batch (Arrow or TSV: see arrow-batch.ts); same token rules. */
   insertBatch(table: string, batch: EncodedBatch, dedupToken: string): Promise<void>;
+  /**
+   * The batch formats `insertBatch` can take here: chDB takes both; a server those it
+   * lists as input formats (ClickHouse before ~20 has no ArrowStream: 18.16 answers
+   * "Unknown format ArrowStream").
+   */
+  readonly insertFormats: readonly EncodedBatch['format'][];
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -129,6 +135,7 @@ async function openEmbedded(o: StoreOptions): Promise<Store> {
     cluster: undefined,
     location: dir,
     insertTsv,
+    insertFormats: ['ArrowStream', 'TabSeparated'],
     async insertBatch(table, batch, dedupToken) {
       if (batch.format === 'TabSeparated') return insertTsv(table, batch.columns, batch.body, dedupToken);
       // chDB's connection turns insert bodies into strings (binary formats break), so the
@@ -173,6 +180,7 @@ async function openServer(o: StoreOptions): Promise<Store> {
   const probe = createClient(connection);
   let version: string;
   let known: string[];
+  let formats: EncodedBatch['format'][];
   try {
     const ping = await probe.ping();
     if (!ping.success) {
@@ -182,10 +190,16 @@ async function openServer(o: StoreOptions): Promise<Store> {
       .map((n) => `'${n}'`)
       .join(', ');
     const rs = await probe.query({
-      query: `SELECT version() AS v, groupArray(name) AS known FROM system.settings WHERE name IN (${names})`,
+      query:
+        `SELECT version() AS v, groupArray(name) AS known, (SELECT groupArray(name) FROM system.formats ` +
+        `WHERE is_input = 1 AND name IN ('ArrowStream', 'TabSeparated')) AS formats FROM system.settings WHERE name IN (${names})`,
       format: 'JSONEachRow',
     });
-    ({ v: version, known } = ((await rs.json()) as { v: string; known: string[] }[])[0]);
+    ({
+      v: version,
+      known,
+      formats,
+    } = ((await rs.json()) as { v: string; known: string[]; formats: EncodedBatch['format'][] }[])[0]);
   } finally {
     await probe.close();
   }
@@ -212,6 +226,7 @@ async function openServer(o: StoreOptions): Promise<Store> {
     cluster: o.cluster,
     location: url.toString(),
     insertTsv,
+    insertFormats: formats,
     async insertBatch(table, batch, dedupToken) {
       if (batch.format === 'TabSeparated') return insertTsv(table, batch.columns, batch.body, dedupToken);
       // the client's insert() knows no Arrow format: send the body with exec()

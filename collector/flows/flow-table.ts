@@ -147,6 +147,100 @@ export class FlowBatch {
     this.f64 = new Float64Array(rows.buffer, rows.byteOffset, rows.length / 2);
   }
 
+  // Per-field accessors for columnar sinks (ingest/flow-arrow.ts): small enough for V8 to
+  // inline, so a sink reads the rows without building a FlowRecord object per flow.
+  windowStart(i: number): number {
+    return this.rows[i * RW + R_WINDOW] + this.base;
+  }
+  observation(i: number): number {
+    return this.rows[i * RW + R_OBS];
+  }
+  vlan(i: number): number {
+    return this.rows[i * RW + R_VLAN_IPV_PROTO] & 0xfff;
+  }
+  ipVersion(i: number): number {
+    return (this.rows[i * RW + R_VLAN_IPV_PROTO] >>> 12) & 0xf;
+  }
+  /** IP protocol, -1 when the packets had no IP layer */
+  protocol(i: number): number {
+    const v = this.rows[i * RW + R_VLAN_IPV_PROTO];
+    return ((v >>> 12) & 0xf) === 0 ? -1 : (v >>> 16) & 0xff;
+  }
+  vni(i: number): number {
+    return this.rows[i * RW + R_VNI];
+  }
+  srcMac(i: number): number {
+    const o = i * RW;
+    return (this.rows[o + R_MAC_HI] >>> 16) * TWO32 + (this.rows[o + R_SMAC_LO] >>> 0);
+  }
+  dstMac(i: number): number {
+    const o = i * RW;
+    return (this.rows[o + R_MAC_HI] & 0xffff) * TWO32 + (this.rows[o + R_DMAC_LO] >>> 0);
+  }
+  /** The first word of the source IP: the whole IPv4 address (signed int32) */
+  srcIpWord(i: number): number {
+    return this.rows[i * RW + R_SRC_IP0];
+  }
+  dstIpWord(i: number): number {
+    return this.rows[i * RW + R_DST_IP0];
+  }
+  srcIp(i: number): string {
+    return ipString(this.ipVersion(i), this.rows, i * RW + R_SRC_IP0, i * RW + R_SRC_IP1);
+  }
+  dstIp(i: number): string {
+    return ipString(this.ipVersion(i), this.rows, i * RW + R_DST_IP0, i * RW + R_DST_IP1);
+  }
+  /**
+   * The source (side 0) or destination (side 1) address as 16 bytes into `out` at `at`:
+   * IPv6 as is, IPv4 mapped (::ffff:a.b.c.d), no IP as ::.
+   */
+  ipBytes(i: number, side: 0 | 1, out: Uint8Array, at: number): void {
+    const o = i * RW;
+    const ipv = (this.rows[o + R_VLAN_IPV_PROTO] >>> 12) & 0xf;
+    const w0 = this.rows[o + (side === 0 ? R_SRC_IP0 : R_DST_IP0)];
+    if (ipv === 4) {
+      out.fill(0, at, at + 10);
+      out[at + 10] = 0xff;
+      out[at + 11] = 0xff;
+      writeWord(out, at + 12, w0);
+    } else if (ipv === 6) {
+      const w1 = o + (side === 0 ? R_SRC_IP1 : R_DST_IP1);
+      writeWord(out, at, w0);
+      for (let k = 0; k < 3; k++) writeWord(out, at + 4 + k * 4, this.rows[w1 + k]);
+    } else {
+      out.fill(0, at, at + 16);
+    }
+  }
+
+  srcPort(i: number): number {
+    return this.rows[i * RW + R_PORTS] >>> 16;
+  }
+  dstPort(i: number): number {
+    return this.rows[i * RW + R_PORTS] & 0xffff;
+  }
+  tcpFlags(i: number): number {
+    return this.rows[i * RW + R_FLAGS];
+  }
+  /** endpoint id (index into `endpointList`), -1 when unattributed */
+  srcEndpoint(i: number): number {
+    return this.rows[i * RW + R_SRC_EP];
+  }
+  dstEndpoint(i: number): number {
+    return this.rows[i * RW + R_DST_EP];
+  }
+  get endpointList(): readonly Endpoint[] {
+    return this.endpoints;
+  }
+  bytes(i: number): number {
+    return this.f64[i * RF + F_BYTES];
+  }
+  packets(i: number): number {
+    return this.f64[i * RF + F_PACKETS];
+  }
+  samplingRate(i: number): number {
+    return this.rows[i * RW + R_RATE];
+  }
+
   /** Sum of packets (scaled) in the batch. */
   totalPackets(): number {
     let n = 0;
@@ -218,6 +312,8 @@ export class FlowTable {
 
   private mask = 0;
   private rows: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  /** a second table of the same size, reused by emit() */
+  private spare: Int32Array<ArrayBufferLike> = new Int32Array(0);
   private f64: Float64Array<ArrayBufferLike> = new Float64Array(0);
   /** occupied rows */
   private count = 0;
@@ -464,7 +560,11 @@ export class FlowTable {
     for (let s = 0; s < slots; s++) if (rows[s * RW] !== 0 && selected(s * RW)) n++;
     if (n === 0) return;
     const out = new Int32Array(n * RW);
-    const kept = new Int32Array(rows.length);
+    // the kept rows are re-inserted into a second table of the same size, kept between
+    // emits: allocating a fresh one each window close cost more than the emit itself
+    let kept = this.spare;
+    if (kept.length !== rows.length) kept = new Int32Array(rows.length);
+    else kept.fill(0);
     let i = 0;
     for (let s = 0; s < slots; s++) {
       const o = s * RW;
@@ -478,6 +578,7 @@ export class FlowTable {
         copyRow(rows, o, kept, t * RW);
       }
     }
+    this.spare = rows;
     this.setRows(kept);
     this.count -= n;
     this.stats.open = this.count;
@@ -524,6 +625,13 @@ function readIp6(b: Uint8Array, out: Int32Array, w0: number, w1: number): void {
     const o = i * 4;
     out[w1 + i - 1] = (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
   }
+}
+
+function writeWord(out: Uint8Array, at: number, w: number): void {
+  out[at] = w >>> 24;
+  out[at + 1] = (w >>> 16) & 0xff;
+  out[at + 2] = (w >>> 8) & 0xff;
+  out[at + 3] = w & 0xff;
 }
 
 const ip6Scratch = new Uint8Array(16);

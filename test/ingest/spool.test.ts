@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../ingest/migrations.js';
 import { DEFAULT_RETENTION, type RowOf, vf_counters } from '../../ingest/schema.js';
@@ -27,6 +28,7 @@ import {
   SpoolError,
   SpoolFullError,
   type SpoolOptions,
+  type SpoolRecord,
 } from '../../ingest/spool.js';
 import { openStore, type Store } from '../../ingest/store.js';
 import { BatchWriter } from '../../ingest/writer.js';
@@ -43,6 +45,7 @@ function batch(i: number, rows = 3): SpoolBatch {
     columns: ['a', 'b', 'c'],
     token: `tok-${i}`,
     rows,
+    format: 'TabSeparated',
     body: Buffer.from(body),
     closedAt: 1e12 + i,
   };
@@ -147,6 +150,56 @@ describe('spool files', () => {
     await s.ack();
     expect(await s.next()).toBeNull();
     await s.close();
+  });
+
+  it("keeps each record's format: TSV records as before (no format in the meta), Arrow ones marked; an unknown format is corrupt", async () => {
+    const dir = freshDir();
+    const seen = newSeen();
+    const s = await Spool.open(opts(dir, seen));
+    const arrow = {
+      ...batch(1),
+      format: 'ArrowStream' as const,
+      body: Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 1, 2]),
+    };
+    await s.append(batch(0));
+    await s.append(arrow);
+    // a record from a future writer, with a format this one does not know
+    await s.append({ ...batch(2), format: 'Parquet' as 'ArrowStream' });
+    await s.append(batch(3));
+    await s.close();
+    const path = join(dir, 't', spoolFiles(dir)[0]);
+    const data = readFileSync(path);
+    const offs = recordOffsets(path);
+    const metas = offs.map((off) => {
+      const h = decodeHeader(data.subarray(off, off + SPOOL_HEADER_BYTES));
+      if (typeof h === 'string') throw new Error(h);
+      const at = off + SPOOL_HEADER_BYTES;
+      return JSON.parse(data.subarray(at, at + h.metaLength).toString());
+    });
+    expect(metas.map((m) => m.format)).toEqual([undefined, 'ArrowStream', 'Parquet', undefined]);
+    const { records } = await readSpoolFile(path);
+    expect(records.slice(0, 2).map((r) => r.format)).toEqual(['TabSeparated', 'ArrowStream']);
+
+    const s2 = await Spool.open(opts(dir, seen));
+    const got: [string, string, boolean][] = [];
+    for (let r = await s2.next(); r; r = await s2.next()) {
+      got.push([
+        r.token,
+        r.format,
+        r.body.equals(r.token === 'tok-1' ? arrow.body : batch(Number(r.token.slice(4))).body),
+      ]);
+      await s2.ack();
+    }
+    await s2.close();
+    expect(got).toEqual([
+      ['tok-0', 'TabSeparated', true],
+      ['tok-1', 'ArrowStream', true],
+      ['tok-3', 'TabSeparated', true],
+    ]);
+    expect(seen.corruptRows).toBe(3);
+    expect(seen.logs.join('\n')).toContain(
+      `corrupt record at offset ${offs[2]} (unknown batch format "Parquet")`,
+    );
   });
 
   it('resumes replay where it stopped (replay.pos) instead of replaying the whole file again', async () => {
@@ -303,6 +356,16 @@ function vfRow(tag: string, id: number): RowOf<typeof vf_counters> {
   };
 }
 
+/** The ids (rx_bytes) of a vf_counters record, whatever its format. */
+function idsOf(r: SpoolRecord): number[] {
+  if (r.format === 'ArrowStream') return [...(tableFromIPC(r.body).getChild('rx_bytes')?.toArray() ?? [])];
+  return r.body
+    .toString()
+    .trimEnd()
+    .split('\n')
+    .map((line) => Number(line.split('\t')[7]));
+}
+
 async function scalars(query: string): Promise<Record<string, number>> {
   const rs = await store.client.query({ query, format: 'JSONEachRow' });
   const row = ((await rs.json()) as Record<string, string>[])[0];
@@ -327,6 +390,9 @@ describe('spool replay into chDB', () => {
     const down: Store = {
       ...store,
       insertTsv: async () => {
+        throw new Error('connect ECONNREFUSED (fault-injected store)');
+      },
+      insertBatch: async () => {
         throw new Error('connect ECONNREFUSED (fault-injected store)');
       },
       ping: async () => false,
@@ -363,7 +429,7 @@ describe('spool replay into chDB', () => {
       const end = i + 1 < badRecords.length ? badRecords[i + 1].offset : data.length;
       if (r.offset < mid + 64 && end > mid) {
         if (!(r.offset < mid + 64 && r.offset + SPOOL_HEADER_BYTES > mid)) countedLost += r.rows;
-        for (const line of r.body.toString().trimEnd().split('\n')) lostIds.add(Number(line.split('\t')[7]));
+        for (const id of idsOf(r)) lostIds.add(id);
       }
     });
     expect(lostIds.size).toBeGreaterThan(0);

@@ -6,12 +6,24 @@
  * hanging. Last, a real ClickHouse 18.16 server stopped mid-stream and started again.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArrowBatchBuilder, type EncodedBatch } from '../../ingest/arrow-batch.js';
 import { c } from '../../ingest/columns.js';
+import { rowEncoder } from '../../ingest/encode.js';
 import { migrate } from '../../ingest/migrations.js';
 import { DEFAULT_RETENTION, flows, type RowOf, type TableDef, vf_counters } from '../../ingest/schema.js';
 import { readSpoolFile } from '../../ingest/spool.js';
@@ -85,6 +97,30 @@ function flowRow(tag: string, id: number, srcIp: string): RowOf<typeof flows> {
   };
 }
 
+/** vf_counters rows from..to-1 as one pre-built batch: Arrow, or TSV lines. */
+function vfBatch(
+  tag: string,
+  from: number,
+  to: number,
+  format: EncodedBatch['format'] = 'ArrowStream',
+): EncodedBatch {
+  if (format === 'TabSeparated') {
+    const enc = rowEncoder(vf_counters);
+    let text = '';
+    for (let i = from; i < to; i++) text += enc.line(vfRow(tag, i));
+    return { format, columns: enc.columns, rows: to - from, body: Buffer.from(text) };
+  }
+  const b = new ArrowBatchBuilder(vf_counters, Math.max(1, to - from));
+  for (let i = from; i < to; i++) b.add(vfRow(tag, i));
+  return b.finish();
+}
+
+const spoolFilesOf = (dir: string) =>
+  readdirSync(dir)
+    .filter((x) => /^\d+\.spool$/.test(x))
+    .sort()
+    .map((x) => join(dir, x));
+
 async function scalars(s: Store, query: string): Promise<Record<string, number>> {
   const rs = await s.client.query({ query, format: 'JSONEachRow' });
   const row = ((await rs.json()) as Record<string, string>[])[0];
@@ -111,34 +147,40 @@ interface Faults {
 }
 interface Call {
   token: string;
+  format: EncodedBatch['format'];
   rows: number;
   bytes: number;
   stored: boolean;
   at: number;
 }
 
-/** The real store behind a fault-injecting wrapper that records every insert. */
-function faultStore(f: Faults): Store & { calls: Call[] } {
+/** The real store behind a fault-injecting wrapper that records every insert (Arrow or TSV). */
+function faultStore(f: Faults, inner: () => Store = () => store): Store & { calls: Call[] } {
   const calls: Call[] = [];
+  const insertBatch = async (table: string, batch: EncodedBatch, token: string) => {
+    const { format, rows, body } = batch;
+    const call = { token, format, rows, bytes: body.length, stored: false, at: Date.now() };
+    calls.push(call);
+    if (f.delayMs) await sleep(f.delayMs);
+    if (f.down) throw new Error('connect ECONNREFUSED 127.0.0.1:8123 (fault-injected store)');
+    await inner().insertBatch(table, batch, token);
+    call.stored = true;
+    if (f.lostAcks && f.lostAcks > 0) {
+      f.lostAcks--;
+      throw new Error('socket hang up (fault-injected: the insert landed, its answer was lost)');
+    }
+  };
   return {
-    ...store,
+    ...inner(),
     calls,
+    insertBatch,
     async insertTsv(table, columns, body, token) {
       let rows = 0;
       for (let i = 0; i < body.length; i++) if (body[i] === 10) rows++;
-      const call = { token, rows, bytes: body.length, stored: false, at: Date.now() };
-      calls.push(call);
-      if (f.delayMs) await sleep(f.delayMs);
-      if (f.down) throw new Error('connect ECONNREFUSED 127.0.0.1:8123 (fault-injected store)');
-      await store.insertTsv(table, columns, body, token);
-      call.stored = true;
-      if (f.lostAcks && f.lostAcks > 0) {
-        f.lostAcks--;
-        throw new Error('socket hang up (fault-injected: the insert landed, its answer was lost)');
-      }
+      await insertBatch(table, { format: 'TabSeparated', columns, rows, body }, token);
     },
     async ping() {
-      return !f.down && (await store.ping());
+      return !f.down && (await inner().ping());
     },
     async close() {},
   };
@@ -170,7 +212,17 @@ function open<T extends TableDef>(
 
 /** Builds the ingest modules into dist/ for the child processes (only when stale). */
 async function buildIngest(): Promise<void> {
-  const names = ['writer', 'spool', 'store', 'encode', 'schema', 'columns', 'migrations', 'ddl'];
+  const names = [
+    'writer',
+    'spool',
+    'store',
+    'arrow-batch',
+    'encode',
+    'schema',
+    'columns',
+    'migrations',
+    'ddl',
+  ];
   const stale = () =>
     names.filter((name) => {
       const src = join(ROOT, 'ingest', `${name}.ts`);
@@ -243,9 +295,11 @@ describe('BatchWriter on embedded chDB', () => {
   it('batches by rows: a batch closes at maxRows; flush() sends the open one', async () => {
     const s = faultStore({});
     const w = await open({ store: s, table: vf_counters, maxRows: 1000, maxAgeMs: 60_000 });
+    expect(w.format).toBe('ArrowStream');
     for (let i = 0; i < 2500; i++) expect(w.write(vfRow('by-rows', i))).toBe(true);
     await until(() => s.calls.length === 2);
     expect(s.calls.map((x) => x.rows)).toEqual([1000, 1000]);
+    expect(s.calls.map((x) => x.format)).toEqual(['ArrowStream', 'ArrowStream']);
     expect(w.stats().openRows).toBe(500);
     await w.flush();
     expect(s.calls.map((x) => x.rows)).toEqual([1000, 1000, 500]);
@@ -397,6 +451,7 @@ describe('BatchWriter on embedded chDB', () => {
       'podwire_ingest_rows_dropped_total{table="flows",reason="rejected"} 1',
     );
     const kept = await readSpoolFile(join(w.spool.dir, 'rejected.spool'));
+    expect(kept.records.map((r) => r.format)).toEqual(['ArrowStream']);
     expect(kept.records.map((r) => r.body.toString())).toEqual([expect.stringContaining('not-an-address')]);
     expect(logs.join('\n')).toMatch(/refused a batch of 1 rows as bad data \(Code: 676\..*IPv6/);
     await w.close();
@@ -442,21 +497,44 @@ describe('BatchWriter on embedded chDB', () => {
     await w2.close();
   });
 
-  it('a row that cannot be encoded throws a clear error and is counted as dropped (invalid)', async () => {
-    const w = await open({ store, table: vf_counters, maxAgeMs: 60_000 });
-    w.write(vfRow('invalid', 0));
-    const bad = { ...vfRow('invalid', 1), pod: undefined } as unknown as RowOf<typeof vf_counters>;
-    expect(() => w.writeMany([vfRow('invalid', 1), bad, vfRow('invalid', 2)])).toThrow(
-      'vf_counters.pod: missing value',
-    );
-    await w.close();
-    // the rows before it were taken, the bad one counted
-    expect(await summary('invalid')).toEqual(exactlyOnce(2));
-    expect(w.stats()).toMatchObject({ accepted: 2, written: 2, dropped: 1 });
-    expect(await w.registry.metrics()).toContain(
-      'podwire_ingest_rows_dropped_total{table="vf_counters",reason="invalid"} 1',
-    );
-  });
+  for (const format of ['arrow', 'tsv'] as const) {
+    it(`a row that cannot be encoded throws a clear error, is counted as dropped (invalid) and leaves nothing in the batch (${format})`, async () => {
+      const tag = `invalid-${format}`;
+      const w = await open({ store, table: vf_counters, maxAgeMs: 60_000, format });
+      expect(w.format).toBe(format === 'arrow' ? 'ArrowStream' : 'TabSeparated');
+      w.write(vfRow(tag, 0));
+      // missing half-way through the row (the columns before it are fine)
+      const bad = { ...vfRow(tag, 1), pod: undefined } as unknown as RowOf<typeof vf_counters>;
+      expect(() => w.writeMany([vfRow(tag, 1), bad, vfRow(tag, 2)])).toThrow(
+        `vf_counters.pod: missing value`,
+      );
+      w.write(vfRow(tag, 2));
+      if (format === 'arrow') {
+        // of the wrong type, half-way through the row: a TypeError too, not a broken batch
+        const wrong = { ...vfRow(tag, 3), tier: 7 } as unknown as RowOf<typeof vf_counters>;
+        expect(() => w.write(wrong)).toThrow(/^vf_counters\.tier: not a string/);
+        const big = { ...vfRow(tag, 3), rx_bytes: 3n } as unknown as RowOf<typeof vf_counters>;
+        expect(() => w.write(big)).toThrow(TypeError);
+      }
+      w.write(vfRow(tag, 3));
+      await w.close();
+      // the rows before it were taken, the bad ones counted; each row whole (not shifted)
+      const bad_rows = format === 'arrow' ? 3 : 1;
+      const sum = await summary(tag);
+      expect(sum).toEqual(exactlyOnce(4));
+      expect(
+        await scalars(
+          store,
+          `SELECT count() AS n FROM podwire.vf_counters WHERE node = '${tag}' AND (pod != concat('pod-', toString(rx_bytes % 97))
+             OR namespace != concat('ns-', toString(rx_bytes % 5)) OR vf != rx_bytes % 64 OR tx_bytes != rx_bytes * 3)`,
+        ),
+      ).toEqual({ n: 0 });
+      expect(w.stats()).toMatchObject({ accepted: 4, written: 4, dropped: bad_rows });
+      expect(await w.registry.metrics()).toContain(
+        `podwire_ingest_rows_dropped_total{table="vf_counters",reason="invalid"} ${bad_rows}`,
+      );
+    });
+  }
 
   it('close() stores the open batch; write() after close throws', async () => {
     const w = await open({ store, table: vf_counters, maxAgeMs: 60_000 });
@@ -464,6 +542,154 @@ describe('BatchWriter on embedded chDB', () => {
     await w.close();
     expect(await summary('close')).toEqual(exactlyOnce(10));
     expect(() => w.write(vfRow('close', 10))).toThrow(WriterClosedError);
+  });
+  it('writeEncoded: a pre-built batch goes as one batch of its own, after the open batch (order kept); its rows are counted', async () => {
+    const s = faultStore({});
+    const tag = 'encoded';
+    const w = await open({ store: s, table: vf_counters, maxRows: 1000, maxAgeMs: 60_000 });
+    for (let i = 0; i < 10; i++) w.write(vfRow(tag, i));
+    // larger than maxRows: still one batch
+    expect(w.writeEncoded(vfBatch(tag, 10, 2510))).toBe(true);
+    w.writeMany(Array.from({ length: 10 }, (_, k) => vfRow(tag, 2510 + k)));
+    expect(w.writeEncoded(vfBatch(tag, 2520, 2620, 'TabSeparated'))).toBe(true);
+    // an empty batch: nothing to send, the open batch (none) stays as it is
+    expect(w.writeEncoded(vfBatch(tag, 2620, 2620))).toBe(true);
+    expect(w.stats()).toMatchObject({ accepted: 2620, openRows: 0 });
+    w.write(vfRow(tag, 2620));
+    await w.flush();
+    expect(s.calls.map((x) => [seqOf(x.token), x.format, x.rows])).toEqual([
+      [1, 'ArrowStream', 10],
+      [2, 'ArrowStream', 2500],
+      [3, 'ArrowStream', 10],
+      [4, 'TabSeparated', 100],
+      [5, 'ArrowStream', 1],
+    ]);
+    expect(await summary(tag)).toEqual(exactlyOnce(2621));
+    expect(w.stats()).toMatchObject({ accepted: 2621, written: 2621, dropped: 0 });
+    expect(await w.registry.metrics()).toContain(
+      'podwire_ingest_rows_accepted_total{table="vf_counters"} 2621',
+    );
+
+    // a batch of another table (other columns): refused, its rows counted as dropped
+    const other = new ArrowBatchBuilder(flows);
+    other.add(flowRow(tag, 0, '::ffff:10.0.0.1'));
+    other.add(flowRow(tag, 1, '::ffff:10.0.0.1'));
+    expect(() => w.writeEncoded(other.finish())).toThrow(/writeEncoded takes a vf_counters batch/);
+    const shuffled = vfBatch(tag, 0, 3);
+    expect(() => w.writeEncoded({ ...shuffled, columns: [...shuffled.columns].reverse() })).toThrow(
+      TypeError,
+    );
+    expect(w.stats()).toMatchObject({ accepted: 2621, dropped: 5 });
+    expect(await w.registry.metrics()).toContain(
+      'podwire_ingest_rows_dropped_total{table="vf_counters",reason="invalid"} 5',
+    );
+    await w.close();
+    expect(() => w.writeEncoded(vfBatch(tag, 0, 1))).toThrow(WriterClosedError);
+  });
+
+  it('writeEncoded: the same backpressure contract (a slow store, fault-injected)', async () => {
+    const s = faultStore({ delayMs: 30 });
+    const w = await open({ store: s, table: vf_counters, queueBatches: 2, maxAgeMs: 60_000 });
+    let waits = 0;
+    let maxQueued = 0;
+    for (let b = 0; b < 12; b++) {
+      const r = w.writeEncoded(vfBatch('encoded-bp', b * 100, b * 100 + 100));
+      if (r !== true) {
+        waits++;
+        await r;
+      }
+      maxQueued = Math.max(maxQueued, w.stats().queuedBatches);
+    }
+    await w.flush();
+    expect(waits).toBeGreaterThan(5);
+    expect(maxQueued).toBeLessThanOrEqual(3);
+    expect(s.calls.map((x) => x.rows)).toEqual(Array(12).fill(100));
+    expect(await summary('encoded-bp')).toEqual(exactlyOnce(1200));
+    await w.close();
+  });
+
+  it('maxBatchBytes bounds Arrow batches too (estimated from the bytes a row took)', async () => {
+    const s = faultStore({});
+    const w = await open({
+      store: s,
+      table: vf_counters,
+      maxRows: 100_000,
+      maxBatchBytes: 200_000,
+      maxAgeMs: 60_000,
+    });
+    for (let i = 0; i < 20_000; i++) w.write(vfRow('arrow-bytes', i));
+    await w.flush();
+    expect(s.calls.length).toBeGreaterThanOrEqual(9);
+    expect(Math.max(...s.calls.map((x) => x.bytes))).toBeLessThanOrEqual(200_000 * 1.1);
+    expect(await summary('arrow-bytes')).toEqual(exactlyOnce(20_000));
+    await w.close();
+  });
+
+  it('a spool of Arrow batches (after TSV records of an earlier run) replays into chDB exactly once, and again only once', async () => {
+    const spoolDir = freshDir();
+    const tag = 'arrow-spool';
+    // an earlier run sent TSV, a later one Arrow (and a pre-built batch); the store was down for both
+    const tsvRun = await open({
+      store: faultStore({ down: true }),
+      table: vf_counters,
+      spoolDir,
+      format: 'tsv',
+      maxRows: 400,
+      maxAgeMs: 60_000,
+    });
+    for (let i = 0; i < 1000; i++) tsvRun.write(vfRow(tag, i));
+    await tsvRun.flush();
+    await tsvRun.close();
+    const arrowRun = await open({
+      store: faultStore({ down: true }),
+      table: vf_counters,
+      spoolDir,
+      maxRows: 500,
+      maxAgeMs: 60_000,
+    });
+    for (let i = 1000; i < 3000; i++) arrowRun.write(vfRow(tag, i));
+    arrowRun.writeEncoded(vfBatch(tag, 3000, 4000));
+    await arrowRun.flush();
+    await arrowRun.close();
+    expect(tsvRun.stats()).toMatchObject({ spooled: 1000, dropped: 0 });
+    expect(arrowRun.stats()).toMatchObject({ spooled: 3000, dropped: 0 });
+    const tableDir = join(spoolDir, 'vf_counters');
+    const records = (await Promise.all(spoolFilesOf(tableDir).map(readSpoolFile))).flatMap((f) => f.records);
+    expect(records.map((r) => [r.format, r.rows])).toEqual([
+      ['TabSeparated', 400],
+      ['TabSeparated', 400],
+      ['TabSeparated', 200],
+      ['ArrowStream', 500],
+      ['ArrowStream', 500],
+      ['ArrowStream', 500],
+      ['ArrowStream', 500],
+      ['ArrowStream', 1000],
+    ]);
+    // the Arrow records hold the rows (id = rx_bytes) they say
+    const ids = records
+      .filter((r) => r.format === 'ArrowStream')
+      .flatMap((r) => [...(tableFromIPC(r.body).getChild('rx_bytes')?.toArray() ?? [])]);
+    expect(ids).toEqual(Array.from({ length: 3000 }, (_, i) => 1000 + i));
+    // a copy of the spool, to replay a second time below (as if replay.pos were lost)
+    const again = freshDir();
+    cpSync(spoolDir, again, { recursive: true });
+
+    const w = await open({ store, table: vf_counters, spoolDir });
+    await w.drain();
+    await w.close();
+    expect(w.stats()).toMatchObject({ replayed: 4000, written: 4000, dropped: 0, spooling: false });
+    expect(await summary(tag)).toEqual(exactlyOnce(4000));
+    expect(spoolFilesOf(tableDir)).toEqual([]);
+
+    const w2 = await open({ store, table: vf_counters, spoolDir: again });
+    await w2.drain();
+    await w2.close();
+    expect(w2.stats()).toMatchObject({ replayed: 4000, dropped: 0 });
+    // every batch's dedup token was seen: stored once, the rollup too
+    expect(await summary(tag)).toEqual(exactlyOnce(4000));
+    expect(
+      await scalars(store, `SELECT sum(samples) AS n FROM podwire.vf_counters_1h WHERE node = '${tag}'`),
+    ).toEqual({ n: 4000 });
   });
 });
 
@@ -493,6 +719,8 @@ describe('writer processes', () => {
     expect(files.length).toBeGreaterThan(1);
     const newest = files.at(-1)!;
     const { records } = await readSpoolFile(newest);
+    // the child's writer sent Arrow (its store took it): the spool holds Arrow batches
+    expect(new Set(records.map((r) => r.format))).toEqual(new Set(['ArrowStream']));
     const last = records.at(-1)!;
     truncateSync(newest, last.offset + 100);
 
@@ -613,5 +841,50 @@ describe('an old ClickHouse server (18.16), stopped mid-stream', () => {
     expect(got).toEqual(want);
     expect(got).toMatchObject({ n: N, ids: N, s: (N * (N - 1)) / 2 });
     expect(logs.join('\n')).toContain('spool replayed: direct sends resume');
+  });
+
+  it('takes no Arrow: the writer sends TSV, and Arrow batches (spooled earlier, or pre-built) are converted', async () => {
+    expect(old.insertFormats).toEqual(['TabSeparated']);
+    const tag = 'arrow-to-old';
+    const spoolDir = freshDir();
+    // an earlier run against a store that takes Arrow, down at the time, spooled Arrow batches
+    const first = await open({ store: faultStore({ down: true }), table: events, spoolDir, maxRows: 500 });
+    expect(first.format).toBe('ArrowStream');
+    for (let id = 0; id < 2000; id++) first.write({ id, tag });
+    await first.flush();
+    await first.close();
+    expect(first.stats()).toMatchObject({ spooled: 2000, dropped: 0 });
+
+    const logs: string[] = [];
+    const s = faultStore({}, () => old);
+    const w = await open({ store: s, table: events, spoolDir, maxRows: 500, maxAgeMs: 60_000 }, logs);
+    expect(w.format).toBe('TabSeparated');
+    expect(logs.join('\n')).toContain('takes no ArrowStream inserts: sending TabSeparated batches');
+    const pre = new ArrowBatchBuilder(events);
+    for (let id = 2000; id < 3000; id++) pre.add({ id, tag });
+    w.writeEncoded(pre.finish());
+    for (let id = 3000; id < 3500; id++) w.write({ id, tag });
+    await w.drain();
+    await w.close();
+    const st = w.stats();
+    expect(st).toMatchObject({ accepted: 1500, written: 3500, dropped: 0 });
+    // what came while the old spool replayed went behind it (spooled), so all of it replayed
+    expect(st.replayed).toBe(2000 + st.spooled);
+    // everything reached the server as TSV
+    expect(new Set(s.calls.map((x) => x.format))).toEqual(new Set(['TabSeparated']));
+    const N = 3500;
+    const got = await scalars(
+      old,
+      `SELECT count() AS n, uniqExact(id) AS ids, sum(id) AS s, sum(cityHash64(id, tag)) % 1000000007 AS h
+       FROM podwire.writer_events WHERE tag = '${tag}'`,
+    );
+    const want = await scalars(
+      old,
+      `SELECT count() AS n, uniqExact(number) AS ids, sum(number) AS s,
+         sum(cityHash64(number, '${tag}')) % 1000000007 AS h
+       FROM numbers(${N})`,
+    );
+    expect(got).toEqual(want);
+    expect(got).toMatchObject({ n: N, s: (N * (N - 1)) / 2 });
   });
 });

@@ -1,0 +1,69 @@
+/**
+ * The flow table's sink: closed windows arrive as FlowBatches (possibly 100k+ flows at
+ * once); the sink cuts them into insert-sized Arrow batches a slice at a time, so a big
+ * window never blocks the event loop for long, and hands each batch on (to the writer).
+ */
+import type { FlowBatch } from '../collector/flows/flow-table.js';
+import type { EncodedBatch } from './arrow-batch.js';
+import { FlowArrowBuilder } from './flow-arrow.js';
+import type { ObservationName } from './flow-rows.js';
+
+export interface FlowSinkOptions {
+  names: ObservationName;
+  /** rows per insert batch */
+  batchRows?: number;
+  /** rows encoded per pump() call before it yields */
+  sliceRows?: number;
+  /** takes a finished batch; a Promise means "wait before sending more" (backpressure) */
+  send: (batch: EncodedBatch) => true | Promise<void>;
+}
+
+export class FlowSink {
+  private readonly queue: { batch: FlowBatch; at: number }[] = [];
+  private readonly builder: FlowArrowBuilder;
+  private readonly batchRows: number;
+  private readonly sliceRows: number;
+  /** flows queued and not yet encoded */
+  pending = 0;
+
+  constructor(private readonly o: FlowSinkOptions) {
+    this.batchRows = o.batchRows ?? 50_000;
+    this.sliceRows = o.sliceRows ?? 8192;
+    this.builder = new FlowArrowBuilder(o.names, this.batchRows);
+  }
+
+  /** The flow table's onFlows callback: only queues (cheap, synchronous). */
+  readonly onFlows = (batch: FlowBatch): void => {
+    this.queue.push({ batch, at: 0 });
+    this.pending += batch.count;
+  };
+
+  /** Encodes up to one slice of queued flows; resolves when what it sent was taken. */
+  async pump(): Promise<void> {
+    let budget = this.sliceRows;
+    while (budget > 0 && this.queue.length > 0) {
+      const q = this.queue[0];
+      const n = Math.min(budget, this.batchRows - this.builder.rows, q.batch.count - q.at);
+      this.builder.add(q.batch, q.at, q.at + n);
+      q.at += n;
+      budget -= n;
+      this.pending -= n;
+      if (q.at === q.batch.count) this.queue.shift();
+      if (this.builder.rows === this.batchRows) await this.emit();
+    }
+  }
+
+  /** Encodes and sends everything queued, including a last partial batch. */
+  async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      await this.pump();
+      await new Promise((r) => setImmediate(r));
+    }
+    if (this.builder.rows > 0) await this.emit();
+  }
+
+  private async emit(): Promise<void> {
+    const r = this.o.send(this.builder.finish());
+    if (r !== true) await r;
+  }
+}
