@@ -52,20 +52,28 @@ export class PacketPath {
     this.flows = opts.flows;
     this.onPacket = opts.onPacket;
     this.samplingRate = opts.samplingRate ?? 1;
+    this.handle = this.onPacket === undefined && this.flows !== undefined ? this.flowsOnly : this.everyPacket;
   }
 
-  /** The capture reader's callback (an arrow so it can be passed as is). */
-  readonly handle = (c: CapturedPacket): void => {
+  /**
+   * The capture reader's callback (a property, so it can be passed as is). Chosen once at
+   * construction: the flows-only path (the hot one: the flow table attributes once per
+   * flow) carries no per-packet checks for the trace path.
+   */
+  readonly handle: (c: CapturedPacket) => void;
+
+  private readonly flowsOnly = (c: CapturedPacket): void => {
     const p = this.packet;
-    const status = decodeFrame(c.data, c.offset, c.capLength, c.wireLength, c.linkType, p, this.cfg);
-    this.decodeStatus[status]++;
+    this.decodeStatus[decodeFrame(c.data, c.offset, c.capLength, c.wireLength, c.linkType, p, this.cfg)]++;
+    this.bytes += c.wireLength;
+    this.flows!.add(p, c.tsSec, packetTimeUs(c.tsSec, c.tsNsec), p.erspanSession, this.samplingRate);
+  };
+
+  private readonly everyPacket = (c: CapturedPacket): void => {
+    const p = this.packet;
+    this.decodeStatus[decodeFrame(c.data, c.offset, c.capLength, c.wireLength, c.linkType, p, this.cfg)]++;
     this.bytes += c.wireLength;
     const tUs = packetTimeUs(c.tsSec, c.tsNsec);
-    if (this.onPacket === undefined && this.flows !== undefined) {
-      // the flow table attributes (and counts) once per flow
-      this.flows.add(p, c.tsSec, tUs, p.erspanSession, this.samplingRate);
-      return;
-    }
     attribute(p, tUs, this.index, this.attribution, this.counters);
     this.flows?.add(p, c.tsSec, tUs, p.erspanSession, this.samplingRate, this.attribution);
     this.onPacket?.(c, p, this.attribution);
