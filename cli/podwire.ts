@@ -89,13 +89,39 @@ export function buildProgram(): Command {
   inputOptions(program.command('flows').description('packets aggregated into per-window flows between pods'))
     .option('--window <duration>', 'flow window (e.g. 10s, 1m)', '10s')
     .option('--max-flows <n>', 'open flows held in memory (128 B each) before emitting early', '262144')
-    .action((o) =>
+    .option('--store', 'also store the flows in ClickHouse (embedded in --data-dir unless --clickhouse-url)')
+    .option('--data-dir <dir>', 'embedded ClickHouse data and the writer spool', 'data')
+    .addOption(
+      new Option(
+        '--clickhouse-url <url>',
+        'a ClickHouse server: http(s)://user:password@host:8123/database',
+      ).env('CLICKHOUSE_URL'),
+    )
+    .option('--clickhouse-cluster <name>', 'create ReplicatedMergeTree + Distributed tables on this cluster')
+    .option('--database <name>', 'ClickHouse database', 'podwire')
+    .action((o, cmd: Command) =>
       run(async () => {
         const { flows } = await import('./flows.js');
         const maxFlows = Number(o.maxFlows);
         if (!Number.isInteger(maxFlows) || maxFlows < 1)
           throw new UserError('--max-flows: a whole number >= 1');
-        await flows({ ...o, windowSeconds: parseDuration(o.window, '--window'), maxFlows }, stopSignal());
+        // CLICKHOUSE_URL in the environment says where to store, not whether to
+        const wantsStore = o.store || cmd.getOptionValueSource('clickhouseUrl') === 'cli';
+        if (o.clickhouseCluster !== undefined && o.clickhouseUrl === undefined) {
+          throw new UserError('--clickhouse-cluster needs --clickhouse-url (a cluster is a set of servers)');
+        }
+        const store = wantsStore
+          ? {
+              dataDir: o.dataDir,
+              clickhouseUrl: o.clickhouseUrl,
+              clickhouseCluster: o.clickhouseCluster,
+              database: o.database,
+            }
+          : undefined;
+        await flows(
+          { ...o, windowSeconds: parseDuration(o.window, '--window'), maxFlows, store },
+          stopSignal(),
+        );
       }),
     );
 

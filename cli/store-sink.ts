@@ -1,0 +1,84 @@
+/**
+ * `--store`: flows into ClickHouse — embedded chDB in --data-dir by default, a server or
+ * cluster with --clickhouse-url (or CLICKHOUSE_URL). Opens the store, applies the
+ * migrations, and feeds the flow table's closed windows through the flow sink into the
+ * batching writer, which spools to disk while the store is down.
+ */
+import { join } from 'node:path';
+import type { FlowBatch } from '../collector/flows/flow-table.js';
+import { FlowSink } from '../ingest/flow-sink.js';
+import { migrate, SchemaError } from '../ingest/migrations.js';
+import { DEFAULT_RETENTION, flows } from '../ingest/schema.js';
+import { openStore, type Store, StoreError } from '../ingest/store.js';
+import { BatchWriter } from '../ingest/writer.js';
+import { ExitCode, UserError } from './errors.js';
+
+export interface StoreOptions {
+  dataDir: string;
+  clickhouseUrl?: string;
+  clickhouseCluster?: string;
+  database: string;
+  /** what `observation` numbers of this input are called in the store */
+  observation: (o: number) => string;
+}
+
+export class StoreSink {
+  private pumping: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  private constructor(
+    private readonly store: Store,
+    private readonly writer: BatchWriter<typeof flows>,
+    private readonly sink: FlowSink,
+  ) {
+    // a live capture closes windows as time passes: encode them in the background
+    this.pumping = setInterval(() => void this.pump(), 50);
+  }
+
+  static async open(o: StoreOptions): Promise<StoreSink> {
+    let store: Store;
+    try {
+      store = await openStore({
+        url: o.clickhouseUrl,
+        dataDir: join(o.dataDir, 'clickhouse'),
+        database: o.database,
+        cluster: o.clickhouseCluster,
+      });
+      await migrate(store.client, {
+        database: store.database,
+        cluster: store.cluster,
+        retention: DEFAULT_RETENTION,
+      });
+    } catch (err) {
+      if (err instanceof StoreError || err instanceof SchemaError)
+        throw new UserError(err.message, ExitCode.USAGE);
+      throw err;
+    }
+    const writer = await BatchWriter.open({ store, table: flows, spoolDir: join(o.dataDir, 'spool') });
+    const sink = new FlowSink({ names: o.observation, send: (b) => writer.writeEncoded(b) });
+    return new StoreSink(store, writer, sink);
+  }
+
+  readonly onFlows = (batch: FlowBatch): void => this.sink.onFlows(batch);
+
+  private async pump(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.sink.pending > 0) await this.sink.pump();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Stores everything (or spools what the store does not take in time), then closes. */
+  async close(): Promise<{ written: number; spooled: number; dropped: number; location: string }> {
+    clearInterval(this.pumping);
+    while (this.busy) await new Promise((r) => setTimeout(r, 5));
+    await this.sink.flush();
+    await this.writer.close();
+    const s = this.writer.stats();
+    await this.store.close();
+    return { written: s.written, spooled: s.spooled, dropped: s.dropped, location: this.store.location };
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * `podwire flows --store`: flows of a capture land in embedded ClickHouse (chDB), and a
+ * second process cannot take a data directory that another one owns.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../ingest/store.js';
+import {
+  BIN,
+  ensureBuilt,
+  expectCleanFailure,
+  podwire,
+  ROOT,
+  SAMPLE_INVENTORY,
+  SAMPLE_PCAP,
+  tempDir,
+} from './helpers.js';
+
+let tmp: { dir: string; remove: () => Promise<void> };
+
+beforeAll(async () => {
+  await ensureBuilt();
+  tmp = await tempDir('podwire-store-');
+});
+afterAll(async () => {
+  await tmp?.remove();
+});
+
+describe('podwire flows --store', () => {
+  it('stores every flow it prints into embedded ClickHouse, with the packet totals', async () => {
+    const dataDir = join(tmp.dir, 'a');
+    const r = await podwire(
+      ['flows', '--pcap', SAMPLE_PCAP, '--inventory', SAMPLE_INVENTORY, '--store', '--data-dir', dataDir],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    expect(r.code).toBe(0);
+    const printed = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { packets: number; bytes: number });
+    expect(r.stderr).toMatch(new RegExp(`stored ${printed.length} flows in ${dataDir}/clickhouse`));
+    const store = await openStore({ dataDir: join(dataDir, 'clickhouse'), database: 'podwire' });
+    try {
+      const rs = await store.client.query({
+        query: `SELECT count() AS n, sum(packets) AS p, sum(bytes) AS b, uniqExact(observation) AS o,
+          countIf(src_pod = 'web-1' AND src_namespace = 'shop') AS web1 FROM podwire.flows`,
+        format: 'JSONEachRow',
+      });
+      const [row] = (await rs.json()) as Record<string, string>[];
+      expect(Number(row.n)).toBe(printed.length);
+      expect(Number(row.p)).toBe(printed.reduce((s, f) => s + f.packets, 0));
+      expect(Number(row.b)).toBe(printed.reduce((s, f) => s + f.bytes, 0));
+      // the capture itself and the two ERSPAN sessions in it
+      expect(Number(row.o)).toBe(3);
+      expect(Number(row.web1)).toBeGreaterThan(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a data directory another process owns, naming it; the owner is unharmed', async () => {
+    const dataDir = join(tmp.dir, 'b');
+    // the owner reads its capture from a pipe we keep open, so it holds the store meanwhile
+    const owner = spawn(
+      process.execPath,
+      [BIN, 'flows', '--pcap', '-', '--inventory', SAMPLE_INVENTORY, '--store', '--data-dir', dataDir, '-q'],
+      {
+        cwd: ROOT,
+        stdio: ['pipe', 'ignore', 'pipe'],
+      },
+    );
+    try {
+      // wait until it owns the directory
+      const ownerFile = join(dataDir, 'clickhouse', 'podwire.owner');
+      for (let i = 0; i < 200; i++) {
+        try {
+          if (readFileSync(ownerFile, 'utf8').includes(`pid ${owner.pid}`)) break;
+        } catch {
+          // not yet
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const second = await podwire(
+        ['flows', '--pcap', SAMPLE_PCAP, '--inventory', SAMPLE_INVENTORY, '--store', '--data-dir', dataDir],
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      expectCleanFailure(second, 2, new RegExp(`another process owns it \\(podwire pid ${owner.pid} since`));
+      owner.stdin!.end(readFileSync(SAMPLE_PCAP));
+      const [code] = await once(owner, 'exit');
+      expect(code).toBe(0);
+    } finally {
+      owner.kill();
+    }
+  });
+
+  it('says clearly that a cluster needs a server URL', async () => {
+    const r = await podwire([
+      'flows',
+      '--pcap',
+      SAMPLE_PCAP,
+      '--inventory',
+      SAMPLE_INVENTORY,
+      '--clickhouse-cluster',
+      'c1',
+    ]);
+    expectCleanFailure(r, 2, /--clickhouse-cluster needs --clickhouse-url/);
+  });
+});
