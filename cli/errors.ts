@@ -37,3 +37,30 @@ export function parsePort(text: string, what: string): number {
     throw new UserError(`${what}: "${text}" is not a port (1..65535)`);
   return n;
 }
+
+const RETENTION_TABLES = [
+  'flows',
+  'flows_1m',
+  'flows_1h',
+  'packet_samples',
+  'vf_counters',
+  'vf_counters_1h',
+  'sla_events',
+];
+
+/** "flows=14,packet_samples=1" → { flows: 14, packet_samples: 1 } (whole days >= 1). */
+export function parseRetention(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of text.split(',')) {
+    const m = /^\s*(\w+)\s*=\s*(\d+)\s*$/.exec(part);
+    if (!m)
+      throw new UserError(`--retention: "${part}" is not TABLE=DAYS (example: flows=14,packet_samples=1)`);
+    if (!RETENTION_TABLES.includes(m[1])) {
+      throw new UserError(`--retention: no table ${m[1]} (tables: ${RETENTION_TABLES.join(', ')})`);
+    }
+    const days = Number(m[2]);
+    if (days < 1) throw new UserError(`--retention: ${m[1]} must keep at least 1 day`);
+    out[m[1]] = days;
+  }
+  return out;
+}

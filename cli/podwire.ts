@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ExitCode, parseDuration, parsePort, UserError } from './errors.js';
+import { ExitCode, parseDuration, parsePort, parseRetention, UserError } from './errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -99,6 +99,10 @@ export function buildProgram(): Command {
     )
     .option('--clickhouse-cluster <name>', 'create ReplicatedMergeTree + Distributed tables on this cluster')
     .option('--database <name>', 'ClickHouse database', 'podwire')
+    .option(
+      '--retention <table=days,...>',
+      'days to keep per table (defaults: flows=7, flows_1m=30, flows_1h=365, packet_samples=3, vf_counters=30, vf_counters_1h=365, sla_events=365)',
+    )
     .action((o, cmd: Command) =>
       run(async () => {
         const { flows } = await import('./flows.js');
@@ -116,6 +120,7 @@ export function buildProgram(): Command {
               clickhouseUrl: o.clickhouseUrl,
               clickhouseCluster: o.clickhouseCluster,
               database: o.database,
+              retention: o.retention === undefined ? undefined : parseRetention(o.retention),
             }
           : undefined;
         await flows(

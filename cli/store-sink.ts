@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { FlowBatch } from '../collector/flows/flow-table.js';
 import { FlowSink } from '../ingest/flow-sink.js';
 import { migrate, SchemaError } from '../ingest/migrations.js';
-import { DEFAULT_RETENTION, flows } from '../ingest/schema.js';
+import { DEFAULT_RETENTION, flows, type RetentionDays } from '../ingest/schema.js';
 import { openStore, type Store, StoreError } from '../ingest/store.js';
 import { BatchWriter } from '../ingest/writer.js';
 import { ExitCode, UserError } from './errors.js';
@@ -18,6 +18,8 @@ export interface StoreOptions {
   clickhouseUrl?: string;
   clickhouseCluster?: string;
   database: string;
+  /** days to keep, per table (the rest keep their defaults) */
+  retention?: Partial<RetentionDays>;
   /** what `observation` numbers of this input are called in the store */
   observation: (o: number) => string;
 }

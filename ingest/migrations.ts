@@ -4,7 +4,7 @@
  * error (an older podwire must not write into a newer schema).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createTableSql, type DdlOptions } from './ddl.js';
+import { createTableSql, type DdlOptions, retentionSql } from './ddl.js';
 import { TABLES } from './schema.js';
 
 export interface Migration {
@@ -66,6 +66,12 @@ ENGINE = ${o.cluster ? `ReplicatedMergeTree('/clickhouse/tables/{shard}/${db}/sc
       format: 'JSONEachRow',
     });
     applied.push(`${m.version}: ${m.name}`);
+  }
+  // retention is configuration, not schema: keep every TTL in step with it at each start
+  // (a metadata change only: existing parts are not rewritten, merges apply the new TTL)
+  for (const t of TABLES) {
+    const query = retentionSql(t, o);
+    if (query) await client.command({ query, clickhouse_settings: { materialize_ttl_after_modify: 0 } });
   }
   return { from, to: SCHEMA_VERSION, applied };
 }

@@ -100,6 +100,26 @@ describe('podwire flows --store', () => {
     }
   });
 
+  it('rejects a retention for a table that does not exist, or of zero days', async () => {
+    const base = [
+      'flows',
+      '--pcap',
+      SAMPLE_PCAP,
+      '--inventory',
+      SAMPLE_INVENTORY,
+      '--store',
+      '--data-dir',
+      join(tmp.dir, 'c'),
+    ];
+    expectCleanFailure(
+      await podwire([...base, '--retention', 'flows=3,bogus=1']),
+      2,
+      /--retention: no table bogus/,
+    );
+    expectCleanFailure(await podwire([...base, '--retention', 'flows=0']), 2, /at least 1 day/);
+    expectCleanFailure(await podwire([...base, '--retention', 'flows']), 2, /is not TABLE=DAYS/);
+  });
+
   it('says clearly that a cluster needs a server URL', async () => {
     const r = await podwire([
       'flows',

@@ -135,6 +135,22 @@ describe('schema and migrations (chDB)', () => {
     expect(q).toContain(`TTL window_start + toIntervalDay(${DEFAULT_RETENTION.flows})`);
   });
 
+  it('keeps TTLs in step with the configured retention at every start', async () => {
+    await migrate(store.client, { ...ddl, retention: { ...DEFAULT_RETENTION, flows: 2, packet_samples: 1 } });
+    const rs = await store.client.query({
+      query:
+        "SELECT name, create_table_query AS q FROM system.tables WHERE database = 'pw' AND name IN ('flows', 'packet_samples', 'flows_1h')",
+      format: 'JSONEachRow',
+    });
+    const q = Object.fromEntries(
+      ((await rs.json()) as { name: string; q: string }[]).map((r) => [r.name, r.q]),
+    );
+    expect(q.flows).toContain('TTL window_start + toIntervalDay(2)');
+    expect(q.packet_samples).toContain('TTL time + toIntervalDay(1)');
+    expect(q.flows_1h).toContain(`toIntervalDay(${DEFAULT_RETENTION.flows_1h})`);
+    await migrate(store.client, ddl);
+  });
+
   it('generates cluster DDL that ClickHouse parses: ReplicatedMergeTree on every shard, Distributed over it', async () => {
     const sql = TABLES.flatMap((t) => createTableSql(t, { ...ddl, cluster: 'podwire' }));
     expect(
