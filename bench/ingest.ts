@@ -18,7 +18,7 @@ import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import { parseInventory } from '../collector/attribution/inventory.js';
 import { parseIpv4 } from '../collector/decode/addr.js';
 import { DecodedPacket, IpProto, Layer } from '../collector/decode/packet.js';
-import { type FlowBatch, FlowTable } from '../collector/flows/flow-table.js';
+import { FlowTable } from '../collector/flows/flow-table.js';
 import { FlowSink } from '../ingest/flow-sink.js';
 import { migrate } from '../ingest/migrations.js';
 import { topTalkers } from '../ingest/queries.js';

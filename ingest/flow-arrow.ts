@@ -65,19 +65,18 @@ for (const c of Object.keys(EXTRACT))
 /** IPv6 addresses as FixedSizeBinary(16): ClickHouse casts them to IPv6 without parsing. */
 class Ip6Column implements ColumnBuilder {
   private a: Uint8Array;
-  private n = 0;
 
   constructor(cap: number) {
     this.a = new Uint8Array(cap * 16);
   }
 
+  /** The backing bytes, grown to hold `len` addresses. */
   reserve(len: number): Uint8Array {
     if (len * 16 > this.a.length) {
       const b = new Uint8Array(Math.max(len * 16, this.a.length * 2));
       b.set(this.a);
       this.a = b;
     }
-    this.n = len;
     return this.a;
   }
 

@@ -190,7 +190,8 @@ export const packet_samples: TableDef<typeof sampleColumns> = {
   ttl: { column: 'time', days: 'packet_samples' },
 };
 
-const vfColumns = {
+/** A VF and its pod, and the counter deltas of one interval: shared by raw and rollup. */
+const vfBase = {
   time: c.dateTime(),
   node: c.lowString(),
   pf: c.lowString(),
@@ -205,6 +206,10 @@ const vfColumns = {
   tx_packets: c.uint64(),
   tx_dropped: c.uint64(),
   qos_dropped: c.uint64(),
+};
+
+const vfColumns = {
+  ...vfBase,
   /** the VF's configured rates, bits per second */
   min_rate: c.uint64(),
   max_rate: c.uint64(),
@@ -221,20 +226,7 @@ export const vf_counters: TableDef<typeof vfColumns> = {
 };
 
 const vfRollupColumns = {
-  time: c.dateTime(),
-  node: c.lowString(),
-  pf: c.lowString(),
-  vf: c.uint16(),
-  namespace: c.lowString(),
-  pod: c.lowString(),
-  tier: c.lowString(),
-  rx_bytes: c.uint64(),
-  rx_packets: c.uint64(),
-  rx_dropped: c.uint64(),
-  tx_bytes: c.uint64(),
-  tx_packets: c.uint64(),
-  tx_dropped: c.uint64(),
-  qos_dropped: c.uint64(),
+  ...vfBase,
   samples: c.uint64(),
 };
 

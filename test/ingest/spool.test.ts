@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../ingest/migrations.js';
-import { DEFAULT_RETENTION, type RowOf, vf_counters } from '../../ingest/schema.js';
+import { DEFAULT_RETENTION, vf_counters } from '../../ingest/schema.js';
 import {
   decodeHeader,
   readSpoolFile,
@@ -32,6 +32,7 @@ import {
 } from '../../ingest/spool.js';
 import { openStore, type Store } from '../../ingest/store.js';
 import { BatchWriter } from '../../ingest/writer.js';
+import { vfRow } from './vf-rows.js';
 
 const root = mkdtempSync(join(tmpdir(), 'podwire-spool-'));
 let n = 0;
@@ -332,29 +333,7 @@ describe('spool files', () => {
 
 // ---- on the real embedded store -------------------------------------------------------
 
-const NOW = Math.floor(Date.now() / 1000);
 let store: Store;
-
-function vfRow(tag: string, id: number): RowOf<typeof vf_counters> {
-  return {
-    time: NOW - (id % 3000),
-    node: tag,
-    pf: 'pf0',
-    vf: id % 64,
-    namespace: `ns-${id % 5}`,
-    pod: `pod-${id % 97}`,
-    tier: 'gold',
-    rx_bytes: id,
-    rx_packets: 1,
-    rx_dropped: 0,
-    tx_bytes: id * 3,
-    tx_packets: 2,
-    tx_dropped: 0,
-    qos_dropped: 0,
-    min_rate: 1e9,
-    max_rate: 1e10,
-  };
-}
 
 /** The ids (rx_bytes) of a vf_counters record, whatever its format. */
 function idsOf(r: SpoolRecord): number[] {

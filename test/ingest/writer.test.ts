@@ -30,6 +30,7 @@ import { readSpoolFile } from '../../ingest/spool.js';
 import { openStore, type Store } from '../../ingest/store.js';
 import { BatchWriter, WriterClosedError, type WriterOptions } from '../../ingest/writer.js';
 import { type ClickHouseServer, startClickHouseServer } from '../helpers/clickhouse-server.js';
+import { NOW, vfRow } from './vf-rows.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD = join(ROOT, 'test', 'ingest', 'fixtures', 'writer-child.mjs');
@@ -37,31 +38,8 @@ const root = mkdtempSync(join(tmpdir(), 'podwire-writer-'));
 let n = 0;
 const freshDir = () => join(root, `w${++n}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const NOW = Math.floor(Date.now() / 1000);
 
 let store: Store;
-
-/** One vf_counters row: `id` in rx_bytes (the key the checks sum), the test's tag in node. */
-function vfRow(tag: string, id: number): RowOf<typeof vf_counters> {
-  return {
-    time: NOW - (id % 3000),
-    node: tag,
-    pf: 'pf0',
-    vf: id % 64,
-    namespace: `ns-${id % 5}`,
-    pod: `pod-${id % 97}`,
-    tier: 'gold',
-    rx_bytes: id,
-    rx_packets: 1,
-    rx_dropped: 0,
-    tx_bytes: id * 3,
-    tx_packets: 2,
-    tx_dropped: 0,
-    qos_dropped: 0,
-    min_rate: 1e9,
-    max_rate: 1e10,
-  };
-}
 
 function flowRow(tag: string, id: number, srcIp: string): RowOf<typeof flows> {
   return {
