@@ -1,0 +1,488 @@
+/**
+ * The NIC collector: runs the enabled sources (iproute2, sysfs, netdev, tc, demo…) on an
+ * interval or on demand, turns their cumulative counters into deltas, rates and monotonic
+ * totals (counters.ts), merges what several sources say about the same thing, and keeps the
+ * latest state plus each source's health for the exporter.
+ *
+ * ## API (what the exporter reads)
+ *
+ *   const c = new NicCollector({ sources: [createIproute2Source(…), createTcSource(…)], intervalMs: 15_000 });
+ *   c.start();                         // collect now, then every intervalMs (timer unref'd)
+ *   const s: NicState = c.state;       // latest state, replaced after each round; never throws
+ *   await c.collect();                 // one round now (concurrent calls share one round)
+ *   await c.stop();                    // stop the timer, wait for a running round
+ *
+ * NicState:
+ * - `vfs: TrackedVf[]` — one per (node, pf, vf). `sample` holds the merged settings (MAC,
+ *   VLAN, rates in bit/s, PCI address…) and the raw cumulative counters shown;
+ *   `counters[name]` (VF_COUNTERS: rxBytes … txDropped, qosDropped) is a snapshot of a
+ *   CounterSeries: `total` (monotonic, never decreases across device resets or wraps:
+ *   export it as the Prometheus counter), `delta`, `rate` (per second), `value` (the
+ *   device's raw reading), `resets`, `wraps`. Counters no source reports are absent.
+ * - times (`at`, `lastSeen`, `lastSuccessAt`) are ms on a monotonic clock aligned with
+ *   the epoch (performance.timeOrigin + performance.now()), unless `clock` is given.
+ * - `qdiscs: TrackedQdisc[]` — one per (node, interface, level, handle, parent);
+ *   `counters.{bytes,packets,drops,overlimits,requeues}`; backlog is in `sample` (gauges).
+ * - `netdevs: TrackedNetdev[]` — one per (node, interface); `counters.{rxBytes,…,txErrors}`.
+ * - every tracked thing has `source` (the source its sample comes from), `lastSeen` (ms)
+ *   and `stale` (not seen for staleAfterMs, e.g. its source is failing, or it vanished);
+ *   it is removed after removeAfterMs.
+ * - `sources: SourceHealth[]` — per source: `status` (never|ok|partial|failed), `lastError`,
+ *   `errors` (failed or partial reads, a counter), `reads`, `lastSuccessAt`,
+ *   `lastDurationMs` (scrape duration), `samples`.
+ * - `counters`: tracker totals (resets, wraps, jumps, invalid, removed series).
+ *
+ * Merging: sources are given in priority order. When several report the same VF, the
+ * first non-stale one gives the settings (blanks filled from the others: MAC, PCI address,
+ * spoofcheck, trust, link state) and each counter comes from the first source that has it
+ * (`counterSources[name]` says which); totals are per source, so a counter keeps its source
+ * while that source works. Qdiscs and netdevs come whole from the first source.
+ *
+ * Failures: a source that rejects, times out or reports `errors` is logged once per change
+ * of its message (and once when it recovers), counted in `errors`, and the others go on;
+ * its things keep their last values until they turn stale.
+ */
+import { type CounterSeries, CounterTracker, type CounterTrackerStats } from './counters.js';
+import { errorMessage } from './exec.js';
+import type { NetdevSample, NicReading, NicSource, QdiscSample, VfSample } from './types.js';
+
+export type NicLogLevel = 'info' | 'warn' | 'error';
+export type NicLog = (level: NicLogLevel, message: string) => void;
+
+export const stderrNicLog: NicLog = (level, message) => {
+  process.stderr.write(`podwire nic ${level}: ${message}\n`);
+};
+
+export interface NicCollectorOptions {
+  /** in priority order */
+  sources: NicSource[];
+  /** default 15 s */
+  intervalMs?: number;
+  /** default 3 × intervalMs */
+  staleAfterMs?: number;
+  /** default 10 × intervalMs */
+  removeAfterMs?: number;
+  /** a source read taking longer fails (default min(intervalMs, 30 s)) */
+  readTimeoutMs?: number;
+  /** absurd-jump limit for byte counters, bytes/s (default 2e11: 1.6 Tbit/s) */
+  maxByteRate?: number;
+  /** absurd-jump limit for packet, drop and error counters, per second (default 5e9) */
+  maxPacketRate?: number;
+  log?: NicLog;
+  /** ms; default a monotonic clock aligned with the epoch */
+  clock?: () => number;
+}
+
+export const VF_COUNTERS = [
+  'rxBytes',
+  'rxPackets',
+  'rxDropped',
+  'rxBroadcast',
+  'rxMulticast',
+  'txBytes',
+  'txPackets',
+  'txDropped',
+  // optional in VfSample: only sources that can tell QoS drops apart report it (the demo)
+  'qosDropped',
+] as const;
+export const QDISC_COUNTERS = ['bytes', 'packets', 'drops', 'overlimits', 'requeues'] as const;
+export const NETDEV_COUNTERS = [
+  'rxBytes',
+  'rxPackets',
+  'rxDropped',
+  'rxErrors',
+  'txBytes',
+  'txPackets',
+  'txDropped',
+  'txErrors',
+] as const;
+
+export type VfCounterName = (typeof VF_COUNTERS)[number];
+export type QdiscCounterName = (typeof QDISC_COUNTERS)[number];
+export type NetdevCounterName = (typeof NETDEV_COUNTERS)[number];
+
+interface Tracked<S, C extends string> {
+  /** identity without the source, e.g. `node|pf|vf` */
+  key: string;
+  source: string;
+  sample: S;
+  counters: Partial<Record<C, Readonly<CounterSeries>>>;
+  lastSeen: number;
+  stale: boolean;
+}
+
+export interface TrackedVf extends Tracked<VfSample, VfCounterName> {
+  /** the source each counter comes from */
+  counterSources: Partial<Record<VfCounterName, string>>;
+  /** every source reporting this VF */
+  sources: string[];
+}
+export type TrackedQdisc = Tracked<QdiscSample, QdiscCounterName>;
+export type TrackedNetdev = Tracked<NetdevSample, NetdevCounterName>;
+
+export type SourceStatus = 'never' | 'ok' | 'partial' | 'failed';
+
+export interface SourceHealth {
+  name: string;
+  status: SourceStatus;
+  /** the last failed or partial read's message; null after a clean read */
+  lastError: string | null;
+  /** failed or partial reads since start */
+  errors: number;
+  reads: number;
+  lastAttemptAt: number | null;
+  /** last read that returned data (ok or partial) */
+  lastSuccessAt: number | null;
+  lastDurationMs: number | null;
+  /** samples in the last read that returned data */
+  samples: number;
+}
+
+export interface NicState {
+  /** when the last round ended (ms), null before the first */
+  at: number | null;
+  collections: number;
+  vfs: TrackedVf[];
+  qdiscs: TrackedQdisc[];
+  netdevs: TrackedNetdev[];
+  sources: SourceHealth[];
+  counters: Readonly<CounterTrackerStats>;
+}
+
+/** One source's view of one thing. */
+interface Entry<S> {
+  key: string;
+  source: string;
+  priority: number;
+  sample: S;
+  seriesKeys: string[];
+  series: (CounterSeries | undefined)[];
+  lastSeen: number;
+}
+
+interface Kind<S> {
+  counters: readonly string[];
+  identity(s: S): string;
+  maxRate: number[];
+}
+
+const defaultClock = () => performance.timeOrigin + performance.now();
+
+export class NicCollector {
+  readonly intervalMs: number;
+  readonly staleAfterMs: number;
+  readonly removeAfterMs: number;
+  readonly readTimeoutMs: number;
+  private readonly sources: NicSource[];
+  private readonly health: SourceHealth[];
+  private readonly tracker: CounterTracker;
+  private readonly log: NicLog;
+  private readonly clock: () => number;
+  private readonly vfEntries = new Map<string, Entry<VfSample>>();
+  private readonly qdiscEntries = new Map<string, Entry<QdiscSample>>();
+  private readonly netdevEntries = new Map<string, Entry<NetdevSample>>();
+  private readonly vfKind: Kind<VfSample>;
+  private readonly qdiscKind: Kind<QdiscSample>;
+  private readonly netdevKind: Kind<NetdevSample>;
+  private running: Promise<NicState> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private current: NicState;
+  private collections = 0;
+
+  constructor(options: NicCollectorOptions) {
+    this.sources = [...options.sources];
+    const names = new Set<string>();
+    for (const s of this.sources) {
+      if (names.has(s.name))
+        throw new TypeError(`nic collector: two sources named ${JSON.stringify(s.name)}`);
+      names.add(s.name);
+    }
+    this.intervalMs = options.intervalMs ?? 15_000;
+    this.staleAfterMs = options.staleAfterMs ?? 3 * this.intervalMs;
+    this.removeAfterMs = options.removeAfterMs ?? 10 * this.intervalMs;
+    this.readTimeoutMs = options.readTimeoutMs ?? Math.min(this.intervalMs, 30_000);
+    if (!(this.intervalMs > 0) || !(this.readTimeoutMs > 0)) {
+      throw new RangeError('nic collector: intervalMs and readTimeoutMs must be > 0');
+    }
+    this.tracker = new CounterTracker({ staleAfterMs: this.staleAfterMs, removeAfterMs: this.removeAfterMs });
+    this.log = options.log ?? stderrNicLog;
+    this.clock = options.clock ?? defaultClock;
+    const byteRate = options.maxByteRate ?? 2e11;
+    const pktRate = options.maxPacketRate ?? 5e9;
+    const rates = (names: readonly string[]) => names.map((n) => (/bytes/i.test(n) ? byteRate : pktRate));
+    this.vfKind = {
+      counters: VF_COUNTERS,
+      identity: (s) => `${s.node}|${s.pf}|${s.vf}`,
+      maxRate: rates(VF_COUNTERS),
+    };
+    this.qdiscKind = {
+      counters: QDISC_COUNTERS,
+      identity: (s) => `${s.node}|${s.interface}|${s.level}|${s.handle}|${s.parent}`,
+      maxRate: rates(QDISC_COUNTERS),
+    };
+    this.netdevKind = {
+      counters: NETDEV_COUNTERS,
+      identity: (s) => `${s.node}|${s.interface}`,
+      maxRate: rates(NETDEV_COUNTERS),
+    };
+    this.health = this.sources.map((s) => ({
+      name: s.name,
+      status: 'never',
+      lastError: null,
+      errors: 0,
+      reads: 0,
+      lastAttemptAt: null,
+      lastSuccessAt: null,
+      lastDurationMs: null,
+      samples: 0,
+    }));
+    this.current = this.buildState(null);
+  }
+
+  /** The latest state: a snapshot, replaced (never mutated) after each round. */
+  get state(): NicState {
+    return this.current;
+  }
+
+  /** Runs one round now; a call while a round runs gets that round. Never rejects. */
+  collect(): Promise<NicState> {
+    if (this.running === null) {
+      this.running = this.round().finally(() => {
+        this.running = null;
+      });
+    }
+    return this.running;
+  }
+
+  /** Collects now and every intervalMs until stop(). */
+  start(): void {
+    if (this.timer !== null) return;
+    const tick = () => {
+      this.collect().catch((err: unknown) => this.log('error', `nic collector: ${errorMessage(err)}`));
+    };
+    this.timer = setInterval(tick, this.intervalMs);
+    this.timer.unref();
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    if (this.running !== null) await this.running;
+  }
+
+  private async round(): Promise<NicState> {
+    await Promise.all(this.sources.map((s, i) => this.readSource(s, i)));
+    const now = this.clock();
+    this.sweep(now);
+    this.collections++;
+    this.current = this.buildState(now);
+    return this.current;
+  }
+
+  private async readSource(source: NicSource, index: number): Promise<void> {
+    const h = this.health[index]!;
+    const started = this.clock();
+    h.reads++;
+    h.lastAttemptAt = started;
+    let reading: Omit<NicReading, 'at'>;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`read timed out after ${this.readTimeoutMs} ms`)),
+          this.readTimeoutMs,
+        );
+      });
+      reading = await Promise.race([Promise.resolve().then(() => source.read()), timeout]);
+      if (!Array.isArray(reading?.vfs) || !Array.isArray(reading.qdiscs) || !Array.isArray(reading.netdevs)) {
+        throw new Error('read() returned no vfs/qdiscs/netdevs arrays');
+      }
+    } catch (err) {
+      h.lastDurationMs = this.clock() - started;
+      this.setHealth(h, 'failed', errorMessage(err));
+      return;
+    } finally {
+      clearTimeout(timer);
+    }
+    const at = this.clock();
+    h.lastDurationMs = at - started;
+    h.lastSuccessAt = at;
+    h.samples = reading.vfs.length + reading.qdiscs.length + reading.netdevs.length;
+    const problems = reading.errors ?? [];
+    this.setHealth(
+      h,
+      problems.length > 0 ? 'partial' : 'ok',
+      problems.length > 0 ? problems.join('; ') : null,
+    );
+    this.track(this.vfEntries, this.vfKind, source.name, index, reading.vfs, at);
+    this.track(this.qdiscEntries, this.qdiscKind, source.name, index, reading.qdiscs, at);
+    this.track(this.netdevEntries, this.netdevKind, source.name, index, reading.netdevs, at);
+  }
+
+  /** Logs once per change of a source's error message, and once on recovery. */
+  private setHealth(h: SourceHealth, status: SourceStatus, error: string | null): void {
+    if (error !== null) {
+      h.errors++;
+      if (error !== h.lastError) this.log('warn', `nic source ${h.name}: ${error}`);
+    } else if (h.lastError !== null) {
+      this.log('info', `nic source ${h.name}: recovered`);
+    }
+    h.status = status;
+    h.lastError = error;
+  }
+
+  private track<S>(
+    map: Map<string, Entry<S>>,
+    kind: Kind<S>,
+    source: string,
+    priority: number,
+    samples: S[],
+    at: number,
+  ): void {
+    const names = kind.counters;
+    for (const sample of samples) {
+      const key = kind.identity(sample);
+      const entryKey = `${source}|${key}`;
+      let e = map.get(entryKey);
+      if (e === undefined) {
+        e = {
+          key,
+          source,
+          priority,
+          sample,
+          seriesKeys: names.map((n) => `${entryKey}|${n}`),
+          series: names.map(() => undefined),
+          lastSeen: at,
+        };
+        map.set(entryKey, e);
+      }
+      e.sample = sample;
+      e.lastSeen = at;
+      const values = sample as unknown as Record<string, number | null>;
+      for (let i = 0; i < names.length; i++) {
+        const v = values[names[i]!];
+        if (v === null || v === undefined) continue;
+        e.series[i] = this.tracker.update(e.seriesKeys[i]!, v, at, kind.maxRate[i]);
+      }
+    }
+  }
+
+  private sweep(now: number): void {
+    for (const map of [this.vfEntries, this.qdiscEntries, this.netdevEntries] as Map<
+      string,
+      Entry<unknown>
+    >[]) {
+      for (const [k, e] of map) {
+        if (now - e.lastSeen > this.removeAfterMs) {
+          map.delete(k);
+          for (const sk of e.seriesKeys) this.tracker.delete(sk);
+        }
+      }
+    }
+    this.tracker.sweep(now);
+  }
+
+  private isStale(e: Entry<unknown>, now: number | null): boolean {
+    return now !== null && now - e.lastSeen > this.staleAfterMs;
+  }
+
+  /** Entries grouped by identity, each group best first (fresh before stale, then priority). */
+  private grouped<S>(map: Map<string, Entry<S>>, now: number | null): Entry<S>[][] {
+    const groups = new Map<string, Entry<S>[]>();
+    for (const e of map.values()) {
+      const g = groups.get(e.key);
+      if (g === undefined) groups.set(e.key, [e]);
+      else g.push(e);
+    }
+    const out = [...groups.values()];
+    for (const g of out) {
+      if (g.length > 1) {
+        g.sort(
+          (a, b) => Number(this.isStale(a, now)) - Number(this.isStale(b, now)) || a.priority - b.priority,
+        );
+      }
+    }
+    return out;
+  }
+
+  private simpleView<S, C extends string>(
+    map: Map<string, Entry<S>>,
+    kind: Kind<S>,
+    now: number | null,
+  ): Tracked<S, C>[] {
+    return this.grouped(map, now).map((g) => {
+      const e = g[0]!;
+      const counters: Partial<Record<C, CounterSeries>> = {};
+      kind.counters.forEach((n, i) => {
+        const s = e.series[i];
+        if (s !== undefined) counters[n as C] = { ...s };
+      });
+      return {
+        key: e.key,
+        source: e.source,
+        sample: e.sample,
+        counters,
+        lastSeen: e.lastSeen,
+        stale: this.isStale(e, now),
+      };
+    });
+  }
+
+  private vfView(now: number | null): TrackedVf[] {
+    return this.grouped(this.vfEntries, now).map((g) => {
+      const primary = g[0]!;
+      const sample: VfSample = { ...primary.sample };
+      for (const e of g) {
+        if (sample.mac === '' && e.sample.mac !== '') sample.mac = e.sample.mac;
+        sample.pciAddress ??= e.sample.pciAddress;
+        sample.spoofCheck ??= e.sample.spoofCheck;
+        sample.trust ??= e.sample.trust;
+        sample.linkState ??= e.sample.linkState;
+      }
+      const counters: TrackedVf['counters'] = {};
+      const counterSources: TrackedVf['counterSources'] = {};
+      VF_COUNTERS.forEach((n, i) => {
+        let chosen: Entry<VfSample> | undefined;
+        for (const e of g) {
+          const s = e.series[i];
+          if (s !== undefined && !s.stale) {
+            chosen = e;
+            break;
+          }
+        }
+        chosen ??= g.find((e) => e.series[i] !== undefined);
+        const s = chosen?.series[i];
+        if (chosen === undefined || s === undefined) {
+          sample[n] = null;
+          return;
+        }
+        counters[n] = { ...s };
+        counterSources[n] = chosen.source;
+        sample[n] = s.value;
+      });
+      return {
+        key: primary.key,
+        source: primary.source,
+        sample,
+        counters,
+        counterSources,
+        sources: g.map((e) => e.source),
+        lastSeen: Math.max(...g.map((e) => e.lastSeen)),
+        stale: g.every((e) => this.isStale(e, now)),
+      };
+    });
+  }
+
+  private buildState(now: number | null): NicState {
+    return {
+      at: now,
+      collections: this.collections,
+      vfs: this.vfView(now),
+      qdiscs: this.simpleView<QdiscSample, QdiscCounterName>(this.qdiscEntries, this.qdiscKind, now),
+      netdevs: this.simpleView<NetdevSample, NetdevCounterName>(this.netdevEntries, this.netdevKind, now),
+      sources: this.health.map((h) => ({ ...h })),
+      counters: { ...this.tracker.stats },
+    };
+  }
+}

@@ -1,0 +1,382 @@
+/**
+ * The collector: a failing source (rejecting, throwing, hanging, returning garbage,
+ * partially failing) is logged once per change, counted, and never stops the others;
+ * totals stay monotonic across device resets and wraps; things that vanish turn stale and
+ * are removed; VFs reported by several sources are merged; the interval timer runs rounds.
+ * Also once with the real sysfs/netdev sources on a temp tree next to a tc that cannot run.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { NicCollector, type NicLogLevel } from '../../collector/nic/collector.js';
+import { createNetdevSource } from '../../collector/nic/netdev.js';
+import { createTcSource } from '../../collector/nic/tc.js';
+import type { NicReading, NicSource, QdiscSample, VfSample } from '../../collector/nic/types.js';
+
+type Reading = Omit<NicReading, 'at'>;
+
+function vf(over: Partial<VfSample>): VfSample {
+  return {
+    node: 'n',
+    pf: 'ens1f0',
+    vf: 0,
+    mac: '02:00:00:00:00:01',
+    vlan: 100,
+    qos: 0,
+    minTxRate: 0,
+    maxTxRate: 0,
+    spoofCheck: null,
+    trust: null,
+    linkState: null,
+    pciAddress: null,
+    rxBytes: null,
+    rxPackets: null,
+    rxDropped: null,
+    rxBroadcast: null,
+    rxMulticast: null,
+    txBytes: null,
+    txPackets: null,
+    txDropped: null,
+    ...over,
+  };
+}
+
+function qdisc(over: Partial<QdiscSample>): QdiscSample {
+  return {
+    node: 'n',
+    interface: 'va',
+    kind: 'tbf',
+    handle: '10:',
+    parent: 'root',
+    level: 'qdisc',
+    bytes: 0,
+    packets: 0,
+    drops: 0,
+    overlimits: 0,
+    requeues: 0,
+    backlogBytes: 0,
+    backlogPackets: 0,
+    ...over,
+  };
+}
+
+const empty = (): Reading => ({ vfs: [], qdiscs: [], netdevs: [] });
+
+/** A source that plays a script: each read takes the next step (the last one repeats). */
+function scripted(
+  name: string,
+  steps: (Reading | Error | (() => Promise<Reading>))[],
+): NicSource & { reads: number } {
+  const s = {
+    name,
+    reads: 0,
+    read(): Promise<Reading> {
+      const step = steps[Math.min(s.reads, steps.length - 1)]!;
+      s.reads++;
+      if (step instanceof Error) return Promise.reject(step);
+      if (typeof step === 'function') return step();
+      return Promise.resolve(step);
+    },
+  };
+  return s;
+}
+
+function harness(
+  sources: NicSource[],
+  opts: { staleAfterMs?: number; removeAfterMs?: number; readTimeoutMs?: number } = {},
+) {
+  const logs: [NicLogLevel, string][] = [];
+  let now = 1_000_000;
+  const c = new NicCollector({
+    sources,
+    intervalMs: 1000,
+    log: (level, message) => logs.push([level, message]),
+    clock: () => now,
+    ...opts,
+  });
+  return {
+    c,
+    logs,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}
+
+describe('NicCollector', () => {
+  it('keeps going when a source fails, logs once per change of message, counts every failure', async () => {
+    const good = scripted('good', [
+      { ...empty(), vfs: [vf({ rxBytes: 100 })] },
+      { ...empty(), vfs: [vf({ rxBytes: 300 })] },
+    ]);
+    const bad = scripted('bad', [
+      new Error('ip: command not found'),
+      new Error('ip: command not found'),
+      new Error('ip: command not found'),
+      new Error('Device "x" does not exist'),
+      empty(),
+    ]);
+    const h = harness([good, bad]);
+    for (let i = 0; i < 6; i++) {
+      await h.c.collect();
+      h.advance(1000);
+    }
+    expect(h.logs).toEqual([
+      ['warn', 'nic source bad: ip: command not found'],
+      ['warn', 'nic source bad: Device "x" does not exist'],
+      ['info', 'nic source bad: recovered'],
+    ]);
+    const s = h.c.state;
+    expect(s.collections).toBe(6);
+    const [gh, bh] = s.sources;
+    expect(gh).toMatchObject({
+      name: 'good',
+      status: 'ok',
+      errors: 0,
+      reads: 6,
+      lastError: null,
+      samples: 1,
+    });
+    expect(bh).toMatchObject({ name: 'bad', status: 'ok', errors: 4, reads: 6, lastError: null, samples: 0 });
+    expect(bh!.lastSuccessAt).toBe(1_000_000 + 5000);
+    expect(typeof bh!.lastDurationMs).toBe('number');
+    expect(s.vfs).toHaveLength(1);
+    expect(s.vfs[0]!.counters.rxBytes).toMatchObject({ value: 300, total: 200 });
+  });
+
+  it('survives sources that throw synchronously, hang, or return garbage', async () => {
+    const throwing: NicSource = {
+      name: 'throwing',
+      read() {
+        throw new Error('sync boom');
+      },
+    };
+    const hanging: NicSource = { name: 'hanging', read: () => new Promise(() => {}) };
+    const garbage = { name: 'garbage', read: async () => ({ vfs: 'no' }) } as unknown as NicSource;
+    const ok = scripted('ok', [{ ...empty(), qdiscs: [qdisc({ drops: 5 })] }]);
+    const h = harness([throwing, hanging, garbage, ok], { readTimeoutMs: 50 });
+    const s = await h.c.collect();
+    expect(s.sources.map((x) => [x.name, x.status, x.lastError])).toEqual([
+      ['throwing', 'failed', 'sync boom'],
+      ['hanging', 'failed', 'read timed out after 50 ms'],
+      ['garbage', 'failed', 'read() returned no vfs/qdiscs/netdevs arrays'],
+      ['ok', 'ok', null],
+    ]);
+    expect(s.qdiscs).toHaveLength(1);
+    expect(h.logs).toHaveLength(3);
+  });
+
+  it('marks a source partial when it reports errors, keeps its data, logs once', async () => {
+    const partial = scripted('tc', [
+      { ...empty(), qdiscs: [qdisc({})], errors: ['vb: Cannot find device "vb"'] },
+      { ...empty(), qdiscs: [qdisc({})], errors: ['vb: Cannot find device "vb"'] },
+    ]);
+    const h = harness([partial]);
+    await h.c.collect();
+    const s = await h.c.collect();
+    expect(s.sources[0]).toMatchObject({
+      status: 'partial',
+      errors: 2,
+      lastError: 'vb: Cannot find device "vb"',
+    });
+    expect(s.qdiscs).toHaveLength(1);
+    expect(h.logs).toEqual([['warn', 'nic source tc: vb: Cannot find device "vb"']]);
+  });
+
+  it('keeps totals monotonic across a device reset and a 32-bit wrap', async () => {
+    const U32 = 2 ** 32;
+    const seq = [
+      [100, U32 - 100],
+      [200, U32 - 40],
+      [50, 60], // rx reset (driver reload); drops wrapped
+      [150, 70],
+    ];
+    const src = scripted(
+      'nic',
+      seq.map(([rx, drops]) => ({
+        ...empty(),
+        vfs: [vf({ rxBytes: rx! })],
+        qdiscs: [qdisc({ drops: drops! })],
+      })),
+    );
+    const h = harness([src]);
+    const totals: number[][] = [];
+    for (let i = 0; i < seq.length; i++) {
+      const s = await h.c.collect();
+      totals.push([s.vfs[0]!.counters.rxBytes!.total, s.qdiscs[0]!.counters.drops!.total]);
+      h.advance(1000);
+    }
+    expect(totals).toEqual([
+      [0, 0],
+      [100, 60],
+      [150, 160],
+      [250, 170],
+    ]);
+    expect(h.c.state.counters).toMatchObject({ resets: 1, wraps: 1, jumps: 0 });
+    const rx = h.c.state.vfs[0]!.counters.rxBytes!;
+    expect(rx).toMatchObject({ value: 150, delta: 100, rate: 100, resets: 1 });
+  });
+
+  it('state is a snapshot: a later round does not change an earlier state', async () => {
+    const src = scripted('nic', [
+      { ...empty(), vfs: [vf({ rxBytes: 1 })] },
+      { ...empty(), vfs: [vf({ rxBytes: 9 })] },
+    ]);
+    const h = harness([src]);
+    await h.c.collect();
+    h.advance(1000);
+    const before = await h.c.collect();
+    h.advance(1000);
+    await h.c.collect();
+    expect(before.vfs[0]!.counters.rxBytes!.total).toBe(8);
+    expect(h.c.state.vfs[0]!.counters.rxBytes!.delta).toBe(0);
+  });
+
+  it('marks a vanished VF stale, then removes it with its series', async () => {
+    const both = { ...empty(), vfs: [vf({ vf: 0, rxBytes: 1 }), vf({ vf: 1, rxBytes: 1 })] };
+    const one = { ...empty(), vfs: [vf({ vf: 0, rxBytes: 2 })] };
+    const src = scripted('nic', [both, one]);
+    const h = harness([src], { staleAfterMs: 2500, removeAfterMs: 5500 });
+    await h.c.collect();
+    const stale: [number, boolean][] = [];
+    for (let i = 1; i <= 7; i++) {
+      h.advance(1000);
+      const s = await h.c.collect();
+      const v1 = s.vfs.find((v) => v.sample.vf === 1);
+      stale.push([i, v1 === undefined ? null : v1.stale] as [number, boolean]);
+    }
+    expect(stale).toEqual([
+      [1, false],
+      [2, false],
+      [3, true],
+      [4, true],
+      [5, true],
+      [6, null],
+      [7, null],
+    ]);
+    expect(h.c.state.vfs.map((v) => v.key)).toEqual(['n|ens1f0|0']);
+    expect(h.c.state.counters.removed).toBe(1);
+  });
+
+  it('merges VFs from several sources: settings from the first, blanks and missing counters from the others', async () => {
+    const ip = scripted('iproute2', [
+      {
+        ...empty(),
+        vfs: [vf({ vlan: 100, maxTxRate: 1e10, trust: false, rxBytes: 10, txBytes: 20, rxDropped: null })],
+      },
+    ]);
+    const sys = scripted('sysfs', [
+      {
+        ...empty(),
+        vfs: [vf({ vlan: 0, mac: '', pciAddress: '0000:3b:00.2', rxBytes: 11, txBytes: 21, rxDropped: 3 })],
+      },
+    ]);
+    const h = harness([ip, sys]);
+    const s = await h.c.collect();
+    expect(s.vfs).toHaveLength(1);
+    const m = s.vfs[0]!;
+    expect(m.sources).toEqual(['iproute2', 'sysfs']);
+    expect(m.source).toBe('iproute2');
+    expect(m.sample).toMatchObject({
+      vlan: 100,
+      maxTxRate: 1e10,
+      mac: '02:00:00:00:00:01',
+      pciAddress: '0000:3b:00.2',
+      trust: false,
+      rxBytes: 10,
+      txBytes: 20,
+      rxDropped: 3,
+    });
+    expect(m.counterSources).toEqual({ rxBytes: 'iproute2', txBytes: 'iproute2', rxDropped: 'sysfs' });
+  });
+
+  it('tracks the optional qosDropped counter when a source reports it', async () => {
+    const demo = scripted('demo', [
+      { ...empty(), vfs: [vf({ rxBytes: 1, qosDropped: 10 })] },
+      { ...empty(), vfs: [vf({ rxBytes: 2, qosDropped: 35 })] },
+    ]);
+    const plain = scripted('plain', [{ ...empty(), vfs: [vf({ vf: 1, rxBytes: 1 })] }]);
+    const h = harness([demo, plain]);
+    await h.c.collect();
+    h.advance(1000);
+    const s = await h.c.collect();
+    expect(s.vfs[0]!.counters.qosDropped).toMatchObject({ total: 25, rate: 25 });
+    expect(s.vfs[0]!.sample.qosDropped).toBe(35);
+    expect(s.vfs[1]!.counters.qosDropped).toBeUndefined();
+    expect(s.vfs[1]!.sample.qosDropped).toBeNull();
+  });
+
+  it('takes counters from the next source once the first one has been failing long enough', async () => {
+    const ip = scripted('iproute2', [{ ...empty(), vfs: [vf({ rxBytes: 10 })] }, new Error('ip gone')]);
+    const sys = scripted('sysfs', [{ ...empty(), vfs: [vf({ rxBytes: 500 })] }]);
+    const h = harness([ip, sys], { staleAfterMs: 1500, removeAfterMs: 60_000 });
+    expect((await h.c.collect()).vfs[0]!.counterSources.rxBytes).toBe('iproute2');
+    h.advance(1000);
+    expect((await h.c.collect()).vfs[0]!.counterSources.rxBytes).toBe('iproute2'); // not stale yet
+    h.advance(1000);
+    const s = await h.c.collect();
+    expect(s.vfs[0]!.counterSources.rxBytes).toBe('sysfs');
+    expect(s.vfs[0]!.source).toBe('sysfs');
+    expect(s.vfs[0]!.stale).toBe(false);
+  });
+
+  it('shares one round between concurrent collect() calls; start()/stop() run rounds on the interval', async () => {
+    const src = scripted('nic', [empty()]);
+    const c = new NicCollector({ sources: [src], intervalMs: 20, log: () => {} });
+    const [a, b] = await Promise.all([c.collect(), c.collect()]);
+    expect(a).toBe(b);
+    expect(src.reads).toBe(1);
+    c.start();
+    await new Promise((r) => setTimeout(r, 110));
+    await c.stop();
+    const n = c.state.collections;
+    expect(n).toBeGreaterThanOrEqual(3);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(c.state.collections).toBe(n);
+  });
+
+  it('rejects two sources with one name', () => {
+    expect(() => new NicCollector({ sources: [scripted('a', [empty()]), scripted('a', [empty()])] })).toThrow(
+      /two sources named "a"/,
+    );
+  });
+
+  it('with real sources: netdev on a temp sysfs tree keeps working while tc cannot start', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'podwire-nic-'));
+    try {
+      const stats = join(root, 'class/net/pf0vf0/statistics');
+      mkdirSync(stats, { recursive: true });
+      const write = (rx: number) => {
+        for (const f of [
+          'rx_bytes',
+          'rx_packets',
+          'rx_dropped',
+          'rx_errors',
+          'tx_bytes',
+          'tx_packets',
+          'tx_dropped',
+          'tx_errors',
+        ]) {
+          writeFileSync(join(stats, f), `${f === 'rx_bytes' ? rx : 0}\n`);
+        }
+      };
+      write(1000);
+      const netdev = createNetdevSource({ node: 'n', devices: [], match: /^pf0vf/, root });
+      const tc = createTcSource({ node: 'n', devices: ['pf0vf0'], tcPath: '/nonexistent/tc' });
+      const h = harness([tc, netdev]);
+      await h.c.collect();
+      write(1600);
+      h.advance(1000);
+      const s = await h.c.collect();
+      expect(s.netdevs[0]!.counters.rxBytes).toMatchObject({ total: 600, rate: 600 });
+      expect(s.sources[0]).toMatchObject({ name: 'tc', status: 'failed', errors: 2 });
+      expect(s.sources[0]!.lastError).toMatch(
+        /pf0vf0: \/nonexistent\/tc -s -j qdisc show dev pf0vf0: command not found/,
+      );
+      expect(h.logs).toHaveLength(1);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
