@@ -16,6 +16,9 @@ declare -A need=(
   [ping]=iputils-ping
   # the server the ClickHouse transport tests start as a plain child process
   [/usr/sbin/clickhouse-server]=clickhouse-server
+  # the exporter tests: a real Prometheus scrapes /metrics; promtool checks the exposition
+  [prometheus]=prometheus
+  [promtool]=prometheus
 )
 
 missing_pkgs=()

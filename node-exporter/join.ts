@@ -1,0 +1,115 @@
+/**
+ * Joins NIC devices to the pods of the endpoint inventory: a VF by (node, pf, vf index) —
+ * the inventory's `vf: {pf, index}` — and a netdev by (node, the pod's MAC it carries).
+ * Time-versioned like the EndpointIndex: the binding active at the collection's instant
+ * wins, the newest one when two overlap.
+ *
+ * `version` changes whenever an answer may change: the index was replaced or changed (its
+ * generation), or time passed the next start or end of any binding. Between changes the
+ * registry reuses what it joined (and the label strings it built) without looking again.
+ */
+import type { Endpoint, EndpointIndex } from '../collector/attribution/endpoint-index.js';
+
+/** newest binding first */
+function insert(list: Endpoint[], ep: Endpoint): void {
+  let i = list.length;
+  list.push(ep);
+  while (i > 0 && list[i - 1].fromUs <= ep.fromUs) {
+    list[i] = list[i - 1];
+    i--;
+  }
+  list[i] = ep;
+}
+
+function active(list: Endpoint[] | undefined, tUs: number): Endpoint | null {
+  if (list === undefined) return null;
+  for (const ep of list) if (tUs >= ep.fromUs && tUs < ep.toUs) return ep;
+  return null;
+}
+
+function sub<K, V>(map: Map<string, Map<K, V>>, key: string): Map<K, V> {
+  let m = map.get(key);
+  if (m === undefined) {
+    m = new Map();
+    map.set(key, m);
+  }
+  return m;
+}
+
+export class EndpointJoin {
+  private index: EndpointIndex | null = null;
+  private generation = -1;
+  /** node → pf → vf index → bindings */
+  private readonly byVf = new Map<string, Map<string, Map<number, Endpoint[]>>>();
+  /** node → MAC → bindings */
+  private readonly byMac = new Map<string, Map<string, Endpoint[]>>();
+  /** the next instant (µs) a binding starts or ends */
+  private nextChangeUs = Number.NEGATIVE_INFINITY;
+  /** bumped whenever a join's answer may have changed */
+  version = 0;
+
+  constructor(private readonly getIndex: () => EndpointIndex | null) {}
+
+  /** Call once per collection with its instant (ms), before joining. */
+  refresh(tMs: number): void {
+    const tUs = tMs * 1000;
+    const idx = this.getIndex();
+    if (idx !== this.index || (idx !== null && idx.generation !== this.generation)) {
+      this.index = idx;
+      this.generation = idx?.generation ?? -1;
+      this.byVf.clear();
+      this.byMac.clear();
+      if (idx !== null) {
+        for (const ep of idx.endpoints) {
+          if (ep.vf) {
+            const byIndex = sub(sub(this.byVf, ep.node), ep.vf.pf);
+            let list = byIndex.get(ep.vf.index);
+            if (list === undefined) {
+              list = [];
+              byIndex.set(ep.vf.index, list);
+            }
+            insert(list, ep);
+          }
+          const byMac = sub(this.byMac, ep.node);
+          let list = byMac.get(ep.mac);
+          if (list === undefined) {
+            list = [];
+            byMac.set(ep.mac, list);
+          }
+          insert(list, ep);
+        }
+      }
+      this.nextChangeUs = Number.NEGATIVE_INFINITY;
+    }
+    if (tUs >= this.nextChangeUs) {
+      this.version++;
+      let next = Number.POSITIVE_INFINITY;
+      if (this.index !== null) {
+        for (const ep of this.index.endpoints) {
+          if (ep.fromUs > tUs && ep.fromUs < next) next = ep.fromUs;
+          else if (ep.toUs > tUs && ep.toUs < next) next = ep.toUs;
+        }
+      }
+      this.nextChangeUs = next;
+    }
+  }
+
+  /** The endpoint bound to a VF at tMs (ms since the epoch). */
+  vf(node: string, pf: string, vf: number, tMs: number): Endpoint | null {
+    return active(this.byVf.get(node)?.get(pf)?.get(vf), tMs * 1000);
+  }
+
+  /** The endpoint of a node with this MAC (lower case) at tMs. */
+  mac(node: string, mac: string, tMs: number): Endpoint | null {
+    return active(this.byMac.get(node)?.get(mac), tMs * 1000);
+  }
+
+  /** Endpoints of these nodes bound at tMs. */
+  *endpointsOn(nodes: ReadonlySet<string>, tMs: number): Generator<Endpoint> {
+    if (this.index === null) return;
+    const tUs = tMs * 1000;
+    for (const ep of this.index.endpoints) {
+      if (nodes.has(ep.node) && tUs >= ep.fromUs && tUs < ep.toUs) yield ep;
+    }
+  }
+}

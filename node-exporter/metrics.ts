@@ -1,0 +1,388 @@
+/**
+ * The exporter's metrics, defined once: name, type, help and labels. The registry renders
+ * from this table, the README's metric table is generated from it (`metricsTableMarkdown`,
+ * checked by test/exporter/metrics-doc.test.ts), and tests check scraped output against it.
+ *
+ * Names follow the Prometheus conventions: base units (bytes, seconds; rates in bytes per
+ * second, so the tier limits, configured in bits per second, are divided by 8), `_total` on
+ * counters only, `_info` gauges of value 1 for labels-only facts.
+ */
+
+export type MetricType = 'counter' | 'gauge';
+
+/** Where a family's values come from. */
+export type MetricGroup = 'vf' | 'netdev' | 'qdisc' | 'endpoint' | 'collector' | 'process';
+
+export interface MetricDef {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly group: MetricGroup;
+  readonly help: string;
+  readonly labels: readonly string[];
+}
+
+/** Every VF series: the VF, and the pod bound to it through the endpoint inventory. */
+export const VF_LABELS = [
+  'node',
+  'pf',
+  'vf',
+  'namespace',
+  'pod',
+  'interface',
+  'network',
+  'vlan',
+  'tier',
+] as const;
+export const VF_INFO_LABELS = [
+  ...VF_LABELS,
+  'mac',
+  'qos',
+  'pci_address',
+  'spoof_check',
+  'trust',
+  'link_state',
+] as const;
+/** `device` is the host's netdev; namespace…tier are the pod behind it (empty when unknown). */
+export const NETDEV_LABELS = ['node', 'device', 'namespace', 'pod', 'interface', 'network', 'tier'] as const;
+export const QDISC_LABELS = ['node', 'device', 'kind', 'handle', 'parent', 'namespace', 'pod'] as const;
+export const ENDPOINT_INFO_LABELS = [
+  'node',
+  'namespace',
+  'pod',
+  'interface',
+  'network',
+  'mode',
+  'vlan',
+  'vni',
+  'mac',
+  'tier',
+  'pf',
+  'vf',
+  'static',
+] as const;
+
+const def = (
+  name: string,
+  type: MetricType,
+  group: MetricGroup,
+  labels: readonly string[],
+  help: string,
+): MetricDef => ({ name, type, group, labels, help });
+
+/** The VF counters, in the order of VF_COUNTER_FIELDS. */
+export const VF_COUNTERS: readonly MetricDef[] = [
+  def('podwire_vf_receive_bytes_total', 'counter', 'vf', VF_LABELS, 'Bytes received by the VF.'),
+  def('podwire_vf_receive_packets_total', 'counter', 'vf', VF_LABELS, 'Packets received by the VF.'),
+  def(
+    'podwire_vf_receive_dropped_packets_total',
+    'counter',
+    'vf',
+    VF_LABELS,
+    'Received packets the NIC dropped for the VF.',
+  ),
+  def(
+    'podwire_vf_receive_broadcast_packets_total',
+    'counter',
+    'vf',
+    VF_LABELS,
+    'Broadcast packets received by the VF.',
+  ),
+  def(
+    'podwire_vf_receive_multicast_packets_total',
+    'counter',
+    'vf',
+    VF_LABELS,
+    'Multicast packets received by the VF.',
+  ),
+  def('podwire_vf_transmit_bytes_total', 'counter', 'vf', VF_LABELS, 'Bytes transmitted by the VF.'),
+  def('podwire_vf_transmit_packets_total', 'counter', 'vf', VF_LABELS, 'Packets transmitted by the VF.'),
+  def(
+    'podwire_vf_transmit_dropped_packets_total',
+    'counter',
+    'vf',
+    VF_LABELS,
+    'Transmitted packets the NIC dropped for the VF.',
+  ),
+  def(
+    'podwire_vf_qos_dropped_packets_total',
+    'counter',
+    'vf',
+    VF_LABELS,
+    "Packets the NIC's QoS scheduler dropped for the VF (above its maximum, or beyond its share under contention).",
+  ),
+];
+
+/** VfSample fields behind VF_COUNTERS, same order. */
+export const VF_COUNTER_FIELDS = [
+  'rxBytes',
+  'rxPackets',
+  'rxDropped',
+  'rxBroadcast',
+  'rxMulticast',
+  'txBytes',
+  'txPackets',
+  'txDropped',
+  'qosDropped',
+] as const;
+
+export const VF_TIER_MIN = def(
+  'podwire_vf_tier_min_bytes_per_second',
+  'gauge',
+  'vf',
+  VF_LABELS,
+  "The VF's guaranteed minimum transmit rate (its tier's minimum), bytes per second; 0 when none.",
+);
+export const VF_TIER_MAX = def(
+  'podwire_vf_tier_max_bytes_per_second',
+  'gauge',
+  'vf',
+  VF_LABELS,
+  "The VF's maximum transmit rate (its tier's maximum), bytes per second; absent when unlimited.",
+);
+export const VF_INFO = def(
+  'podwire_vf_info',
+  'gauge',
+  'vf',
+  VF_INFO_LABELS,
+  "A VF's configuration as the NIC reports it, and its pod; always 1.",
+);
+
+/** The netdev counters, in the order of NETDEV_COUNTER_FIELDS. */
+export const NETDEV_COUNTERS: readonly MetricDef[] = [
+  def(
+    'podwire_netdev_receive_bytes_total',
+    'counter',
+    'netdev',
+    NETDEV_LABELS,
+    "Bytes received by the host's device (for a pod's host-side veth: what the pod sent).",
+  ),
+  def(
+    'podwire_netdev_receive_packets_total',
+    'counter',
+    'netdev',
+    NETDEV_LABELS,
+    'Packets received by the device.',
+  ),
+  def(
+    'podwire_netdev_receive_dropped_packets_total',
+    'counter',
+    'netdev',
+    NETDEV_LABELS,
+    'Received packets the device dropped.',
+  ),
+  def(
+    'podwire_netdev_receive_errors_total',
+    'counter',
+    'netdev',
+    NETDEV_LABELS,
+    'Receive errors of the device.',
+  ),
+  def(
+    'podwire_netdev_transmit_bytes_total',
+    'counter',
+    'netdev',
+    NETDEV_LABELS,
+    "Bytes transmitted by the host's device (for a pod's host-side veth: what the pod received).",
+  ),
+  def(
+    'podwire_netdev_transmit_packets_total',
+    'counter',
+    'netdev',
+    NETDEV_LABELS,
+    'Packets transmitted by the device.',
+  ),
+  def(
+    'podwire_netdev_transmit_dropped_packets_total',
+    'counter',
+    'netdev',
+    NETDEV_LABELS,
+    'Transmitted packets the device dropped.',
+  ),
+  def(
+    'podwire_netdev_transmit_errors_total',
+    'counter',
+    'netdev',
+    NETDEV_LABELS,
+    'Transmit errors of the device.',
+  ),
+];
+
+export const NETDEV_COUNTER_FIELDS = [
+  'rxBytes',
+  'rxPackets',
+  'rxDropped',
+  'rxErrors',
+  'txBytes',
+  'txPackets',
+  'txDropped',
+  'txErrors',
+] as const;
+
+/** The qdisc counters, in the order of QDISC_COUNTER_FIELDS. */
+export const QDISC_COUNTERS: readonly MetricDef[] = [
+  def('podwire_qdisc_sent_bytes_total', 'counter', 'qdisc', QDISC_LABELS, 'Bytes the qdisc or class sent.'),
+  def(
+    'podwire_qdisc_sent_packets_total',
+    'counter',
+    'qdisc',
+    QDISC_LABELS,
+    'Packets the qdisc or class sent.',
+  ),
+  def(
+    'podwire_qdisc_dropped_packets_total',
+    'counter',
+    'qdisc',
+    QDISC_LABELS,
+    'Packets the qdisc or class dropped.',
+  ),
+  def(
+    'podwire_qdisc_overlimits_total',
+    'counter',
+    'qdisc',
+    QDISC_LABELS,
+    'Times the qdisc or class was over its limit (throttled).',
+  ),
+  def(
+    'podwire_qdisc_requeues_total',
+    'counter',
+    'qdisc',
+    QDISC_LABELS,
+    'Packets the qdisc or class requeued.',
+  ),
+];
+
+export const QDISC_COUNTER_FIELDS = ['bytes', 'packets', 'drops', 'overlimits', 'requeues'] as const;
+
+export const QDISC_GAUGES: readonly MetricDef[] = [
+  def(
+    'podwire_qdisc_backlog_bytes',
+    'gauge',
+    'qdisc',
+    QDISC_LABELS,
+    'Bytes queued in the qdisc or class now.',
+  ),
+  def(
+    'podwire_qdisc_backlog_packets',
+    'gauge',
+    'qdisc',
+    QDISC_LABELS,
+    'Packets queued in the qdisc or class now.',
+  ),
+];
+
+export const QDISC_GAUGE_FIELDS = ['backlogBytes', 'backlogPackets'] as const;
+
+export const ENDPOINT_INFO = def(
+  'podwire_endpoint_info',
+  'gauge',
+  'endpoint',
+  ENDPOINT_INFO_LABELS,
+  "An endpoint of the inventory bound now on this exporter's nodes; always 1.",
+);
+
+/** Families rendered from the NIC collector state (podwire's own fast renderer), in output order. */
+export const NIC_METRICS: readonly MetricDef[] = [
+  ...VF_COUNTERS,
+  VF_TIER_MIN,
+  VF_TIER_MAX,
+  VF_INFO,
+  ...NETDEV_COUNTERS,
+  ...QDISC_COUNTERS,
+  ...QDISC_GAUGES,
+  ENDPOINT_INFO,
+];
+
+/** Self-metrics, kept with prom-client's own Gauge and Counter. */
+export const COLLECTOR_METRICS = {
+  scrapeDuration: def(
+    'podwire_collector_scrape_duration_seconds',
+    'gauge',
+    'collector',
+    ['source'],
+    "How long the source's last read took.",
+  ),
+  scrapeSuccess: def(
+    'podwire_collector_scrape_success',
+    'gauge',
+    'collector',
+    ['source'],
+    "1 when the source's last read succeeded without errors, else 0.",
+  ),
+  scrapeErrors: def(
+    'podwire_collector_scrape_errors_total',
+    'counter',
+    'collector',
+    ['source'],
+    'Reads of the source that failed or reported errors.',
+  ),
+  lastSuccess: def(
+    'podwire_collector_last_success_timestamp_seconds',
+    'gauge',
+    'collector',
+    ['source'],
+    'When the source last read successfully, seconds since the epoch; 0 before its first success.',
+  ),
+  anomalies: def(
+    'podwire_collector_device_anomalies_total',
+    'counter',
+    'collector',
+    ['event'],
+    'Device counter readings the counter math corrected: reset, wrap (32-bit), jump (absurd, ignored), invalid (ignored).',
+  ),
+  unattributed: def(
+    'podwire_collector_unattributed_devices',
+    'gauge',
+    'collector',
+    ['kind'],
+    'Devices (kind vf or netdev) in the last collection that no endpoint of the inventory is bound to.',
+  ),
+  collectionDuration: def(
+    'podwire_collector_collection_duration_seconds',
+    'gauge',
+    'collector',
+    [],
+    'How long the last collection took: reading every source, counter math and rendering /metrics.',
+  ),
+  collections: def('podwire_collector_collections_total', 'counter', 'collector', [], 'Collections done.'),
+  overruns: def(
+    'podwire_collector_overruns_total',
+    'counter',
+    'collector',
+    [],
+    'Collections skipped because the previous one was still running.',
+  ),
+  series: def(
+    'podwire_collector_series',
+    'gauge',
+    'collector',
+    [],
+    'Series rendered from the NIC state in the last collection.',
+  ),
+} as const;
+
+export const PROCESS_METRICS = {
+  cpu: def('process_cpu_seconds_total', 'counter', 'process', [], 'User and system CPU time spent, seconds.'),
+  rss: def('process_resident_memory_bytes', 'gauge', 'process', [], 'Resident memory size, bytes.'),
+  start: def(
+    'process_start_time_seconds',
+    'gauge',
+    'process',
+    [],
+    'Start time of the process, seconds since the epoch.',
+  ),
+} as const;
+
+/** Every family the exporter serves, in output order. */
+export const ALL_METRICS: readonly MetricDef[] = [
+  ...NIC_METRICS,
+  ...Object.values(COLLECTOR_METRICS),
+  ...Object.values(PROCESS_METRICS),
+];
+
+/** The README's metric table (node-exporter/README.md, between the metrics markers). */
+export function metricsTableMarkdown(): string {
+  const rows = ALL_METRICS.map(
+    (m) => `| \`${m.name}\` | ${m.type} | ${m.labels.length ? m.labels.join(', ') : '—'} | ${m.help} |`,
+  );
+  return ['| name | type | labels | help |', '|---|---|---|---|', ...rows].join('\n');
+}

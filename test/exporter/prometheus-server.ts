@@ -1,0 +1,163 @@
+/**
+ * A real Prometheus for tests: Debian's `prometheus` (installed by scripts/setup-tools.sh),
+ * run as a plain child process with its config and TSDB in a temporary directory, listening
+ * on 127.0.0.1 on a free port. `startPrometheus()` resolves once /-/ready answers;
+ * `query()` runs an instant PromQL query through the HTTP API; `stop()` sends SIGTERM,
+ * waits, and removes the directory. The child runs under `setpriv --pdeathsig KILL`, and a
+ * process 'exit' hook kills it, so none is left behind.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePorts } from '../helpers/clickhouse-server.js';
+
+export const PROMETHEUS_BIN = '/usr/bin/prometheus';
+const SETPRIV_BIN = '/usr/bin/setpriv';
+
+export interface PromSeries {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+export interface Prometheus {
+  readonly url: string;
+  query(promql: string): Promise<PromSeries[]>;
+  /** Polls `promql` until `done(result)` or the timeout (then throws with the last result and the log). */
+  waitFor(promql: string, done: (r: PromSeries[]) => boolean, timeoutMs?: number): Promise<PromSeries[]>;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+let hooked = false;
+
+export async function startPrometheus(options: {
+  /** host:port targets of job "podwire" */
+  targets: string[];
+  scrapeIntervalSeconds?: number;
+}): Promise<Prometheus> {
+  if (!existsSync(PROMETHEUS_BIN)) {
+    throw new Error(
+      `${PROMETHEUS_BIN} is missing: run scripts/setup-tools.sh as root (Debian package prometheus)`,
+    );
+  }
+  if (!hooked) {
+    hooked = true;
+    process.on('exit', () => {
+      for (const c of live) c.kill('SIGKILL');
+    });
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'podwire-prometheus-'));
+  const interval = options.scrapeIntervalSeconds ?? 1;
+  const config = join(dir, 'prometheus.yml');
+  writeFileSync(
+    config,
+    [
+      'global:',
+      `  scrape_interval: ${interval}s`,
+      `  scrape_timeout: ${interval}s`,
+      '  evaluation_interval: 1m',
+      'scrape_configs:',
+      '  - job_name: podwire',
+      '    static_configs:',
+      `      - targets: [${options.targets.map((t) => JSON.stringify(t)).join(', ')}]`,
+      '',
+    ].join('\n'),
+  );
+  const [port] = await freePorts(1);
+  const url = `http://127.0.0.1:${port}`;
+  const args = [
+    `--config.file=${config}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+  ];
+  const [cmd, argv] = existsSync(SETPRIV_BIN)
+    ? [SETPRIV_BIN, ['--pdeathsig', 'KILL', '--', PROMETHEUS_BIN, ...args]]
+    : [PROMETHEUS_BIN, args];
+  const child = spawn(cmd, argv, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  let output = '';
+  const append = (d: string) => {
+    output = (output + d).slice(-200_000);
+  };
+  child.stdout!.setEncoding('utf8').on('data', append);
+  child.stderr!.setEncoding('utf8').on('data', append);
+  let exited: string | null = null;
+  const done = new Promise<void>((resolve) => {
+    child.once('close', (code, sig) => {
+      exited = sig ? `signal ${sig}` : `code ${code}`;
+      live.delete(child);
+      resolve();
+    });
+    child.once('error', (err) => {
+      exited = `spawn error: ${err.message}`;
+      live.delete(child);
+      resolve();
+    });
+  });
+
+  const stop = async () => {
+    if (exited === null) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await done;
+      clearTimeout(t);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited !== null) {
+      await stop();
+      throw new Error(`prometheus exited (${exited}) before it was ready; its log:\n${output}`);
+    }
+    try {
+      const r = await fetch(`${url}/-/ready`);
+      if (r.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`prometheus was not ready within 30 s; its log:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  const query = async (promql: string): Promise<PromSeries[]> => {
+    const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
+    const body = (await r.json()) as {
+      status: string;
+      error?: string;
+      data?: { resultType: string; result: PromSeries[] };
+    };
+    if (body.status !== 'success' || body.data?.resultType !== 'vector') {
+      throw new Error(`query ${promql}: ${body.error ?? JSON.stringify(body)}`);
+    }
+    return body.data.result;
+  };
+
+  return {
+    url,
+    query,
+    async waitFor(promql, ok, timeoutMs = 15_000) {
+      const end = Date.now() + timeoutMs;
+      let last: PromSeries[] = [];
+      for (;;) {
+        last = await query(promql);
+        if (ok(last)) return last;
+        if (Date.now() > end) {
+          throw new Error(
+            `waited ${timeoutMs} ms for ${promql}; last result ${JSON.stringify(last)}; prometheus log:\n${output}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    },
+    log: () => output,
+    stop,
+  };
+}
