@@ -55,11 +55,8 @@ const side = <P extends 'src' | 'dst'>(p: P) =>
     [`${p}_tier`]: c.lowString(),
   }) as Record<`${P}_${'namespace' | 'pod' | 'node' | 'interface' | 'network' | 'tier'}`, Column<string>>;
 
-const flowColumns = {
-  window_start: c.dateTime(),
-  window_seconds: c.uint16(),
-  /** where the traffic was seen: 'erspan:7', 'sflow:10.0.0.1:12', 'capture:eth0', … */
-  observation: c.lowString(),
+/** What a flow and a packet sample both say of the pod's packet, and who sent and got it. */
+const packetColumns = {
   vlan: c.uint16(),
   /** -1 when not tunnelled */
   vni: c.int32(),
@@ -74,6 +71,14 @@ const flowColumns = {
   tcp_flags: c.uint8(),
   ...side('src'),
   ...side('dst'),
+};
+
+const flowColumns = {
+  window_start: c.dateTime(),
+  window_seconds: c.uint16(),
+  /** where the traffic was seen: 'erspan:7', 'sflow:10.0.0.1:12', 'capture:eth0', … */
+  observation: c.lowString(),
+  ...packetColumns,
   /** scaled by the sampling rate */
   bytes: c.uint64(),
   packets: c.uint64(),
@@ -165,18 +170,7 @@ const sampleColumns = {
   /** the first 128 bytes of the frame as captured */
   frame: c.bytes(),
   frame_length: c.uint32(),
-  vlan: c.uint16(),
-  vni: c.int32(),
-  src_mac: c.mac(),
-  dst_mac: c.mac(),
-  src_ip: c.ipv6(),
-  dst_ip: c.ipv6(),
-  src_port: c.uint16(),
-  dst_port: c.uint16(),
-  protocol: c.uint8(),
-  tcp_flags: c.uint8(),
-  ...side('src'),
-  ...side('dst'),
+  ...packetColumns,
   sampling_rate: c.uint32(),
 };
 
