@@ -75,32 +75,6 @@ export class NumericColumn implements ColumnBuilder {
   }
 }
 
-function numeric(
-  A:
-    | Float64ArrayConstructor
-    | Uint32ArrayConstructor
-    | Uint16ArrayConstructor
-    | Uint8ArrayConstructor
-    | Int32ArrayConstructor,
-  cap: number,
-): ColumnBuilder {
-  let a = new A(cap);
-  let n = 0;
-  return {
-    push(v) {
-      if (n === a.length) {
-        const b = new A(a.length * 2);
-        b.set(a);
-        a = b;
-      }
-      a[n++] = v as number;
-    },
-    vector(len) {
-      return makeVector(a.subarray(0, len));
-    },
-  };
-}
-
 /** A dictionary-encoded string column; `intern` + `pushId` let a sink cache ids per key. */
 export class DictionaryColumn implements ColumnBuilder {
   private idx: Int32Array;
@@ -200,15 +174,11 @@ function binary(): ColumnBuilder {
 export function builderFor(kind: ArrowKind, cap: number): ColumnBuilder {
   switch (kind) {
     case 'u8':
-      return numeric(Uint8Array, cap);
     case 'u16':
-      return numeric(Uint16Array, cap);
     case 'u32':
-      return numeric(Uint32Array, cap);
     case 'i32':
-      return numeric(Int32Array, cap);
     case 'f64':
-      return numeric(Float64Array, cap);
+      return new NumericColumn(kind, cap);
     case 'dt64':
       return timestamp(cap);
     case 'str':

@@ -8,6 +8,14 @@
  * counters only, `_info` gauges of value 1 for labels-only facts.
  */
 
+// The sample fields behind each counter family, in the collector's order: one list each,
+// owned by the collector that tracks them.
+export {
+  NETDEV_COUNTERS as NETDEV_COUNTER_FIELDS,
+  QDISC_COUNTERS as QDISC_COUNTER_FIELDS,
+  VF_COUNTERS as VF_COUNTER_FIELDS,
+} from '../collector/nic/collector.js';
+
 export type MetricType = 'counter' | 'gauge';
 
 /** Where a family's values come from. */
@@ -112,19 +120,6 @@ export const VF_COUNTERS: readonly MetricDef[] = [
   ),
 ];
 
-/** VfSample fields behind VF_COUNTERS, same order. */
-export const VF_COUNTER_FIELDS = [
-  'rxBytes',
-  'rxPackets',
-  'rxDropped',
-  'rxBroadcast',
-  'rxMulticast',
-  'txBytes',
-  'txPackets',
-  'txDropped',
-  'qosDropped',
-] as const;
-
 export const VF_TIER_MIN = def(
   'podwire_vf_tier_min_bytes_per_second',
   'gauge',
@@ -207,17 +202,6 @@ export const NETDEV_COUNTERS: readonly MetricDef[] = [
   ),
 ];
 
-export const NETDEV_COUNTER_FIELDS = [
-  'rxBytes',
-  'rxPackets',
-  'rxDropped',
-  'rxErrors',
-  'txBytes',
-  'txPackets',
-  'txDropped',
-  'txErrors',
-] as const;
-
 /** The qdisc counters, in the order of QDISC_COUNTER_FIELDS. */
 export const QDISC_COUNTERS: readonly MetricDef[] = [
   def('podwire_qdisc_sent_bytes_total', 'counter', 'qdisc', QDISC_LABELS, 'Bytes the qdisc or class sent.'),
@@ -250,8 +234,6 @@ export const QDISC_COUNTERS: readonly MetricDef[] = [
     'Packets the qdisc or class requeued.',
   ),
 ];
-
-export const QDISC_COUNTER_FIELDS = ['bytes', 'packets', 'drops', 'overlimits', 'requeues'] as const;
 
 export const QDISC_GAUGES: readonly MetricDef[] = [
   def(

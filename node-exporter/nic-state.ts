@@ -9,9 +9,6 @@
  * does for a failed collector, while podwire_collector_* tells why.
  */
 import {
-  NETDEV_COUNTERS as COLLECTOR_NETDEV_COUNTERS,
-  QDISC_COUNTERS as COLLECTOR_QDISC_COUNTERS,
-  VF_COUNTERS as COLLECTOR_VF_COUNTERS,
   type NicState as CollectorState,
   NicCollector,
   type NicCollectorOptions,
@@ -71,16 +68,6 @@ export interface NicStateProvider {
   /** One collection now; the new state (never rejects for a source's failure). */
   collect(): Promise<NicState>;
 }
-
-/** Positions of our field order in the collector's counter lists (they must agree on names). */
-function positions(ours: readonly string[], theirs: readonly string[]): void {
-  for (const f of ours) {
-    if (!theirs.includes(f)) throw new Error(`podwire exporter: the NIC collector has no counter ${f}`);
-  }
-}
-positions(VF_COUNTER_FIELDS, COLLECTOR_VF_COUNTERS);
-positions(NETDEV_COUNTER_FIELDS, COLLECTOR_NETDEV_COUNTERS);
-positions(QDISC_COUNTER_FIELDS, COLLECTOR_QDISC_COUNTERS);
 
 type Counters = Partial<Record<string, { readonly total: number }>>;
 

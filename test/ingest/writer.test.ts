@@ -105,6 +105,26 @@ async function scalars(s: Store, query: string): Promise<Record<string, number>>
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]));
 }
 
+/**
+ * The tag's rows on the old server are exactly ids 0..n-1, each once: count, distinct ids,
+ * sum and a checksum equal those of numbers(n). Returns the tag's figures.
+ */
+async function expectIdsOnce(s: Store, tag: string, n: number): Promise<Record<string, number>> {
+  const got = await scalars(
+    s,
+    `SELECT count() AS n, uniqExact(id) AS ids, sum(id) AS s, sum(cityHash64(id, tag)) % 1000000007 AS h
+     FROM podwire.writer_events WHERE tag = '${tag}'`,
+  );
+  const want = await scalars(
+    s,
+    `SELECT count() AS n, uniqExact(number) AS ids, sum(number) AS s,
+       sum(cityHash64(number, '${tag}')) % 1000000007 AS h
+     FROM numbers(${n})`,
+  );
+  expect(got).toEqual(want);
+  return got;
+}
+
 /** count, distinct ids, and the sum/min/max of the id column of a tag's rows. */
 const summary = (tag: string) =>
   scalars(
@@ -805,18 +825,7 @@ describe('an old ClickHouse server (18.16), stopped mid-stream', () => {
     expect(st.spooled).toBeGreaterThan(0);
     expect(st.replayed).toBe(st.spooled);
     expect(st).toMatchObject({ accepted: N, written: N, dropped: 0 });
-    const got = await scalars(
-      old,
-      `SELECT count() AS n, uniqExact(id) AS ids, sum(id) AS s, sum(cityHash64(id, tag)) % 1000000007 AS h
-       FROM podwire.writer_events WHERE tag = 'stop-start'`,
-    );
-    const want = await scalars(
-      old,
-      `SELECT count() AS n, uniqExact(number) AS ids, sum(number) AS s,
-         sum(cityHash64(number, 'stop-start')) % 1000000007 AS h
-       FROM numbers(${N})`,
-    );
-    expect(got).toEqual(want);
+    const got = await expectIdsOnce(old, 'stop-start', N);
     expect(got).toMatchObject({ n: N, ids: N, s: (N * (N - 1)) / 2 });
     expect(logs.join('\n')).toContain('spool replayed: direct sends resume');
   });
@@ -851,18 +860,7 @@ describe('an old ClickHouse server (18.16), stopped mid-stream', () => {
     // everything reached the server as TSV
     expect(new Set(s.calls.map((x) => x.format))).toEqual(new Set(['TabSeparated']));
     const N = 3500;
-    const got = await scalars(
-      old,
-      `SELECT count() AS n, uniqExact(id) AS ids, sum(id) AS s, sum(cityHash64(id, tag)) % 1000000007 AS h
-       FROM podwire.writer_events WHERE tag = '${tag}'`,
-    );
-    const want = await scalars(
-      old,
-      `SELECT count() AS n, uniqExact(number) AS ids, sum(number) AS s,
-         sum(cityHash64(number, '${tag}')) % 1000000007 AS h
-       FROM numbers(${N})`,
-    );
-    expect(got).toEqual(want);
+    const got = await expectIdsOnce(old, tag, N);
     expect(got).toMatchObject({ n: N, s: (N * (N - 1)) / 2 });
   });
 });

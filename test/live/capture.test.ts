@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EndpointJson } from '../../cli/format.js';
+import { type EndpointRec, type FlowRec, type PacketRec, parseJsonl } from '../cli/helpers.js';
 import { NetLab, run, waitForOutput } from '../helpers/netns.js';
 
 const BIN = fileURLToPath(new URL('../../bin/podwire.js', import.meta.url));
@@ -33,38 +33,6 @@ const WEB_OV = '172.16.1.10';
 const API_OV = '172.16.1.20';
 const IPERF_PORT = 5201;
 const CAPTURE_IFACE = 'cap1';
-
-/** The jsonl fields the assertions read (README: CLI). */
-interface PacketRec {
-  frame: number;
-  length: number;
-  vlan: number | null;
-  vni: number | null;
-  src_mac: string | null;
-  dst_mac: string | null;
-  src_ip: string | null;
-  dst_ip: string | null;
-  proto: string | null;
-  src_port: number | null;
-  dst_port: number | null;
-  icmp_type?: number;
-  src: EndpointJson | null;
-  dst: EndpointJson | null;
-  tunnel?: { src_ip: string; dst_ip: string; src_node: string | null; dst_node: string | null };
-}
-
-interface FlowRec {
-  vlan: number;
-  vni: number | null;
-  src_ip: string | null;
-  dst_ip: string | null;
-  proto: string | null;
-  src_port: number;
-  dst_port: number;
-  packets: number;
-  src: EndpointJson | null;
-  dst: EndpointJson | null;
-}
 
 interface Macs {
   webEth0: string;
@@ -291,13 +259,7 @@ async function iperf(l: NetLab, udp: boolean) {
   return result;
 }
 
-const jsonl = <T>(text: string): T[] =>
-  text
-    .split('\n')
-    .filter((s) => s.trim() !== '')
-    .map((s) => JSON.parse(s) as T);
-
-const pod = (e: EndpointJson | null) => (e === null ? null : `${e.namespace}/${e.pod}`);
+const pod = (e: EndpointRec | null) => (e === null ? null : `${e.namespace}/${e.pod}`);
 
 describe('live capture: pods as network namespaces, VXLAN between node namespaces, tc mirror to a capture port', () => {
   beforeAll(async () => {
@@ -380,7 +342,7 @@ describe('live capture: pods as network namespaces, VXLAN between node namespace
     expect(status, pw.stderr()).toEqual({ code: 0, signal: null });
     expect(pw.stderr()).toMatch(/podwire: packets=\d+/);
 
-    const recs = jsonl<PacketRec>(pw.stdout());
+    const recs = parseJsonl<PacketRec>(pw.stdout());
     expect(recs.length).toBeGreaterThan(0);
     expect(recs.map((r) => r.frame)).toEqual(recs.map((_, i) => i + 1));
     // every packet read was printed (the summary counts what the capture delivered)
@@ -471,7 +433,7 @@ describe('live capture: pods as network namespaces, VXLAN between node namespace
     expect(status, pw.stderr()).toEqual({ code: 0, signal: null });
     expect(pw.stderr()).toMatch(/flows=\d+/);
 
-    const flows = jsonl<FlowRec>(pw.stdout());
+    const flows = parseJsonl<FlowRec>(pw.stdout());
     const sum = (fs: FlowRec[]) => fs.reduce((n, f) => n + f.packets, 0);
     const icmp = (src: string, dst: string) =>
       flows.filter((f) => f.proto === 'icmp' && f.src_ip === src && f.dst_ip === dst);
