@@ -38,6 +38,22 @@ export function parsePort(text: string, what: string): number {
   return n;
 }
 
+/**
+ * "HOST:PORT", "[v6]:PORT" or ":PORT"/"PORT" (host 127.0.0.1: nothing listens beyond the
+ * machine unless asked). Port 0 takes a free one.
+ */
+export function parseListen(text: string, what: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]*))?:?(\d+)$/.exec(text.trim());
+  if (!m)
+    throw new UserError(
+      `${what}: "${text}" is not HOST:PORT (examples: 127.0.0.1:9742, [::1]:9742, 0.0.0.0:9742)`,
+    );
+  const port = Number(m[3]);
+  if (!Number.isInteger(port) || port > 65535)
+    throw new UserError(`${what}: "${m[3]}" is not a port (0..65535)`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
 const RETENTION_TABLES = [
   'flows',
   'flows_1m',

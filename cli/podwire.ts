@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ExitCode, parseDuration, parsePort, parseRetention, UserError } from './errors.js';
+import { ExitCode, parseDuration, parseListen, parsePort, parseRetention, UserError } from './errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -125,6 +125,43 @@ export function buildProgram(): Command {
           : undefined;
         await flows(
           { ...o, windowSeconds: parseDuration(o.window, '--window'), maxFlows, store },
+          stopSignal(),
+        );
+      }),
+    );
+
+  program
+    .command('node')
+    .description('the per-node exporter: NIC counters, QoS drops and tiers per pod on /metrics')
+    .option(
+      '--source <kind[:devices]>',
+      'NIC source, repeatable, in priority order: demo | iproute2:PF[,PF] | sysfs:PF[,PF] | netdev:IF[,IF] | tc:IF[,IF] (default demo)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option(
+      '--inventory <file>',
+      'endpoint inventory JSON joining VFs and interfaces to pods (demo: built in)',
+    )
+    .option('--node <name>', "this node's name in the inventory (default: the host name; demo: node-a)")
+    .option('--listen <host:port>', 'where /metrics is served', '127.0.0.1:9742')
+    .option('--interval <duration>', 'collection interval', '15s')
+    .option('--sysfs-root <dir>', 'the sysfs mount the sysfs and netdev sources read', '/sys')
+    .option('-q, --quiet', 'no startup line on stderr')
+    .action((o) =>
+      run(async () => {
+        const { runNode } = await import('./node.js');
+        const { host, port } = parseListen(o.listen, '--listen');
+        await runNode(
+          {
+            sources: o.source ?? [],
+            inventory: o.inventory,
+            node: o.node,
+            host,
+            port,
+            intervalSeconds: parseDuration(o.interval, '--interval'),
+            sysfsRoot: o.sysfsRoot,
+            quiet: o.quiet,
+          },
           stopSignal(),
         );
       }),

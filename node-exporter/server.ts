@@ -120,7 +120,9 @@ export function startMetricsServer(
       });
     });
     const onError = (err: Error) => {
-      reject(new Error(`podwire: cannot listen on ${host}:${port}: ${err.message}`));
+      // keep the errno code (EADDRINUSE, EACCES…): callers turn those into usage errors
+      const e = new Error(`podwire: cannot listen on ${host}:${port}: ${err.message}`);
+      reject(Object.assign(e, { code: (err as NodeJS.ErrnoException).code }));
     };
     server.once('error', onError);
   });

@@ -42,7 +42,7 @@
  * of its message (and once when it recovers), counted in `errors`, and the others go on;
  * its things keep their last values until they turn stale.
  */
-import { type CounterSeries, CounterTracker, type CounterTrackerStats } from './counters.js';
+import { type CounterSeries, CounterTracker, type CounterTrackerStats, copySeries } from './counters.js';
 import { errorMessage } from './exec.js';
 import type { NetdevSample, NicReading, NicSource, QdiscSample, VfSample } from './types.js';
 
@@ -163,8 +163,17 @@ interface Entry<S> {
 interface Kind<S> {
   counters: readonly string[];
   identity(s: S): string;
+  /**
+   * Writes the sample's counters (in `counters` order, NaN when absent) into `out`: one
+   * function per kind, so its property loads stay monomorphic — a generic
+   * `sample[name]` loop was a megamorphic keyed load per counter, several ms a round.
+   */
+  values(s: S, out: Float64Array): void;
   maxRate: number[];
 }
+
+/** null/undefined (not reported) → NaN */
+const num = (v: number | null | undefined): number => (v === null || v === undefined ? Number.NaN : v);
 
 const defaultClock = () => performance.timeOrigin + performance.now();
 
@@ -184,6 +193,8 @@ export class NicCollector {
   private readonly vfKind: Kind<VfSample>;
   private readonly qdiscKind: Kind<QdiscSample>;
   private readonly netdevKind: Kind<NetdevSample>;
+  /** scratch for Kind.values */
+  private readonly values = new Float64Array(16);
   private running: Promise<NicState> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private current: NicState;
@@ -213,16 +224,44 @@ export class NicCollector {
     this.vfKind = {
       counters: VF_COUNTERS,
       identity: (s) => `${s.node}|${s.pf}|${s.vf}`,
+      values: (s, o) => {
+        o[0] = num(s.rxBytes);
+        o[1] = num(s.rxPackets);
+        o[2] = num(s.rxDropped);
+        o[3] = num(s.rxBroadcast);
+        o[4] = num(s.rxMulticast);
+        o[5] = num(s.txBytes);
+        o[6] = num(s.txPackets);
+        o[7] = num(s.txDropped);
+        o[8] = num(s.qosDropped);
+      },
       maxRate: rates(VF_COUNTERS),
     };
     this.qdiscKind = {
       counters: QDISC_COUNTERS,
       identity: (s) => `${s.node}|${s.interface}|${s.level}|${s.handle}|${s.parent}`,
+      values: (s, o) => {
+        o[0] = num(s.bytes);
+        o[1] = num(s.packets);
+        o[2] = num(s.drops);
+        o[3] = num(s.overlimits);
+        o[4] = num(s.requeues);
+      },
       maxRate: rates(QDISC_COUNTERS),
     };
     this.netdevKind = {
       counters: NETDEV_COUNTERS,
       identity: (s) => `${s.node}|${s.interface}`,
+      values: (s, o) => {
+        o[0] = num(s.rxBytes);
+        o[1] = num(s.rxPackets);
+        o[2] = num(s.rxDropped);
+        o[3] = num(s.rxErrors);
+        o[4] = num(s.txBytes);
+        o[5] = num(s.txPackets);
+        o[6] = num(s.txDropped);
+        o[7] = num(s.txErrors);
+      },
       maxRate: rates(NETDEV_COUNTERS),
     };
     this.health = this.sources.map((s) => ({
@@ -359,11 +398,16 @@ export class NicCollector {
       }
       e.sample = sample;
       e.lastSeen = at;
-      const values = sample as unknown as Record<string, number | null>;
+      const values = this.values;
+      kind.values(sample, values);
       for (let i = 0; i < names.length; i++) {
-        const v = values[names[i]!];
-        if (v === null || v === undefined) continue;
-        e.series[i] = this.tracker.update(e.seriesKeys[i]!, v, at, kind.maxRate[i]);
+        const v = values[i]!;
+        if (Number.isNaN(v)) continue;
+        const s = e.series[i];
+        e.series[i] =
+          s === undefined || s.removed
+            ? this.tracker.update(e.seriesKeys[i]!, v, at, kind.maxRate[i])
+            : this.tracker.observe(s, v, at);
       }
     }
   }
@@ -416,7 +460,7 @@ export class NicCollector {
       const counters: Partial<Record<C, CounterSeries>> = {};
       kind.counters.forEach((n, i) => {
         const s = e.series[i];
-        if (s !== undefined) counters[n as C] = { ...s };
+        if (s !== undefined) counters[n as C] = copySeries(s);
       });
       return {
         key: e.key,
@@ -457,7 +501,7 @@ export class NicCollector {
           sample[n] = null;
           return;
         }
-        counters[n] = { ...s };
+        counters[n] = copySeries(s);
         counterSources[n] = chosen.source;
         sample[n] = s.value;
       });
