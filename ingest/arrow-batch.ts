@@ -35,7 +35,7 @@ export interface ColumnBuilder {
   vector(n: number): Vector;
 }
 
-type NumericArray = Float64Array | Uint32Array | Uint16Array | Uint8Array | Int32Array;
+export type NumericArray = Float64Array | Uint32Array | Uint16Array | Uint8Array | Int32Array;
 const NUMERIC: Partial<Record<ArrowKind, new (n: number) => NumericArray>> = {
   u8: Uint8Array,
   u16: Uint16Array,
@@ -94,6 +94,17 @@ export class DictionaryColumn implements ColumnBuilder {
       this.ids.set(s, id);
     }
     return id;
+  }
+
+  /** The id array, grown to hold `len` rows; rows up to `len` count as pushed (fill them). */
+  reserveIds(len: number): Int32Array {
+    if (len > this.idx.length) {
+      const b = new Int32Array(Math.max(len, this.idx.length * 2));
+      b.set(this.idx);
+      this.idx = b;
+    }
+    this.n = len;
+    return this.idx;
   }
 
   pushId(id: number): void {

@@ -552,34 +552,41 @@ export class FlowTable {
     );
   }
 
-  /** Emits the rows selected and re-inserts the others into fresh slots. */
+  /**
+   * Emits the rows selected and re-inserts the others into fresh slots. One pass over the
+   * slots; every row it visits has its tag cleared, so the table it leaves is all empty
+   * and becomes the next emit's spare without a memset (clearing a 32 MB table each
+   * window close was most of its cost, in one event-loop turn). An insert writes every
+   * word of a row, so only tags need clearing.
+   */
   private emit(selected: (o: number) => boolean): void {
+    if (this.count === 0) return;
     const rows = this.rows;
     const slots = this.mask + 1;
-    let n = 0;
-    for (let s = 0; s < slots; s++) if (rows[s * RW] !== 0 && selected(s * RW)) n++;
-    if (n === 0) return;
-    const out = new Int32Array(n * RW);
-    // the kept rows are re-inserted into a second table of the same size, kept between
-    // emits: allocating a fresh one each window close cost more than the emit itself
+    let out = new Int32Array(this.count * RW);
+    // the kept rows go into a second table of the same size, kept between emits
     let kept = this.spare;
     if (kept.length !== rows.length) kept = new Int32Array(rows.length);
-    else kept.fill(0);
-    let i = 0;
-    for (let s = 0; s < slots; s++) {
+    let n = 0;
+    let left = this.count;
+    for (let s = 0; s < slots && left > 0; s++) {
       const o = s * RW;
       if (rows[o] === 0) continue;
+      left--;
       if (selected(o)) {
-        copyRow(rows, o, out, i * RW);
-        i++;
+        copyRow(rows, o, out, n * RW);
+        n++;
       } else {
         let t = (rows[o] >>> 1) & this.mask;
         while (kept[t * RW] !== 0) t = (t + 1) & this.mask;
         copyRow(rows, o, kept, t * RW);
       }
+      rows[o] = 0;
     }
     this.spare = rows;
     this.setRows(kept);
+    if (n === 0) return;
+    if (n * RW < out.length) out = out.subarray(0, n * RW);
     this.count -= n;
     this.stats.open = this.count;
     this.stats.emitted += n;
