@@ -49,7 +49,7 @@ export class StoreSink {
       await migrate(store.client, {
         database: store.database,
         cluster: store.cluster,
-        retention: DEFAULT_RETENTION,
+        retention: { ...DEFAULT_RETENTION, ...o.retention },
       });
     } catch (err) {
       if (err instanceof StoreError || err instanceof SchemaError)

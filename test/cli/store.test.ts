@@ -44,6 +44,24 @@ describe('podwire flows --store', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { packets: number; bytes: number });
     expect(r.stderr).toMatch(new RegExp(`stored ${printed.length} flows in ${dataDir}/clickhouse`));
+    // a second run on the same data with another retention: the TTL follows it
+    const again = await podwire(
+      [
+        'flows',
+        '--pcap',
+        SAMPLE_PCAP,
+        '--inventory',
+        SAMPLE_INVENTORY,
+        '--store',
+        '--data-dir',
+        dataDir,
+        '--retention',
+        'flows=14,packet_samples=1',
+        '-q',
+      ],
+      { timeoutMs: 60_000 },
+    );
+    expect(again.code, again.stderr).toBe(0);
     const store = await openStore({ dataDir: join(dataDir, 'clickhouse'), database: 'podwire' });
     try {
       const rs = await store.client.query({
@@ -52,12 +70,27 @@ describe('podwire flows --store', () => {
         format: 'JSONEachRow',
       });
       const [row] = (await rs.json()) as Record<string, string>[];
-      expect(Number(row.n)).toBe(printed.length);
-      expect(Number(row.p)).toBe(printed.reduce((s, f) => s + f.packets, 0));
-      expect(Number(row.b)).toBe(printed.reduce((s, f) => s + f.bytes, 0));
+      // the same capture twice: every flow stored twice (the writer dedups retried batches, not reruns)
+      expect(Number(row.n)).toBe(2 * printed.length);
+      expect(Number(row.p)).toBe(2 * printed.reduce((s, f) => s + f.packets, 0));
+      expect(Number(row.b)).toBe(2 * printed.reduce((s, f) => s + f.bytes, 0));
       // the capture itself and the two ERSPAN sessions in it
       expect(Number(row.o)).toBe(3);
       expect(Number(row.web1)).toBeGreaterThan(0);
+      for (const [table, days] of [
+        ['flows', 14],
+        ['packet_samples', 1],
+        ['flows_1m', 30],
+      ] as const) {
+        const ddl = await store.client.query({
+          query:
+            'SELECT create_table_query AS q FROM system.tables WHERE database = {db:String} AND name = {t:String}',
+          query_params: { db: 'podwire', t: table },
+          format: 'JSONEachRow',
+        });
+        const [{ q }] = (await ddl.json()) as { q: string }[];
+        expect(q, table).toMatch(new RegExp(`TTL .*toIntervalDay\\(${days}\\)`));
+      }
     } finally {
       await store.close();
     }
