@@ -243,7 +243,7 @@ interface VfSlot {
 interface Veth {
   readonly node: string;
   readonly name: string;
-  readonly p: Profile;
+  p: Profile;
   rxBytes: number;
   rxPackets: number;
   txBytes: number;
@@ -325,7 +325,14 @@ const UNBOUND_MAC = '00:00:00:00:00:00';
 export class DemoNic implements NicSource {
   readonly name: string;
   readonly seed: number;
-  readonly inventory: Inventory;
+  /** the endpoints whose devices are simulated (the latest given to follow()) */
+  get inventory(): Inventory {
+    return this.inv;
+  }
+  private inv: Inventory;
+  private readonly onlyNode: string | undefined;
+  private readonly slotsByKey = new Map<string, VfSlot>();
+  private readonly nodeSims = new Map<string, NodeSim>();
   readonly tickMs: number;
   readonly capacityBps: number;
   /** the noisy neighbour (null when the inventory has no L2 pod with a VF) */
@@ -340,7 +347,8 @@ export class DemoNic implements NicSource {
   constructor(options: DemoSourceOptions = {}) {
     this.name = options.name ?? 'demo';
     this.seed = (options.seed ?? 1) >>> 0;
-    this.inventory = options.inventory ?? demoInventory();
+    this.inv = options.inventory ?? demoInventory();
+    this.onlyNode = options.node;
     this.clock = options.clock ?? Date.now;
     this.tickMs = options.tickMs ?? 1000;
     this.capacityBps = options.capacityBps ?? DEMO_CAPACITY_BPS;
@@ -363,7 +371,6 @@ export class DemoNic implements NicSource {
     const slotKey = (node: string, pf: string, vf: number) => `${node}\0${pf}\0${vf}`;
     const slots = new Map<string, VfSlot>();
     const pfs = new Map<string, { node: string; pf: string; maxIndex: number }>();
-    const l2: Profile[] = [];
     for (const ep of this.inventory.endpoints) {
       if (options.node !== undefined && ep.node !== options.node) continue;
       if (ep.mode === 'l2' && ep.vf) {
@@ -425,19 +432,57 @@ export class DemoNic implements NicSource {
           }
         : null;
 
-    for (const ep of this.inventory.endpoints) {
-      if (options.node !== undefined && ep.node !== options.node) continue;
-      const p = this.profile(ep, ep === noisy);
+    for (const [k, slot] of slots) this.slotsByKey.set(k, slot);
+    for (const [k, n] of byNode) this.nodeSims.set(k, n);
+    this.bind();
+    this.nodes = [...byNode.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /**
+   * Takes a newer inventory of the same cluster (a live one: pods come and go, bindings
+   * end): VFs and overlay devices keep their counters, their bindings follow the
+   * endpoints. VFs of PFs the first inventory did not have are not simulated.
+   */
+  follow(inventory: Inventory): void {
+    this.inv = inventory;
+    for (const n of this.nodeSims.values()) for (const s of n.slots) s.bindings.length = 0;
+    this.bind();
+    this.lastView = null;
+  }
+
+  /** Binds the inventory's endpoints to VF slots and overlay veths. */
+  private bind(): void {
+    const old = new Map<string, Veth>();
+    for (const n of this.nodeSims.values()) {
+      for (const v of n.veths) old.set(`${v.node}|${v.name}`, v);
+      n.veths.length = 0;
+    }
+    const noisy = this.noisyNeighbour;
+    for (const ep of this.inv.endpoints) {
+      if (this.onlyNode !== undefined && ep.node !== this.onlyNode) continue;
+      const isNoisy =
+        noisy !== null && ep.node === noisy.node && ep.namespace === noisy.namespace && ep.pod === noisy.pod;
+      const p = this.profile(ep, isNoisy);
       if (ep.mode === 'l2') {
         if (!ep.vf) continue; // an L2 endpoint without a VF has no device here
-        const slot = slots.get(slotKey(ep.node, ep.vf.pf, ep.vf.index));
+        const slot = this.slotsByKey.get(`${ep.node}\0${ep.vf.pf}\0${ep.vf.index}`);
         if (slot === undefined) continue; // beyond vfsPerPf
         slot.bindings.push(p);
-        l2.push(p);
       } else {
-        nodeOf(ep.node).veths.push({
+        const n = this.nodeSims.get(ep.node);
+        if (n === undefined) continue; // a node without simulated VFs
+        const name = `veth${fnv(`${ep.node}|${ep.mac}`).toString(16).padStart(8, '0')}`;
+        const v = old.get(`${ep.node}|${name}`);
+        if (v !== undefined) {
+          // one device per (node, MAC): a later binding of the same MAC takes it over
+          if (!n.veths.includes(v)) n.veths.push(v);
+          else if (p.fromMs < v.p.fromMs) continue;
+          v.p = p;
+          continue;
+        }
+        const fresh: Veth = {
           node: ep.node,
-          name: `veth${fnv(`${ep.node}|${ep.mac}`).toString(16).padStart(8, '0')}`,
+          name,
           p,
           rxBytes: 0,
           rxPackets: 0,
@@ -447,18 +492,19 @@ export class DemoNic implements NicSource {
           overlimits: 0,
           backlogBytes: 0,
           backlogPackets: 0,
-        });
+        };
+        old.set(`${ep.node}|${name}`, fresh);
+        n.veths.push(fresh);
       }
     }
-    // bindings newest first; the configuration of each VF as of `start` until the first tick
-    const startEnd = (this.lastTick + 1) * this.tickMs;
-    for (const n of byNode.values()) {
+    // bindings newest first; the configuration of each VF as of the last tick until the next
+    const endMs = (this.lastTick + 1) * this.tickMs;
+    for (const n of this.nodeSims.values()) {
       for (const s of n.slots) {
         s.bindings.sort((a, b) => b.fromMs - a.fromMs);
-        s.active = s.bindings.find((b) => startEnd > b.fromMs && startEnd <= b.toMs) ?? null;
+        s.active = s.bindings.find((b) => endMs > b.fromMs && endMs <= b.toMs) ?? null;
       }
     }
-    this.nodes = [...byNode.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   private profile(ep: EndpointRecord, noisy: boolean): Profile {

@@ -76,6 +76,45 @@ describe('DemoNic', () => {
     ).toBe(true);
   });
 
+  it('follows a live inventory: a pod leaving frees its VF, a new one takes it, counters carry on', async () => {
+    const { c, clock } = fakeClock(T0);
+    const inv = demoInventory();
+    const demo = createDemoSource({ clock, inventory: inv });
+    c.now += 10_000;
+    const before = await demo.read();
+    const vf0 = (r: typeof before) => r.vfs.find((v) => v.node === 'node-a' && v.vf === 0)!;
+    const old = inv.endpoints.find((e) => e.node === 'node-a' && e.mode === 'l2' && e.vf?.index === 0)!;
+    expect(vf0(before).mac).toBe(old.mac);
+    // the pod on VF 0 ends now; another pod gets VF 0 five seconds later; an overlay pod leaves
+    const endIso = new Date(c.now).toISOString();
+    const next = structuredClone(inv);
+    const ended = next.endpoints.find((e) => e.pod === old.pod && e.namespace === old.namespace)!;
+    ended.to = endIso;
+    next.endpoints.push({
+      ...ended,
+      pod: 'newcomer-0',
+      mac: '02:00:00:00:ff:01',
+      from: new Date(c.now + 5000).toISOString(),
+      to: null,
+    });
+    const gone = next.endpoints.find((e) => e.node === 'node-a' && e.mode === 'overlay')!;
+    gone.to = endIso;
+    demo.follow(parseInventory(next));
+    c.now += 2000;
+    const idle = await demo.read();
+    expect(vf0(idle)).toMatchObject({ mac: '00:00:00:00:00:00', linkState: 'disable' });
+    expect(idle.netdevs.some((n) => n.endpointMac === gone.mac.toLowerCase())).toBe(false);
+    c.now += 10_000;
+    const after = await demo.read();
+    expect(vf0(after).mac).toBe('02:00:00:00:ff:01');
+    // the device's counters never went back: the newcomer's traffic adds to them
+    expect(vf0(after).txBytes).toBeGreaterThan(vf0(idle).txBytes);
+    expect(vf0(idle).txBytes).toBeGreaterThanOrEqual(vf0(before).txBytes);
+    // VFs of other pods kept counting through the change
+    const other = (r: typeof before) => r.vfs.find((v) => v.node === 'node-a' && v.vf === 1)!;
+    expect(other(after).txBytes).toBeGreaterThan(other(before).txBytes);
+  });
+
   it('is deterministic for a seed, and independent of how often it is read', async () => {
     const a = fakeClock(T0);
     const b = fakeClock(T0);
