@@ -130,8 +130,8 @@ export class FileSource implements EndpointSource {
   private async read(first: boolean): Promise<void> {
     let inv: Awaited<ReturnType<typeof loadInventory>>;
     try {
-      const s = await stat(this.path);
-      this.lastStat = `${s.mtimeMs}/${s.size}`;
+      const s = await stat(this.path).catch(() => null);
+      this.lastStat = s ? `${s.mtimeMs}/${s.size}` : '';
       inv = await loadInventory(this.path);
     } catch (err) {
       const msg = `${(err as Error).message}${first ? '' : '\n  (the last good inventory stays in force)'}`;

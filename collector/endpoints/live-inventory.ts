@@ -111,6 +111,8 @@ export class LiveInventory {
   private conflictsMac = 0;
   private conflictsIp = 0;
   private readonly nodes = new Map<string, Set<string>>();
+  /** nodes that had a VF bound (their VFs in use are reported, 0 when none are left) */
+  private readonly vfNodes = new Set<string>();
   private readonly listeners: (() => void)[] = [];
   private readonly sources: EndpointSource[] = [];
   private readonly events = new Map<string, { bind: number; unbind: number }>();
@@ -231,6 +233,7 @@ export class LiveInventory {
   stats(): LiveInventoryStats {
     const vfs = new Map<string, Set<string>>();
     for (const n of this.nodes.keys()) vfs.set(n, new Set());
+    for (const n of this.vfNodes) vfs.set(n, new Set());
     for (const b of this.live.values()) {
       const r = b.record;
       if (r.mode !== 'l2' || !r.vf) continue;
@@ -370,6 +373,7 @@ export class LiveInventory {
     };
     this.claim(b, fromUs);
     this.live.set(id, b);
+    if (record.mode === 'l2' && record.vf) this.vfNodes.add(record.node);
     return true;
   }
 

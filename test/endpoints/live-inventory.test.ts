@@ -43,7 +43,12 @@ describe('LiveInventory time-versioned lookups', () => {
     expect(ipAt(index, 100, '10.10.0.11', T0 + 5 * S)).toBe('shop/db-0@node-a');
     expect(ipAt(index, 100, '10.10.0.11', T0 + 12 * S)).toBeNull();
     expect(ipAt(index, 100, '10.10.0.11', T0 + 20 * S)).toBe('shop/db-0@node-b');
-    expect(live.stats().vfsInUse).toEqual(new Map([['node-b', 1]]));
+    expect(live.stats().vfsInUse).toEqual(
+      new Map([
+        ['node-a', 0],
+        ['node-b', 1],
+      ]),
+    );
   });
 
   it('a static endpoint moving between nodes keeps its identity: no conflict, the old binding ends where the new starts', () => {
