@@ -61,6 +61,9 @@ export class EndpointJoin {
       this.byMac.clear();
       if (idx !== null) {
         for (const ep of idx.endpoints) {
+          // an empty binding (an expired one's slot, EXPIRED_ENDPOINT, or one replaced before
+          // it began) never matches: skip it rather than file thousands under node ''
+          if (ep.fromUs >= ep.toUs) continue;
           if (ep.vf) {
             const byIndex = sub(sub(this.byVf, ep.node), ep.vf.pf);
             let list = byIndex.get(ep.vf.index);

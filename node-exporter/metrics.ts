@@ -342,6 +342,55 @@ export const COLLECTOR_METRICS = {
   ),
 } as const;
 
+/**
+ * The endpoint lifecycle's metrics (collector/endpoints/live-inventory.ts registers them
+ * where it runs; the NIC exporter's own registry does not serve them).
+ */
+export const ENDPOINT_METRICS = {
+  live: def(
+    'podwire_endpoints_live',
+    'gauge',
+    'endpoint',
+    ['source'],
+    'Endpoint bindings live now (bound, not yet unbound), by the source that reported them.',
+  ),
+  history: def(
+    'podwire_endpoints_history',
+    'gauge',
+    'endpoint',
+    [],
+    'Ended endpoint bindings kept for attributing older packets (until their retention passes).',
+  ),
+  events: def(
+    'podwire_endpoint_events_total',
+    'counter',
+    'endpoint',
+    ['source', 'kind'],
+    'Endpoint events (kind bind or unbind) received from each source, re-emitted unchanged ones included.',
+  ),
+  conflicts: def(
+    'podwire_endpoint_conflicts_total',
+    'counter',
+    'endpoint',
+    ['kind'],
+    'Live endpoint bindings that claimed a (scope, MAC) (kind mac) or (scope, IP) (kind ip) another live binding held; the newest wins.',
+  ),
+  vfsInUse: def(
+    'podwire_node_vfs_in_use',
+    'gauge',
+    'endpoint',
+    ['node'],
+    "VFs of the node's SmartNIC bound to live L2 endpoints (at most 64).",
+  ),
+  sourceErrors: def(
+    'podwire_endpoint_source_errors_total',
+    'counter',
+    'endpoint',
+    ['source'],
+    'Errors of an endpoint source (bad input dropped, API or file errors); the source keeps going.',
+  ),
+} as const;
+
 export const PROCESS_METRICS = {
   cpu: def('process_cpu_seconds_total', 'counter', 'process', [], 'User and system CPU time spent, seconds.'),
   rss: def('process_resident_memory_bytes', 'gauge', 'process', [], 'Resident memory size, bytes.'),
@@ -361,9 +410,12 @@ export const ALL_METRICS: readonly MetricDef[] = [
   ...Object.values(PROCESS_METRICS),
 ];
 
+/** Every family podwire defines: the exporter's, then the endpoint lifecycle's. */
+export const DOCUMENTED_METRICS: readonly MetricDef[] = [...ALL_METRICS, ...Object.values(ENDPOINT_METRICS)];
+
 /** The README's metric table (node-exporter/README.md, between the metrics markers). */
 export function metricsTableMarkdown(): string {
-  const rows = ALL_METRICS.map(
+  const rows = DOCUMENTED_METRICS.map(
     (m) => `| \`${m.name}\` | ${m.type} | ${m.labels.length ? m.labels.join(', ') : '—'} | ${m.help} |`,
   );
   return ['| name | type | labels | help |', '|---|---|---|---|', ...rows].join('\n');

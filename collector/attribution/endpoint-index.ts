@@ -36,8 +36,37 @@ export interface Endpoint {
   readonly scope: number;
   readonly macNum: number;
   readonly fromUs: number;
+  /** mutable through EndpointIndex.end() only (a live binding ends) */
   readonly toUs: number;
+  /**
+   * The binding's identity in its source (LiveInventory: `source\0key`), '' for an inventory
+   * file's records. Breaks ties between bindings that start at the same instant.
+   */
+  readonly key: string;
 }
+
+/** What an expired binding's slot in `EndpointIndex.endpoints` holds: it never matches. */
+export const EXPIRED_ENDPOINT: Endpoint = Object.freeze({
+  id: -1,
+  namespace: '',
+  pod: '',
+  node: '',
+  interface: '',
+  network: '',
+  tier: '',
+  mode: 'l2',
+  vlan: 0,
+  vni: -1,
+  mac: '',
+  ips: [],
+  static: false,
+  vf: undefined,
+  scope: -1,
+  macNum: -1,
+  fromUs: Number.POSITIVE_INFINITY,
+  toUs: Number.POSITIVE_INFINITY,
+  key: '',
+});
 
 interface Entry {
   readonly ep: Endpoint;
@@ -75,9 +104,16 @@ function toUs(iso: string | null, fallback: number): number {
 }
 
 /**
- * Keeps each candidate list newest binding first, so when two live claims overlap the most
- * recent one wins (deterministically: on equal start times, the later record).
+ * Whether binding `a` goes before (wins over) binding `b` in a candidate list: the newer
+ * start wins; on equal start times the smaller key when both have one (LiveInventory's
+ * bindings: deterministic whatever the order events arrived in), else the later record.
  */
+function before(a: Endpoint, b: Endpoint): boolean {
+  if (a.fromUs !== b.fromUs) return a.fromUs > b.fromUs;
+  return a.key === '' || b.key === '' || a.key <= b.key;
+}
+
+/** Keeps each candidate list winner first (see `before`): lookups scan it in order. */
 function add(map: Map<number, Entry[]>, hash: number, entry: Entry): void {
   const list = map.get(hash);
   if (list === undefined) {
@@ -86,14 +122,30 @@ function add(map: Map<number, Entry[]>, hash: number, entry: Entry): void {
   }
   let i = list.length;
   list.push(entry);
-  while (i > 0 && list[i - 1].ep.fromUs <= entry.ep.fromUs) {
+  while (i > 0 && before(entry.ep, list[i - 1].ep)) {
     list[i] = list[i - 1];
     i--;
   }
   list[i] = entry;
 }
 
-export function endpointFromRecord(r: EndpointRecord, id: number): Endpoint {
+function removeFrom(map: Map<number, Entry[]>, hash: number, ep: Endpoint): void {
+  const list = map.get(hash);
+  if (list === undefined) return;
+  const i = list.findIndex((e) => e.ep === ep);
+  if (i < 0) return;
+  if (list.length === 1) map.delete(hash);
+  else list.splice(i, 1);
+}
+
+/** `fromUs`/`toUs`, when given, override the record's from/to (ISO strings hold only ms). */
+export function endpointFromRecord(
+  r: EndpointRecord,
+  id: number,
+  key = '',
+  fromUs?: number,
+  toUsOverride?: number,
+): Endpoint {
   const l2 = r.mode === 'l2';
   return {
     id,
@@ -112,12 +164,17 @@ export function endpointFromRecord(r: EndpointRecord, id: number): Endpoint {
     vf: l2 ? r.vf : undefined,
     scope: l2 ? vlanScope(r.vlan) : vniScope(r.vni),
     macNum: parseMac(r.mac),
-    fromUs: toUs(r.from, Number.NEGATIVE_INFINITY),
-    toUs: toUs(r.to, Number.POSITIVE_INFINITY),
+    fromUs: fromUs ?? toUs(r.from, Number.NEGATIVE_INFINITY),
+    toUs: toUsOverride ?? toUs(r.to, Number.POSITIVE_INFINITY),
+    key,
   };
 }
 
 export class EndpointIndex {
+  /**
+   * Every binding by id (its position). Ids stay valid for the index's life, since flow
+   * rows hold them: an expired binding's slot holds EXPIRED_ENDPOINT (8 bytes kept).
+   */
   readonly endpoints: Endpoint[] = [];
   private readonly byMac = new Map<number, Entry[]>();
   private readonly byIp4 = new Map<number, Entry[]>();
@@ -154,9 +211,13 @@ export class EndpointIndex {
     }
   }
 
-  add(r: EndpointRecord): Endpoint {
+  /**
+   * Adds a binding; `key` (see Endpoint.key) breaks ties of equal start times; `fromUs` and
+   * `toUs` override the record's from/to with µs precision.
+   */
+  add(r: EndpointRecord, key = '', fromUs?: number, toUs?: number): Endpoint {
     this.generation++;
-    const ep = endpointFromRecord(r, this.endpoints.length);
+    const ep = endpointFromRecord(r, this.endpoints.length, key, fromUs, toUs);
     this.endpoints.push(ep);
     this.scopes.add(ep.scope);
     add(this.byMac, macHash(ep.macNum), { ep, ip6: null, key: ep.macNum });
@@ -170,6 +231,31 @@ export class EndpointIndex {
       }
     }
     return ep;
+  }
+
+  /**
+   * Ends a binding at tUs (a live binding that was unbound). The candidate lists stay in
+   * order (they are ordered by start), so this is a field write and a generation bump.
+   */
+  end(ep: Endpoint, tUs: number): void {
+    if (this.endpoints[ep.id] !== ep) throw new Error(`endpoint ${ep.id} is not in this index`);
+    (ep as { toUs: number }).toUs = tUs;
+    this.generation++;
+  }
+
+  /**
+   * Removes a binding from the lookups (history past its retention, or a binding replaced
+   * before it began). Its id's slot then holds EXPIRED_ENDPOINT.
+   */
+  remove(ep: Endpoint): void {
+    if (this.endpoints[ep.id] !== ep) return;
+    this.generation++;
+    this.endpoints[ep.id] = EXPIRED_ENDPOINT;
+    removeFrom(this.byMac, macHash(ep.macNum), ep);
+    for (const ip of ep.ips) {
+      if (isIPv4(ip)) removeFrom(this.byIp4, ip4Hash(parseIpv4(ip)), ep);
+      else removeFrom(this.byIp6, ip6Hash(parseIpv6(ip)), ep);
+    }
   }
 
   hasScope(scope: number): boolean {

@@ -1,0 +1,10 @@
+/** The endpoint sources and the lifecycle, for `podwire all` and tests. */
+
+export { CniCacheSource, type CniCacheSourceOptions } from './cni-cache.js';
+export * from './config.js';
+export { DemoAgent, type DemoAgentOptions, type DemoAgentStats } from './demo.js';
+export { createEndpointSource, type SourceContext } from './factory.js';
+export { FileSource, type FileSourceOptions } from './file.js';
+export { KubernetesSource, type KubernetesSourceOptions } from './kubernetes.js';
+export { LiveInventory, type LiveInventoryOptions, type LiveInventoryStats } from './live-inventory.js';
+export * from './types.js';

@@ -1,0 +1,462 @@
+/**
+ * The endpoint lifecycle: folds the bind/unbind events of the endpoint sources into one
+ * time-versioned EndpointIndex that the packet path, the flow table and the exporter join
+ * read, keeps ended bindings for `retentionSeconds` (so a packet attributes to whoever held
+ * its address at the packet's own time), and reports conflicting live claims.
+ *
+ * Why the index is changed in place rather than rebuilt per change: a rebuild of 100k
+ * endpoints costs on the order of 100 ms (parsing addresses, filling three maps; see
+ * `npm run bench:inventory`), and sources deliver changes every few seconds in a busy
+ * cluster, while ending a binding is a field write (`EndpointIndex.end`) and adding one a
+ * sorted insert into a short candidate list. Every change bumps `index.generation`, which
+ * makes the flow table re-attribute its cached flows; the `index` object itself never
+ * changes, so consumers may hold it.
+ *
+ * Rules:
+ * - A binding is identified by (source, key). A bind for a bound key with an identical
+ *   record is a no-op (a relist re-emits everything); with a different record the old
+ *   binding ends where the new one starts.
+ * - A bind starts at `record.from` when set, else at the event's `atUs`; an unbind ends it
+ *   at its `atUs`. A record with `to` set is history.
+ * - Static endpoints keep their identity (namespace, pod, interface) across nodes: when a
+ *   static endpoint binds on another node while its old binding is still live, that is a
+ *   move — the old binding ends where the new starts, and no conflict is counted.
+ * - Two live bindings from different keys claiming the same (scope, MAC) or (scope, IP) are
+ *   a conflict: counted per claim (`podwire_endpoint_conflicts_total{kind}`), logged once per
+ *   pair of bindings, and resolved by the index deterministically: the binding that started
+ *   last wins; on equal start times the smaller `source\0key` wins. The loser is kept: when
+ *   the winner unbinds, the loser is found again. The same endpoint (namespace, pod,
+ *   interface) reported by two sources is not a conflict.
+ */
+import { isIPv4 } from 'node:net';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { ENDPOINT_METRICS } from '../../node-exporter/metrics.js';
+import type { Endpoint } from '../attribution/endpoint-index.js';
+import { EndpointIndex } from '../attribution/endpoint-index.js';
+import type { EndpointRecord, Inventory } from '../attribution/inventory.js';
+import { ipv6ToString, parseIpv6 } from '../decode/addr.js';
+import {
+  defaultLog,
+  type EndpointEvent,
+  type EndpointNode,
+  type EndpointSource,
+  type Log,
+  nowUs,
+} from './types.js';
+
+export interface LiveInventoryOptions {
+  /** ended bindings are kept this long (default 24 h) */
+  retentionSeconds?: number;
+  log?: Log;
+  /** µs since the epoch (default the wall clock): expiry is measured against it */
+  now?: () => number;
+}
+
+export interface LiveInventoryStats {
+  /** live bindings */
+  live: number;
+  /** ended bindings still kept */
+  history: number;
+  /** conflicting claims detected since start */
+  conflicts: number;
+  /** node → VFs bound to live L2 endpoints */
+  vfsInUse: Map<string, number>;
+}
+
+interface Binding {
+  readonly source: string;
+  readonly key: string;
+  /** `source\0key`: the index's tie-break key */
+  readonly id: string;
+  readonly record: EndpointRecord;
+  /** the record without from/to, to tell a re-emitted bind from a change */
+  readonly sig: string;
+  readonly ep: Endpoint;
+  /** (scope, address) claims, e.g. `4196|m|2199023255809`, `100|ip|10.0.0.1` */
+  readonly claims: readonly string[];
+  /** `namespace/pod/interface` */
+  readonly identity: string;
+}
+
+const identityOf = (r: EndpointRecord): string => `${r.namespace}/${r.pod}/${r.interface}`;
+
+function signature(r: EndpointRecord): string {
+  const { from: _f, to: _t, ...rest } = r;
+  return JSON.stringify(rest, Object.keys(rest).sort());
+}
+
+function claimsOf(ep: Endpoint): string[] {
+  const out = [`${ep.scope}|mac|${ep.macNum}`];
+  for (const ip of ep.ips) out.push(`${ep.scope}|ip|${isIPv4(ip) ? ip : ipv6ToString(parseIpv6(ip))}`);
+  return out;
+}
+
+const isoUs = (us: number): string => new Date(Math.floor(us / 1000)).toISOString();
+
+export class LiveInventory {
+  /** what the packet path, the flow table and the exporter join read; kept current in place */
+  readonly index = new EndpointIndex();
+  readonly retentionUs: number;
+  private readonly log: Log;
+  private readonly now: () => number;
+  /** live bindings by `source\0key` */
+  private readonly live = new Map<string, Binding>();
+  /** ended bindings still kept, in the order they ended (expired from the front) */
+  private history: { ep: Endpoint; record: EndpointRecord }[] = [];
+  private historyHead = 0;
+  /** live claims: claim → bindings holding it */
+  private readonly claims = new Map<string, Set<Binding>>();
+  /** conflicting pairs already logged (`id1\n id2`, sorted) */
+  private readonly loggedPairs = new Set<string>();
+  private conflictsMac = 0;
+  private conflictsIp = 0;
+  private readonly nodes = new Map<string, Set<string>>();
+  /** nodes that had a VF bound (their VFs in use are reported, 0 when none are left) */
+  private readonly vfNodes = new Set<string>();
+  private readonly listeners: (() => void)[] = [];
+  private readonly sources: EndpointSource[] = [];
+  private readonly events = new Map<string, { bind: number; unbind: number }>();
+  private expiryTimer: NodeJS.Timeout | null = null;
+
+  constructor(opts: LiveInventoryOptions = {}) {
+    const retention = opts.retentionSeconds ?? 24 * 3600;
+    if (!(retention >= 0)) throw new RangeError('retentionSeconds must be >= 0');
+    this.retentionUs = retention * 1e6;
+    this.log = opts.log ?? defaultLog;
+    this.now = opts.now ?? nowUs;
+  }
+
+  /**
+   * Starts a source feeding this inventory (its events and its nodes); resolves once its
+   * initial set is in. Also starts a once-a-minute expiry of old history (unref'd).
+   */
+  async attach(source: EndpointSource): Promise<void> {
+    this.sources.push(source);
+    if (this.expiryTimer === null) {
+      this.expiryTimer = setInterval(() => this.expire(), 60_000);
+      this.expiryTimer.unref();
+    }
+    await source.start(
+      (events) => this.apply(source.name, events),
+      (nodes) => this.setNodes(nodes),
+    );
+  }
+
+  /** Stops every attached source and the expiry timer. */
+  async close(): Promise<void> {
+    if (this.expiryTimer !== null) clearInterval(this.expiryTimer);
+    this.expiryTimer = null;
+    const sources = this.sources.splice(0);
+    await Promise.all(sources.map((s) => s.stop()));
+  }
+
+  /** Folds one batch of a source's events in (in order), then expires old history. */
+  apply(source: string, events: EndpointEvent[]): void {
+    if (events.length === 0) return;
+    let counts = this.events.get(source);
+    if (counts === undefined) {
+      counts = { bind: 0, unbind: 0 };
+      this.events.set(source, counts);
+    }
+    let changed = false;
+    for (const e of events) {
+      counts[e.kind]++;
+      if (e.kind === 'bind') changed = this.bind(source, e) || changed;
+      else changed = this.unbind(source, e.key, e.atUs) || changed;
+    }
+    changed = this.expire() || changed;
+    if (changed) this.changed();
+  }
+
+  addVtep(ip: string, node: string): void {
+    let set = this.nodes.get(node);
+    if (set === undefined) {
+      set = new Set();
+      this.nodes.set(node, set);
+    }
+    if (set.has(ip)) return;
+    set.add(ip);
+    this.index.addVtep(ip, node);
+    this.changed();
+  }
+
+  /** Adds the nodes' VTEPs not known yet (VTEPs are never removed: they rarely change). */
+  setNodes(nodes: EndpointNode[]): void {
+    for (const n of nodes) {
+      if (!this.nodes.has(n.name)) this.nodes.set(n.name, new Set());
+      for (const v of n.vteps) this.addVtep(v, n.name);
+    }
+  }
+
+  /** Drops ended bindings older than the retention; true when any was dropped. */
+  expire(atUs = this.now()): boolean {
+    const cutoff = atUs - this.retentionUs;
+    const h = this.history;
+    let i = this.historyHead;
+    // ended in order of their unbind events; a binding ended "in the past" (a record with
+    // `to`) may sit behind a later one and expires a little late, never early
+    while (i < h.length && h[i].ep.toUs <= cutoff) {
+      this.index.remove(h[i].ep);
+      i++;
+    }
+    if (i === this.historyHead) return false;
+    this.historyHead = i;
+    if (i > 1024 && i * 2 > h.length) {
+      this.history = h.slice(i);
+      this.historyHead = 0;
+    }
+    return true;
+  }
+
+  /** Current and retained bindings as an inventory (tests, the demo NIC, debugging). */
+  snapshot(): Inventory {
+    const endpoints: EndpointRecord[] = [];
+    const at = (us: number): string | null => (Number.isFinite(us) ? isoUs(us) : null);
+    for (let i = this.historyHead; i < this.history.length; i++) {
+      const { ep, record } = this.history[i];
+      endpoints.push({ ...record, from: at(ep.fromUs), to: at(ep.toUs) });
+    }
+    for (const b of this.live.values()) endpoints.push({ ...b.record, from: at(b.ep.fromUs), to: null });
+    endpoints.sort(
+      (a, b) => (a.from ?? '').localeCompare(b.from ?? '') || identityOf(a).localeCompare(identityOf(b)),
+    );
+    const nodes = [...this.nodes].map(([name, vteps]) => ({ name, vteps: [...vteps] }));
+    nodes.sort((a, b) => a.name.localeCompare(b.name));
+    return { version: 1, nodes, endpoints };
+  }
+
+  /** Live bindings' records (current state). */
+  current(): EndpointRecord[] {
+    return [...this.live.values()].map((b) => b.record);
+  }
+
+  stats(): LiveInventoryStats {
+    const vfs = new Map<string, Set<string>>();
+    for (const n of this.nodes.keys()) vfs.set(n, new Set());
+    for (const n of this.vfNodes) vfs.set(n, new Set());
+    for (const b of this.live.values()) {
+      const r = b.record;
+      if (r.mode !== 'l2' || !r.vf) continue;
+      let set = vfs.get(r.node);
+      if (set === undefined) {
+        set = new Set();
+        vfs.set(r.node, set);
+      }
+      set.add(`${r.vf.pf}/${r.vf.index}`);
+    }
+    const vfsInUse = new Map<string, number>();
+    for (const [n, s] of vfs) vfsInUse.set(n, s.size);
+    return {
+      live: this.live.size,
+      history: this.history.length - this.historyHead,
+      conflicts: this.conflictsMac + this.conflictsIp,
+      vfsInUse,
+    };
+  }
+
+  /** Registers the lifecycle metrics (node-exporter/metrics.ts ENDPOINT_METRICS), read at scrape time. */
+  registerMetrics(registry: Registry): void {
+    const m = ENDPOINT_METRICS;
+    const reg = [registry];
+    const self = this;
+    new Gauge({
+      name: m.live.name,
+      help: m.live.help,
+      labelNames: m.live.labels,
+      registers: reg,
+      collect() {
+        this.reset();
+        const bySource = new Map<string, number>();
+        for (const s of self.events.keys()) bySource.set(s, 0);
+        for (const b of self.live.values()) bySource.set(b.source, (bySource.get(b.source) ?? 0) + 1);
+        for (const [s, n] of bySource) this.labels(s).set(n);
+      },
+    });
+    new Gauge({
+      name: m.history.name,
+      help: m.history.help,
+      labelNames: m.history.labels,
+      registers: reg,
+      collect() {
+        this.set(self.history.length - self.historyHead);
+      },
+    });
+    new Counter({
+      name: m.events.name,
+      help: m.events.help,
+      labelNames: m.events.labels,
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const [s, c] of self.events) {
+          this.labels(s, 'bind').inc(c.bind);
+          this.labels(s, 'unbind').inc(c.unbind);
+        }
+      },
+    });
+    new Counter({
+      name: m.conflicts.name,
+      help: m.conflicts.help,
+      labelNames: m.conflicts.labels,
+      registers: reg,
+      collect() {
+        this.reset();
+        this.labels('mac').inc(self.conflictsMac);
+        this.labels('ip').inc(self.conflictsIp);
+      },
+    });
+    new Gauge({
+      name: m.vfsInUse.name,
+      help: m.vfsInUse.help,
+      labelNames: m.vfsInUse.labels,
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const [n, v] of self.stats().vfsInUse) this.labels(n).set(v);
+      },
+    });
+    new Counter({
+      name: m.sourceErrors.name,
+      help: m.sourceErrors.help,
+      labelNames: m.sourceErrors.labels,
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of self.sources) this.labels(s.name).inc(s.health().errors);
+      },
+    });
+  }
+
+  /** Called (synchronously) after every change of the index. */
+  onChange(cb: () => void): void {
+    this.listeners.push(cb);
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private changed(): void {
+    for (const cb of this.listeners) cb();
+  }
+
+  private bind(source: string, e: EndpointEvent): boolean {
+    const r = e.record;
+    if (r === undefined) {
+      this.log(`${source}: bind ${e.key} without a record (ignored)`);
+      return false;
+    }
+    const id = `${source}\0${e.key}`;
+    const sig = signature(r);
+    const old = this.live.get(id);
+    const fromUs = r.from !== null ? Date.parse(r.from) * 1000 : e.atUs;
+    if (old !== undefined) {
+      if (old.sig === sig && r.to === null) return false; // re-emitted, unchanged
+      this.endBinding(old, fromUs);
+    }
+    const record: EndpointRecord = { ...r, from: isoUs(fromUs), to: r.to };
+    if (r.to !== null) {
+      const toUs = Date.parse(r.to) * 1000;
+      if (toUs <= fromUs) return false;
+      this.pushHistory(this.index.add(record, id, fromUs, toUs), record);
+      return true;
+    }
+    // µs precision: the record's ISO strings hold only ms
+    const ep = this.index.add(record, id, fromUs);
+    const b: Binding = {
+      source,
+      key: e.key,
+      id,
+      record,
+      sig,
+      ep,
+      claims: claimsOf(ep),
+      identity: identityOf(r),
+    };
+    this.claim(b, fromUs);
+    this.live.set(id, b);
+    if (record.mode === 'l2' && record.vf) this.vfNodes.add(record.node);
+    return true;
+  }
+
+  private unbind(source: string, key: string, atUs: number): boolean {
+    const b = this.live.get(`${source}\0${key}`);
+    if (b === undefined) return false;
+    this.endBinding(b, atUs);
+    return true;
+  }
+
+  private endBinding(b: Binding, atUs: number): void {
+    this.live.delete(b.id);
+    for (const c of b.claims) {
+      const set = this.claims.get(c);
+      if (set === undefined) continue;
+      set.delete(b);
+      if (set.size === 0) this.claims.delete(c);
+    }
+    if (atUs <= b.ep.fromUs) {
+      // replaced or unbound before it began: it never held anything
+      this.index.remove(b.ep);
+      return;
+    }
+    this.index.end(b.ep, atUs);
+    this.pushHistory(b.ep, b.record);
+  }
+
+  private pushHistory(ep: Endpoint, record: EndpointRecord): void {
+    this.history.push({ ep, record });
+  }
+
+  /** Registers a new live binding's claims: moves static endpoints, reports conflicts. */
+  private claim(b: Binding, fromUs: number): void {
+    // a static endpoint seen on another node: its live binding elsewhere ends here
+    if (b.record.static) {
+      for (const c of b.claims) {
+        const set = this.claims.get(c);
+        if (set === undefined) continue;
+        for (const other of [...set]) {
+          if (other.record.static && other.identity === b.identity && other.record.node !== b.record.node) {
+            this.endBinding(other, fromUs);
+          }
+        }
+      }
+    }
+    for (const c of b.claims) {
+      let set = this.claims.get(c);
+      if (set === undefined) {
+        set = new Set();
+        this.claims.set(c, set);
+      }
+      for (const other of set) {
+        if (other.identity === b.identity) continue; // the same endpoint from another source
+        if (c.includes('|mac|')) this.conflictsMac++;
+        else this.conflictsIp++;
+        const pair = b.id < other.id ? `${b.id}\n${other.id}` : `${other.id}\n${b.id}`;
+        if (!this.loggedPairs.has(pair)) {
+          this.loggedPairs.add(pair);
+          if (this.loggedPairs.size > 100_000) this.loggedPairs.clear(); // bounded
+          const [, scope, , addr] = /^(\d+)\|(mac|ip)\|(.*)$/.exec(c) ?? [];
+          const what = c.includes('|mac|') ? `MAC ${b.record.mac.toLowerCase()}` : `IP ${addr}`;
+          const wins = winner(b.ep, other.ep);
+          this.log(
+            `endpoint conflict: ${what} in scope ${scopeName(Number(scope))} claimed by ` +
+              `${describe(b)} and ${describe(other)} (live); ${describe(wins === b.ep ? b : other)} wins`,
+          );
+        }
+      }
+      set.add(b);
+    }
+  }
+}
+
+function winner(a: Endpoint, b: Endpoint): Endpoint {
+  if (a.fromUs !== b.fromUs) return a.fromUs > b.fromUs ? a : b;
+  return a.key <= b.key ? a : b;
+}
+
+function scopeName(scope: number): string {
+  return scope >= 4096 ? `VNI ${scope - 4096}` : `VLAN ${scope}`;
+}
+
+function describe(b: Binding): string {
+  const r = b.record;
+  return `${r.namespace}/${r.pod} ${r.interface} on ${r.node} (${b.source} ${b.key})`;
+}
