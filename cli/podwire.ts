@@ -169,7 +169,7 @@ export function buildProgram(): Command {
 
   program
     .command('sample')
-    .description('write the demo capture and its inventory (what npm start traces) to a folder')
+    .description('write the demo capture and its inventory (what podwire tour traces) to a folder')
     .option('--out <dir>', 'output folder', 'samples')
     .action((o) =>
       run(async () => {
@@ -179,12 +179,46 @@ export function buildProgram(): Command {
     );
 
   program
-    .command('start')
-    .description('what npm start runs: the packet path over the shipped demo capture, then where to look')
+    .command('tour')
+    .description('the packet path over the shipped demo capture: flows, traced packets, where to look')
     .action(() =>
       run(async () => {
-        const { start } = await import('./start.js');
-        await start();
+        const { tour } = await import('./tour.js');
+        await tour();
+      }),
+    );
+
+  program
+    .command('all')
+    .description(
+      'the whole service (what npm start runs): endpoints, NIC counters, mirror → flows → ClickHouse, /metrics and the query API',
+    )
+    .option('--config <file>', 'JSON config (every option and its default: README, "podwire all")')
+    .option('--data-dir <dir>', "override the config's dataDir (embedded ClickHouse and spools)")
+    .option('--listen <host:port>', "override the config's http.listen")
+    .option('--duration <duration>', 'stop after this long (default: run until Ctrl-C)')
+    .option('--status-every <duration>', 'print the one-line health summary this often (0: never)', '30s')
+    .option('-q, --quiet', 'only warnings and errors on stderr')
+    .action((o) =>
+      run(async () => {
+        const { loadAllConfig, parseAllConfig } = await import('./all-config.js');
+        const { runAll } = await import('./all.js');
+        const config = o.config === undefined ? parseAllConfig({}) : await loadAllConfig(o.config);
+        if (o.dataDir !== undefined) config.dataDir = o.dataDir;
+        if (o.listen !== undefined) {
+          parseListen(o.listen, '--listen');
+          config.http.listen = o.listen;
+        }
+        await runAll(
+          {
+            config,
+            configPath: o.config,
+            durationSeconds: o.duration === undefined ? undefined : parseDuration(o.duration, '--duration'),
+            statusSeconds: o.statusEvery === '0' ? 0 : parseDuration(o.statusEvery, '--status-every'),
+            quiet: o.quiet,
+          },
+          stopSignal(),
+        );
       }),
     );
 

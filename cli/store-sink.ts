@@ -67,7 +67,7 @@ export class StoreSink {
     if (this.busy) return;
     this.busy = true;
     try {
-      while (this.sink.pending > 0) await this.sink.pump();
+      await this.sink.tick();
     } finally {
       this.busy = false;
     }

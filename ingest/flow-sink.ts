@@ -14,6 +14,8 @@ export interface FlowSinkOptions {
   batchRows?: number;
   /** rows encoded per pump() call before it yields */
   sliceRows?: number;
+  /** a partial batch is sent once its first row has waited this long, ms (default 1000) */
+  maxAgeMs?: number;
   /** takes a finished batch; a Promise means "wait before sending more" (backpressure) */
   send: (batch: EncodedBatch) => true | Promise<void>;
 }
@@ -23,12 +25,16 @@ export class FlowSink {
   private readonly builder: FlowArrowBuilder;
   private readonly batchRows: number;
   private readonly sliceRows: number;
+  private readonly maxAgeMs: number;
+  /** when the open batch got its first row (ms, monotonic) */
+  private firstAt = 0;
   /** flows queued and not yet encoded */
   pending = 0;
 
   constructor(private readonly o: FlowSinkOptions) {
     this.batchRows = o.batchRows ?? 50_000;
     this.sliceRows = o.sliceRows ?? 8192;
+    this.maxAgeMs = o.maxAgeMs ?? 1000;
     this.builder = new FlowArrowBuilder(o.names, this.batchRows);
   }
 
@@ -44,6 +50,7 @@ export class FlowSink {
     while (budget > 0 && this.queue.length > 0) {
       const q = this.queue[0];
       const n = Math.min(budget, this.batchRows - this.builder.rows, q.batch.count - q.at);
+      if (this.builder.rows === 0) this.firstAt = performance.now();
       this.builder.add(q.batch, q.at, q.at + n);
       q.at += n;
       budget -= n;
@@ -51,6 +58,19 @@ export class FlowSink {
       if (q.at === q.batch.count) this.queue.shift();
       if (this.builder.rows === this.batchRows) await this.emit();
     }
+  }
+
+  /**
+   * What a live input calls every so often (the service: every 50 ms): encodes what is
+   * queued, a slice at a time, and sends a partial batch once it is `maxAgeMs` old — live
+   * traffic may take minutes to fill a batch, and flows should reach the store in seconds.
+   */
+  async tick(): Promise<void> {
+    while (this.pending > 0) {
+      await this.pump();
+      await new Promise((r) => setImmediate(r));
+    }
+    if (this.builder.rows > 0 && performance.now() - this.firstAt >= this.maxAgeMs) await this.emit();
   }
 
   /** Encodes and sends everything queued, including a last partial batch. */

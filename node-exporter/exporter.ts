@@ -30,6 +30,8 @@ export interface NodeExporterOptions {
   port?: number;
   processMetrics?: boolean;
   log?: (message: string) => void;
+  /** more routes on the same server (the all-in-one service mounts its query API) */
+  routes?: (app: ReturnType<typeof createMetricsApp>) => void;
   /** called after each collection with its wall time (for benchmarks and tests) */
   onCollection?: (info: { seconds: number; series: number; ok: boolean }) => void;
 }
@@ -117,13 +119,9 @@ export class NodeExporter {
     if (this.server) return { url: this.server.url };
     this.stopped = false;
     await this.collectOnce();
-    this.server = await startMetricsServer(
-      createMetricsApp({ registry: this.registry, health: () => this.health() }),
-      {
-        host: this.options.host,
-        port: this.options.port,
-      },
-    );
+    const app = createMetricsApp({ registry: this.registry, health: () => this.health() });
+    this.options.routes?.(app);
+    this.server = await startMetricsServer(app, { host: this.options.host, port: this.options.port });
     this.nextSlot = Math.ceil(Date.now() / this.intervalMs) * this.intervalMs;
     this.schedule();
     return { url: this.server.url };

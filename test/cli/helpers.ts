@@ -26,7 +26,7 @@ export const SAMPLE_PCAP = join(ROOT, 'samples', 'mirror.pcap');
 export const SAMPLE_INVENTORY = join(ROOT, 'samples', 'inventory.json');
 
 /** The folders tsconfig.build.json compiles into dist/. */
-const SOURCE_DIRS = ['cli', 'collector', 'bench', 'node-exporter', 'ingest', 'dashboards', 'alerts'];
+const SOURCE_DIRS = ['cli', 'api', 'collector', 'bench', 'node-exporter', 'ingest', 'dashboards', 'alerts'];
 
 function* sources(dir: string): Generator<string> {
   if (!existsSync(dir)) return;

@@ -1,7 +1,7 @@
 /**
- * What `npm start` runs for now: the packet path over the shipped demo capture (flows,
- * then the first packets traced), and where to look next. Later issues make this the
- * all-in-one service (demo agent → demo NIC → mirror → store → exporter).
+ * `podwire tour`: the packet path over the shipped demo capture (flows, then the first
+ * packets traced through every encapsulation), and where to look next. A quick look at
+ * what attribution does, without starting the service (`podwire all`, what npm start runs).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import { trace } from './trace.js';
 
 const samples = fileURLToPath(new URL('../../samples/', import.meta.url));
 
-export async function start(): Promise<void> {
+export async function tour(): Promise<void> {
   const pcap = `${samples}mirror.pcap`;
   const inventory = `${samples}inventory.json`;
   if (!existsSync(pcap) || !existsSync(inventory)) {

@@ -1,6 +1,6 @@
 /**
  * `podwire sample` regenerates the shipped demo byte for byte (it is seeded), and
- * `podwire start` (what `npm start` runs) shows flows, traced packets and where to look
+ * `podwire tour` shows flows, traced packets and where to look
  * next, then exits 0.
  */
 import { readFileSync } from 'node:fs';
@@ -54,9 +54,9 @@ describe('podwire sample', () => {
   });
 });
 
-describe('podwire start', () => {
+describe('podwire tour', () => {
   it('prints the flows, the first packets traced and where to look next; exits 0', async () => {
-    const r = await podwire(['start'], { timeoutMs: 15_000 });
+    const r = await podwire(['tour'], { timeoutMs: 15_000 });
     expect(r.signal).toBeNull();
     expect(r.stderr).not.toMatch(/internal error|^\s+at /m);
     expect(r.code, r.stderr).toBe(0);

@@ -1,0 +1,145 @@
+/**
+ * The query API over the flow store: what dashboards, scripts and people use to look at
+ * flows while the service runs (embedded chDB belongs to the running process, so this is
+ * the way in). Read-only; every value from a request is validated (zod) and travels as a
+ * ClickHouse query parameter (ingest/queries.ts).
+ *
+ *   GET /api/top-talkers?by=pod|pair|namespace|vlan|vni&from&to&limit
+ *   GET /api/pods/:namespace/:pod/bandwidth?from&to&step
+ *   GET /api/packets?mac&ip&vlan&vni&namespace&pod&from&to&limit
+ *   GET /api/vf-counters?node&namespace&pod&from&to&step
+ *   GET /api/status     the running service's one-line health, as JSON
+ *
+ * `from`/`to`: seconds since the epoch or ISO 8601 (default: the last hour). With a token
+ * configured, every /api request needs `Authorization: Bearer TOKEN` (compared in constant
+ * time); a bad request is a 400 naming the parameter, never a 500.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Context, Hono } from 'hono';
+import { z } from 'zod';
+import {
+  packetTrace,
+  podBandwidth,
+  type QueryContext,
+  topTalkers,
+  vfCounterSeries,
+} from '../ingest/queries.js';
+
+export interface ApiDeps {
+  ctx: () => QueryContext;
+  /** required bearer token (none: open, for loopback only) */
+  token?: string;
+  status: () => unknown;
+}
+
+const instant = z
+  .string()
+  .transform((s, c) => {
+    const n = /^\d+(\.\d+)?$/.test(s) ? Number(s) : Date.parse(s) / 1000;
+    if (!Number.isFinite(n)) {
+      c.addIssue({ code: 'custom', message: 'expected seconds since the epoch or an ISO 8601 time' });
+      return z.NEVER;
+    }
+    return Math.floor(n);
+  })
+  .optional();
+
+const range = { from: instant, to: instant };
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schemas = {
+  topTalkers: z.object({
+    ...range,
+    by: z.enum(['pod', 'pair', 'namespace', 'vlan', 'vni']).default('pod'),
+    limit: int(1, 1000).default(10),
+  }),
+  bandwidth: z.object({ ...range, step: int(1, 86400).default(60) }),
+  packets: z.object({
+    ...range,
+    mac: z
+      .string()
+      .regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, 'expected a MAC address')
+      .optional(),
+    ip: z.union([z.ipv4(), z.ipv6()], { message: 'expected an IP address' }).optional(),
+    vlan: int(0, 4094).optional(),
+    vni: int(0, 0xffffff).optional(),
+    namespace: z.string().min(1).optional(),
+    pod: z.string().min(1).optional(),
+    limit: int(1, 10_000).default(100),
+  }),
+  vfCounters: z.object({
+    ...range,
+    step: int(1, 86400).default(60),
+    node: z.string().min(1).optional(),
+    namespace: z.string().min(1).optional(),
+    pod: z.string().min(1).optional(),
+  }),
+};
+
+class BadRequest extends Error {}
+
+function parse<T extends z.ZodType>(schema: T, c: Context): z.infer<T> {
+  const r = schema.safeParse(c.req.query());
+  if (!r.success) {
+    throw new BadRequest(
+      r.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '),
+    );
+  }
+  return r.data;
+}
+
+/** [from, to): the given ends, defaulting to the hour before now. */
+function rangeOf(q: { from?: number; to?: number }): { from: number; to: number } {
+  const to = q.to ?? Math.ceil(Date.now() / 1000);
+  const from = q.from ?? to - 3600;
+  if (!(to > from)) throw new BadRequest("to: must be after 'from'");
+  return { from, to };
+}
+
+function tokenOk(header: string | undefined, token: string): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? '');
+  if (!m) return false;
+  const a = Buffer.from(m[1]);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: any Hono app (its env type does not matter here)
+export function mountApi(app: Hono<any>, deps: ApiDeps): void {
+  app.use('/api/*', async (c, next) => {
+    if (deps.token !== undefined && !tokenOk(c.req.header('authorization'), deps.token)) {
+      return c.json({ error: 'a bearer token is required (Authorization: Bearer TOKEN)' }, 401, {
+        'www-authenticate': 'Bearer',
+      });
+    }
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof BadRequest || err instanceof RangeError) return c.json({ error: err.message }, 400);
+      throw err;
+    }
+  });
+  app.onError((err, c) => {
+    if (err instanceof BadRequest || err instanceof RangeError) return c.json({ error: err.message }, 400);
+    return c.json({ error: `podwire: ${err.message}` }, 500);
+  });
+
+  app.get('/api/status', (c) => c.json(deps.status() as object));
+  app.get('/api/top-talkers', async (c) => {
+    const q = parse(schemas.topTalkers, c);
+    return c.json(await topTalkers(deps.ctx(), { ...rangeOf(q), by: q.by, limit: q.limit }));
+  });
+  app.get('/api/pods/:namespace/:pod/bandwidth', async (c) => {
+    const q = parse(schemas.bandwidth, c);
+    const { namespace, pod } = c.req.param();
+    return c.json(await podBandwidth(deps.ctx(), { ...rangeOf(q), namespace, pod, step: q.step }));
+  });
+  app.get('/api/packets', async (c) => {
+    const { from, to, ...q } = parse(schemas.packets, c);
+    return c.json(await packetTrace(deps.ctx(), { ...rangeOf({ from, to }), ...q }));
+  });
+  app.get('/api/vf-counters', async (c) => {
+    const { from, to, ...q } = parse(schemas.vfCounters, c);
+    return c.json(await vfCounterSeries(deps.ctx(), { ...rangeOf({ from, to }), ...q }));
+  });
+}

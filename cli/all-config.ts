@@ -1,0 +1,163 @@
+/**
+ * The `podwire all --config FILE` schema: every option with its default, validated with zod
+ * so a bad file is refused with the path of each bad field and what was expected. With no
+ * file, every default applies: the embedded demo (demo agent, demo SmartNIC, demo mirror,
+ * chDB in ./data, /metrics on 127.0.0.1:9742). The README documents each option.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { endpointSourceConfigSchema, formatIssues } from '../collector/endpoints/config.js';
+import { DEFAULT_RETENTION } from '../ingest/schema.js';
+import { parseListen, UserError } from './errors.js';
+import { parseSourceSpec } from './node.js';
+
+const listen = z.string().refine(
+  (s) => {
+    try {
+      parseListen(s, 'listen');
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected HOST:PORT, e.g. 127.0.0.1:9742 or [::1]:9742' },
+);
+
+const nicSource = z.string().refine(
+  (s) => {
+    try {
+      parseSourceSpec(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected demo, iproute2:PF[,PF], sysfs:PF[,PF], netdev:IF[,IF] or tc:IF[,IF]' },
+);
+
+const retentionKeys = Object.keys(DEFAULT_RETENTION) as [keyof typeof DEFAULT_RETENTION];
+
+export const allConfigSchema = z
+  .object({
+    /** embedded ClickHouse (DATA_DIR/clickhouse) and the writers' spools (DATA_DIR/spool) */
+    dataDir: z.string().min(1).default('data'),
+    store: z
+      .object({
+        /** a ClickHouse server instead of embedded chDB: http(s)://user:password@host:8123/db */
+        clickhouseUrl: z.url({ protocol: /^https?$/, message: 'expected an http(s):// URL' }).optional(),
+        /** ReplicatedMergeTree + Distributed tables on this cluster (needs clickhouseUrl) */
+        cluster: z.string().min(1).optional(),
+        database: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name (letters, digits, _)')
+          .default('podwire'),
+        /** days to keep, per table */
+        retention: z.partialRecord(z.enum(retentionKeys), z.number().int().min(1)).default({}),
+      })
+      .strict()
+      .default({ database: 'podwire', retention: {} })
+      .refine((s) => s.cluster === undefined || s.clickhouseUrl !== undefined, {
+        message: 'cluster needs clickhouseUrl (a cluster is a set of servers)',
+        path: ['cluster'],
+      }),
+    endpoints: z
+      .object({
+        /** where endpoints come from (see the README: file, kubernetes, cni-cache, demo) */
+        sources: z
+          .array(endpointSourceConfigSchema)
+          .min(1)
+          .default([{ type: 'demo' } as never]),
+        /** ended bindings are kept this long, so older packets attribute to who held an address then */
+        retentionSeconds: z
+          .number()
+          .min(0)
+          .default(24 * 3600),
+      })
+      .strict()
+      .default({ sources: [{ type: 'demo' } as never], retentionSeconds: 24 * 3600 }),
+    nic: z
+      .object({
+        /** in priority order (the `podwire node --source` syntax); [] = no NIC counters */
+        sources: z.array(nicSource).default(['demo']),
+        /** this node's name (default the host name; the demo simulates every demo node) */
+        node: z.string().min(1).optional(),
+        intervalSeconds: z.number().min(0.1).default(15),
+        sysfsRoot: z.string().min(1).default('/sys'),
+      })
+      .strict()
+      .default({ sources: ['demo'], intervalSeconds: 15, sysfsRoot: '/sys' }),
+    mirror: z
+      .discriminatedUnion('type', [
+        z
+          .object({
+            /** frames consistent with the live endpoints, through the real packet path */
+            type: z.literal('demo'),
+            packetsPerSecond: z.number().min(1).max(1_000_000).default(2000),
+            seed: z.number().int().min(0).default(1),
+          })
+          .strict(),
+        z
+          .object({
+            /** a live capture (tcpdump -i INTERFACE): a mirror/SPAN port, an ERSPAN receiver */
+            type: z.literal('capture'),
+            interface: z.string().min(1),
+            filter: z.string().optional(),
+          })
+          .strict(),
+        z.object({ type: z.literal('none') }).strict(),
+      ])
+      .default({ type: 'demo', packetsPerSecond: 2000, seed: 1 }),
+    flows: z
+      .object({
+        windowSeconds: z.number().min(1).max(1800).default(10),
+        /** open flows held (128 bytes each) before they are emitted early */
+        maxFlows: z.number().int().min(1).default(262_144),
+      })
+      .strict()
+      .default({ windowSeconds: 10, maxFlows: 262_144 }),
+    samples: z
+      .object({
+        /** one packet in N goes to packet_samples (0: none) */
+        oneIn: z.number().int().min(0).default(100),
+      })
+      .strict()
+      .default({ oneIn: 100 }),
+    http: z
+      .object({
+        /** /metrics, /healthz and the query API */
+        listen: listen.default('127.0.0.1:9742'),
+        /**
+         * bearer token the query API requires (default $PODWIRE_API_TOKEN); required when
+         * listening beyond loopback. /metrics and /healthz stay open, as Prometheus expects.
+         */
+        apiToken: z.string().min(16, 'expected at least 16 characters').optional(),
+      })
+      .strict()
+      .default({ listen: '127.0.0.1:9742' }),
+  })
+  .strict();
+
+export type AllConfig = z.infer<typeof allConfigSchema>;
+
+/** Validates a parsed config; a UserError listing each bad field by path. */
+export function parseAllConfig(json: unknown, where = 'config'): AllConfig {
+  const r = allConfigSchema.safeParse(json);
+  if (!r.success) throw new UserError(`${where}: invalid configuration\n${formatIssues(r.error.issues)}`);
+  return r.data;
+}
+
+export async function loadAllConfig(path: string): Promise<AllConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UserError(`${path}: cannot read the config: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${path}: not valid JSON: ${(err as Error).message}`);
+  }
+  return parseAllConfig(json, path);
+}

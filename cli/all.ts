@@ -1,0 +1,358 @@
+/**
+ * `podwire all`: the whole service in one process — what `npm start` runs.
+ *
+ *   endpoint sources ─▶ live inventory (time-versioned index) ─┬─▶ packet path ─▶ flows ─▶ ClickHouse flows (+ rollups)
+ *   (demo agent, file,                                          │   (mirror input)  └────▶ packet_samples (1 in N)
+ *    kubernetes, cni-cache)                                     └─▶ NIC collector ─▶ /metrics, ClickHouse vf_counters
+ *
+ * On embedded defaults: the demo agent (3 nodes, ~100 pods, churn), the demo SmartNIC
+ * following it, the demo mirror emitting frames consistent with it through the real packet
+ * path, chDB in ./data, and /metrics + /healthz + the query API on 127.0.0.1:9742. Stops
+ * cleanly on SIGINT/SIGTERM (or after --duration): open flows are emitted and every writer
+ * flushes (or spools what the store cannot take); a restart on the same data goes on.
+ */
+import { join } from 'node:path';
+import { mountApi } from '../api/app.js';
+import { AttributionCounters } from '../collector/attribution/attribute.js';
+import { captureLive } from '../collector/capture/tcpdump.js';
+import { decodeConfig } from '../collector/decode/packet.js';
+import { EndpointConfigError } from '../collector/endpoints/config.js';
+import { createEndpointSource } from '../collector/endpoints/factory.js';
+import { LiveInventory } from '../collector/endpoints/live-inventory.js';
+import { FlowTable } from '../collector/flows/flow-table.js';
+import { NicCollector } from '../collector/nic/collector.js';
+import { createDemoSource, type DemoNic } from '../collector/nic/demo.js';
+import type { NicSource } from '../collector/nic/types.js';
+import { PacketPath } from '../collector/packet-path.js';
+import { DemoMirror } from '../collector/synth/mirror.js';
+import { FlowSink } from '../ingest/flow-sink.js';
+import { migrate, SchemaError } from '../ingest/migrations.js';
+import { packetSampleRow, vfCounterRows } from '../ingest/sample-rows.js';
+import { DEFAULT_RETENTION, flows, packet_samples, vf_counters } from '../ingest/schema.js';
+import { openStore, type Store, StoreError } from '../ingest/store.js';
+import { BatchWriter } from '../ingest/writer.js';
+import { NodeExporter } from '../node-exporter/exporter.js';
+import { EndpointJoin } from '../node-exporter/join.js';
+import { fromCollectorState } from '../node-exporter/nic-state.js';
+import type { AllConfig } from './all-config.js';
+import { ExitCode, parseListen, UserError } from './errors.js';
+import { buildSources, parseSourceSpec } from './node.js';
+
+export interface AllOptions {
+  config: AllConfig;
+  /** where the config came from, for the startup lines */
+  configPath?: string;
+  /** stop after this many seconds (default: run until a signal) */
+  durationSeconds?: number;
+  /** the one-line health summary every this many seconds (0: only at start and end) */
+  statusSeconds?: number;
+  quiet?: boolean;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+const num = (n: number) => Math.round(n).toLocaleString('en');
+
+export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> {
+  const cfg = o.config;
+  const say = (s: string) => {
+    if (!o.quiet) process.stderr.write(`${s}\n`);
+  };
+  const log = (m: string) => process.stderr.write(`${m.startsWith('podwire') ? m : `podwire: ${m}`}\n`);
+  const { host, port } = parseListen(cfg.http.listen, 'http.listen');
+  const token = cfg.http.apiToken ?? process.env.PODWIRE_API_TOKEN;
+  if (!LOOPBACK.test(host) && token === undefined) {
+    throw new UserError(
+      `http.listen ${cfg.http.listen}: beyond loopback the query API needs a token (http.apiToken or PODWIRE_API_TOKEN)`,
+    );
+  }
+  if (token !== undefined && token.length < 16)
+    throw new UserError('PODWIRE_API_TOKEN: at least 16 characters');
+
+  // ── the store ──────────────────────────────────────────────────────────────────────
+  let store: Store;
+  try {
+    store = await openStore({
+      url: cfg.store.clickhouseUrl,
+      dataDir: join(cfg.dataDir, 'clickhouse'),
+      database: cfg.store.database,
+      cluster: cfg.store.cluster,
+    });
+    await migrate(store.client, {
+      database: store.database,
+      cluster: store.cluster,
+      retention: { ...DEFAULT_RETENTION, ...cfg.store.retention },
+    });
+  } catch (err) {
+    if (err instanceof StoreError || err instanceof SchemaError)
+      throw new UserError(err.message, ExitCode.USAGE);
+    throw err;
+  }
+  const undo: (() => Promise<void>)[] = [() => store.close()];
+  const unwind = async () => {
+    for (const f of undo.splice(0).reverse()) await f().catch((e: Error) => log(`closing: ${e.message}`));
+  };
+
+  try {
+    // ── endpoints ────────────────────────────────────────────────────────────────────
+    const live = new LiveInventory({ retentionSeconds: cfg.endpoints.retentionSeconds, log });
+    undo.push(() => live.close());
+    for (const sc of cfg.endpoints.sources) {
+      try {
+        await live.attach(createEndpointSource(sc, { log }));
+      } catch (err) {
+        if (err instanceof EndpointConfigError) throw new UserError(err.message);
+        throw new UserError(`endpoint source ${sc.type}: ${(err as Error).message}`);
+      }
+    }
+
+    // ── NIC sources: the demo SmartNIC follows the live inventory ───────────────────────
+    let demoNic: DemoNic | null = null;
+    const nicSources: NicSource[] = cfg.nic.sources.map((text) => {
+      const spec = parseSourceSpec(text);
+      if (spec.kind !== 'demo')
+        return buildSources([spec], cfg.nic.node ?? 'localhost', cfg.nic.sysfsRoot)[0]!;
+      demoNic = createDemoSource({ inventory: live.snapshot(), vfsPerPf: 64, node: cfg.nic.node });
+      return demoNic;
+    });
+    if (demoNic !== null) {
+      const nic: DemoNic = demoNic;
+      live.onChange(() => nic.follow(live.snapshot()));
+    }
+    const intervalMs = Math.round(cfg.nic.intervalSeconds * 1000);
+    const collector = new NicCollector({
+      sources: nicSources,
+      intervalMs,
+      log: (level, m) => log(`podwire nic ${level}: ${m}`),
+    });
+    const vfJoin = new EndpointJoin(() => live.index);
+    let vfWriter: BatchWriter<typeof vf_counters> | null = null;
+    let vfRows = 0;
+    const provider = {
+      async collect() {
+        const s = await collector.collect();
+        if (vfWriter !== null && s.at !== null) {
+          const at = s.at;
+          vfJoin.refresh(at);
+          const rows = vfCounterRows(s, (node, pf, vf) => vfJoin.vf(node, pf, vf, at));
+          if (rows.length > 0) {
+            vfRows += rows.length;
+            // no await: the writer queues (bounded) or spools; a slow store never stalls /metrics
+            void vfWriter.writeMany(rows);
+          }
+        }
+        return fromCollectorState(s, Date.now());
+      },
+    };
+
+    // ── the HTTP server: /metrics, /healthz, the query API ───────────────────────────
+    let status: () => Record<string, unknown> = () => ({});
+    const exporter = new NodeExporter({
+      provider,
+      index: live.index,
+      host,
+      port,
+      intervalMs,
+      log,
+      routes: (app) =>
+        mountApi(app, {
+          ctx: () => ({ client: store.client, database: store.database }),
+          token,
+          status: () => status(),
+        }),
+    });
+    live.registerMetrics(exporter.registry.prom);
+
+    // ── writers ──────────────────────────────────────────────────────────────────────
+    const spoolDir = join(cfg.dataDir, 'spool');
+    const registry = exporter.registry.prom;
+    const ingestLog = (level: string, m: string) => log(`podwire ingest ${level}: ${m}`);
+    const flowWriter = await BatchWriter.open({ store, table: flows, spoolDir, registry, log: ingestLog });
+    undo.push(() => flowWriter.close());
+    const sampleWriter = await BatchWriter.open({
+      store,
+      table: packet_samples,
+      spoolDir,
+      registry,
+      log: ingestLog,
+    });
+    undo.push(() => sampleWriter.close());
+    vfWriter = await BatchWriter.open({ store, table: vf_counters, spoolDir, registry, log: ingestLog });
+    const vfw = vfWriter;
+    undo.push(() => vfw.close());
+
+    // ── the packet path ──────────────────────────────────────────────────────────────
+    const mirror = cfg.mirror;
+    const input = mirror.type === 'capture' ? `capture:${mirror.interface}` : 'mirror:demo';
+    const observation = (n: number) => (n < 0 ? input : `erspan:${n}`);
+    const sink = new FlowSink({ names: observation, send: (b) => flowWriter.writeEncoded(b) });
+    const counters = new AttributionCounters();
+    const flowTable = new FlowTable({
+      index: live.index,
+      counters,
+      windowSeconds: cfg.flows.windowSeconds,
+      maxFlows: cfg.flows.maxFlows,
+      onFlows: sink.onFlows,
+    });
+    const oneIn = cfg.samples.oneIn;
+    let seen = 0;
+    let sampled = 0;
+    const path = new PacketPath({
+      index: live.index,
+      decode: decodeConfig([]),
+      flows: flowTable,
+      counters,
+      onPacket:
+        oneIn > 0
+          ? (c, p, a) => {
+              if (++seen % oneIn !== 0) return;
+              sampled++;
+              void sampleWriter.write(packetSampleRow(c, p, a, observation(p.erspanSession), 1));
+            }
+          : undefined,
+    });
+    // closed windows are encoded in slices, off the packet path's turn
+    let pumping = false;
+    const pump = setInterval(() => {
+      if (pumping) return;
+      pumping = true;
+      void (async () => {
+        try {
+          await sink.tick();
+        } finally {
+          pumping = false;
+        }
+      })();
+    }, 50);
+    undo.push(async () => {
+      clearInterval(pump);
+      while (pumping) await new Promise((r) => setTimeout(r, 5));
+      // open flows are emitted and encoded before the writers close
+      flowTable.flush();
+      await sink.flush();
+    });
+
+    const inputStop = new AbortController();
+    let demoMirror: DemoMirror | null = null;
+    let capture: Promise<unknown> | null = null;
+    if (mirror.type === 'demo') {
+      const vteps = () => {
+        const m = new Map<string, string>();
+        for (const n of live.snapshot().nodes) if (n.vteps[0] !== undefined) m.set(n.name, n.vteps[0]);
+        return m;
+      };
+      let cachedVteps = vteps();
+      live.onChange(() => {
+        cachedVteps = vteps();
+      });
+      demoMirror = new DemoMirror({
+        endpoints: () => live.current(),
+        vteps: () => cachedVteps,
+        packetsPerSecond: mirror.packetsPerSecond,
+        seed: mirror.seed,
+      });
+    } else if (mirror.type === 'capture') {
+      capture = captureLive(mirror.interface, path.handle, {
+        filter: mirror.filter,
+        signal: inputStop.signal,
+        immediate: true,
+        onListening: () => say(`podwire: capturing on ${mirror.interface}`),
+      }).catch((err: Error) => log(`capture on ${mirror.interface} stopped: ${err.message}`));
+    }
+    let lastMs = Date.now();
+    const tick = setInterval(() => {
+      const now = Date.now();
+      demoMirror?.emit(lastMs, now, path.handle);
+      lastMs = now;
+      // windows close by the clock too when the input goes quiet
+      flowTable.tick(now / 1000);
+    }, 100);
+    undo.push(async () => {
+      clearInterval(tick);
+      inputStop.abort();
+      await capture;
+    });
+
+    // ── go ───────────────────────────────────────────────────────────────────────────
+    let url: string;
+    try {
+      ({ url } = await exporter.start());
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+        throw new UserError(`cannot listen on ${host}:${port}: ${e.code} (set http.listen in the config)`);
+      }
+      throw err;
+    }
+    undo.push(() => exporter.stop());
+    const started = Date.now();
+
+    status = () => {
+      const inv = live.stats();
+      const f = flowWriter.stats();
+      const nodes = [...inv.vfsInUse].map(([n, v]) => `${n} ${v}/64`).join(', ');
+      const health = exporter.health();
+      return {
+        uptimeSeconds: Math.round((Date.now() - started) / 1000),
+        endpoints: { live: inv.live, history: inv.history, conflicts: inv.conflicts, vfsInUse: nodes },
+        packets: { seen: counters.packets, attributed: counters.attributed, sampled },
+        flows: { emitted: flowTable.stats.emitted, open: flowTable.stats.open, ...f },
+        vfCounterRows: vfRows,
+        nic: health.sources.map((s) => ({ source: s.name, ok: s.ok, lastError: s.lastError })),
+      };
+    };
+    const line = () => {
+      const s = status() as {
+        endpoints: { live: number; conflicts: number; vfsInUse: string };
+        packets: { seen: number; attributed: number };
+        flows: { emitted: number; written: number; spooled: number; dropped: number };
+        nic: { source: string; ok: boolean }[];
+      };
+      const pct = s.packets.seen > 0 ? ((100 * s.packets.attributed) / s.packets.seen).toFixed(1) : '0';
+      const nicBad = s.nic.filter((n) => !n.ok).map((n) => n.source);
+      return (
+        `podwire: ${s.endpoints.live} endpoints live (VFs in use: ${s.endpoints.vfsInUse || 'none'}), ` +
+        `${num(s.packets.seen)} packets (${pct}% attributed), ${num(s.flows.emitted)} flows, ` +
+        `${num(s.flows.written)} stored, ${num(s.flows.spooled)} spooled, ${num(s.flows.dropped)} dropped; ` +
+        `NIC ${nicBad.length === 0 ? 'ok' : `failing: ${nicBad.join(', ')}`}`
+      );
+    };
+
+    const apiHint = token === undefined ? '' : ` -H "Authorization: Bearer $PODWIRE_API_TOKEN"`;
+    say(`podwire ${'─'.repeat(70)}`);
+    say(
+      `running: ${o.configPath ? `config ${o.configPath}` : 'embedded demo (no --config)'}; store ${store.location}`,
+    );
+    say(`  metrics   ${url}/metrics          (Prometheus; per-pod VF, qdisc and endpoint series)`);
+    say(`  health    ${url}/healthz`);
+    say(`  flows     curl -s${apiHint} '${url}/api/top-talkers?by=pod'`);
+    say(`  pods      curl -s${apiHint} '${url}/api/pods/NAMESPACE/POD/bandwidth?step=10'`);
+    say(`  packets   curl -s${apiHint} '${url}/api/packets?ip=ADDRESS'`);
+    say(`  status    curl -s${apiHint} '${url}/api/status'`);
+    say('Ctrl-C stops (open flows are stored first); a restart goes on with the same data.');
+    say(line());
+
+    const statusEvery = (o.statusSeconds ?? 30) * 1000;
+    const statusTimer = statusEvery > 0 ? setInterval(() => say(line()), statusEvery) : null;
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+      if (o.durationSeconds !== undefined) setTimeout(resolve, o.durationSeconds * 1000).unref();
+    });
+    if (statusTimer) clearInterval(statusTimer);
+    say('podwire: stopping: emitting open flows, flushing the writers');
+    await unwind();
+    const f = flowWriter.stats();
+    const smp = sampleWriter.stats();
+    const vf = vfw.stats();
+    say(
+      `podwire: stopped. stored ${num(f.written)} flow rows, ${num(smp.written)} packet samples, ` +
+        `${num(vf.written)} VF counter rows in ${store.location}` +
+        (f.spooled + smp.spooled + vf.spooled > 0
+          ? `; ${num(f.spooled + smp.spooled + vf.spooled)} rows spooled in ${spoolDir} for the next start`
+          : '; nothing left unflushed'),
+    );
+  } finally {
+    await unwind();
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Row builders for the tables the service fills besides `flows`: `packet_samples` (one
+ * sampled packet: its first bytes, decoded fields and attribution, for "which pod sent
+ * this") and `vf_counters` (per-VF counter deltas of one NIC collection, joined to the pod
+ * that held the VF). Both are low-rate paths: plain objects through the generic Arrow
+ * builder are fast enough here.
+ */
+import type { Attribution } from '../collector/attribution/attribute.js';
+import type { Endpoint } from '../collector/attribution/endpoint-index.js';
+import type { CapturedPacket } from '../collector/capture/types.js';
+import { ipv4ToString, ipv6ToString } from '../collector/decode/addr.js';
+import type { DecodedPacket } from '../collector/decode/packet.js';
+import type { NicState } from '../collector/nic/collector.js';
+import type { packet_samples, RowOf, vf_counters } from './schema.js';
+
+export type PacketSampleRow = RowOf<typeof packet_samples>;
+export type VfCounterRow = RowOf<typeof vf_counters>;
+
+/** How much of each sampled frame is kept (the schema's `frame` column). */
+export const SAMPLE_BYTES = 128;
+
+function ip(p: DecodedPacket, side: 0 | 1): string {
+  if (p.ipVersion === 4) return ipv4ToString(side === 0 ? p.src4 : p.dst4);
+  if (p.ipVersion === 6) return ipv6ToString(side === 0 ? p.src6 : p.dst6);
+  return '';
+}
+
+const blank = { namespace: '', pod: '', node: '', interface: '', network: '', tier: '' };
+const sideOf = (e: Endpoint | null) => e ?? blank;
+
+/** One sampled packet (copies its first SAMPLE_BYTES: the captured buffer is reused). */
+export function packetSampleRow(
+  c: CapturedPacket,
+  p: DecodedPacket,
+  a: Attribution,
+  observation: string,
+  samplingRate: number,
+): PacketSampleRow {
+  const s = sideOf(a.src);
+  const d = sideOf(a.dst);
+  const n = Math.min(c.capLength, SAMPLE_BYTES);
+  return {
+    time: c.tsSec * 1e6 + Math.floor(c.tsNsec / 1000),
+    observation,
+    frame: Uint8Array.prototype.slice.call(c.data, c.offset, c.offset + n),
+    frame_length: c.wireLength,
+    vlan: p.vlan,
+    vni: p.vni,
+    src_mac: p.srcMac,
+    dst_mac: p.dstMac,
+    src_ip: ip(p, 0),
+    dst_ip: ip(p, 1),
+    src_port: p.srcPort,
+    dst_port: p.dstPort,
+    protocol: p.protocol < 0 ? 255 : p.protocol,
+    tcp_flags: p.tcpFlags,
+    src_namespace: s.namespace,
+    src_pod: s.pod,
+    src_node: s.node,
+    src_interface: s.interface,
+    src_network: s.network,
+    src_tier: s.tier,
+    dst_namespace: d.namespace,
+    dst_pod: d.pod,
+    dst_node: d.node,
+    dst_interface: d.interface,
+    dst_network: d.network,
+    dst_tier: d.tier,
+    sampling_rate: samplingRate,
+  };
+}
+
+const delta = (v: { delta: number } | undefined): number => (v === undefined ? 0 : Math.round(v.delta));
+
+/**
+ * The counter deltas of one collection, a row per VF that moved (an idle, unbound VF
+ * writes nothing). `pod` finds the endpoint that held the VF at the collection's instant.
+ */
+export function vfCounterRows(
+  state: NicState,
+  pod: (node: string, pf: string, vf: number) => Endpoint | null,
+): VfCounterRow[] {
+  const out: VfCounterRow[] = [];
+  if (state.at === null) return out;
+  const time = Math.floor(state.at / 1000);
+  for (const v of state.vfs) {
+    if (v.stale) continue;
+    const c = v.counters;
+    const row: VfCounterRow = {
+      time,
+      node: v.sample.node,
+      pf: v.sample.pf,
+      vf: v.sample.vf,
+      namespace: '',
+      pod: '',
+      tier: '',
+      rx_bytes: delta(c.rxBytes),
+      rx_packets: delta(c.rxPackets),
+      rx_dropped: delta(c.rxDropped),
+      tx_bytes: delta(c.txBytes),
+      tx_packets: delta(c.txPackets),
+      tx_dropped: delta(c.txDropped),
+      qos_dropped: delta(c.qosDropped),
+      min_rate: v.sample.minTxRate,
+      max_rate: v.sample.maxTxRate,
+    };
+    if (row.rx_bytes + row.tx_bytes + row.rx_dropped + row.tx_dropped + row.qos_dropped === 0) continue;
+    const ep = pod(v.sample.node, v.sample.pf, v.sample.vf);
+    if (ep !== null) {
+      row.namespace = ep.namespace;
+      row.pod = ep.pod;
+      row.tier = ep.tier;
+    }
+    out.push(row);
+  }
+  return out;
+}
