@@ -127,19 +127,23 @@ export function mountApi(app: Hono<any>, deps: ApiDeps): void {
   app.get('/api/status', (c) => c.json(deps.status() as object));
   app.get('/api/top-talkers', async (c) => {
     const q = parse(schemas.topTalkers, c);
-    return c.json(await topTalkers(deps.ctx(), { ...rangeOf(q), by: q.by, limit: q.limit }));
+    const r = rangeOf(q);
+    return c.json(await topTalkers(deps.ctx(), { ...r, by: q.by, limit: q.limit }));
   });
   app.get('/api/pods/:namespace/:pod/bandwidth', async (c) => {
     const q = parse(schemas.bandwidth, c);
     const { namespace, pod } = c.req.param();
-    return c.json(await podBandwidth(deps.ctx(), { ...rangeOf(q), namespace, pod, step: q.step }));
+    const r = rangeOf(q);
+    return c.json(await podBandwidth(deps.ctx(), { ...r, namespace, pod, step: q.step }));
   });
   app.get('/api/packets', async (c) => {
     const { from, to, ...q } = parse(schemas.packets, c);
-    return c.json(await packetTrace(deps.ctx(), { ...rangeOf({ from, to }), ...q }));
+    const r = rangeOf({ from, to });
+    return c.json(await packetTrace(deps.ctx(), { ...r, ...q }));
   });
   app.get('/api/vf-counters', async (c) => {
     const { from, to, ...q } = parse(schemas.vfCounters, c);
-    return c.json(await vfCounterSeries(deps.ctx(), { ...rangeOf({ from, to }), ...q }));
+    const r = rangeOf({ from, to });
+    return c.json(await vfCounterSeries(deps.ctx(), { ...r, ...q }));
   });
 }
