@@ -70,6 +70,11 @@ export class NumericColumn implements ColumnBuilder {
     this.reserve(this.n + 1)[this.n - 1] = v as number;
   }
 
+  /** Empty again, keeping the array (a batch's bytes are serialized by then). */
+  clear(): void {
+    this.n = 0;
+  }
+
   vector(len: number): Vector {
     return makeVector(this.a.subarray(0, len));
   }
@@ -80,7 +85,7 @@ export class DictionaryColumn implements ColumnBuilder {
   private idx: Int32Array;
   private n = 0;
   private readonly ids = new Map<string, number>();
-  private readonly values: string[] = [];
+  private values: string[] = [];
 
   constructor(cap: number) {
     this.idx = new Int32Array(cap);
@@ -105,6 +110,13 @@ export class DictionaryColumn implements ColumnBuilder {
     }
     this.n = len;
     return this.idx;
+  }
+
+  /** Empty again (dictionary too), keeping the id array. */
+  clear(): void {
+    this.n = 0;
+    this.ids.clear();
+    this.values = [];
   }
 
   pushId(id: number): void {
@@ -261,8 +273,7 @@ export class ArrowBatchBuilder<T extends TableDef> {
     const vectors: Record<string, Vector> = {};
     for (let i = 0; i < this.columns.length; i++)
       vectors[this.columns[i]] = this.builders[i].vector(this.rows);
-    const body = Buffer.from(tableToIPC(new Table(vectors), 'stream'));
-    return { format: 'ArrowStream' as const, columns: this.columns, rows: this.rows, body };
+    return { format: 'ArrowStream' as const, columns: this.columns, rows: this.rows, body: ipcBuffer(vectors) };
   }
 }
 
@@ -274,6 +285,11 @@ export function encodeArrow(
 ): EncodedBatch {
   const vectors: Record<string, Vector> = {};
   for (let i = 0; i < columns.length; i++) vectors[columns[i]] = builders[i].vector(rows);
-  const body = Buffer.from(tableToIPC(new Table(vectors), 'stream'));
-  return { format: 'ArrowStream', columns, rows, body };
+  return { format: 'ArrowStream', columns, rows, body: ipcBuffer(vectors) };
+}
+
+/** The IPC stream as a Buffer over the serializer's own bytes (Buffer.from(u8) would copy them). */
+function ipcBuffer(vectors: Record<string, Vector>): Buffer {
+  const u8 = tableToIPC(new Table(vectors), 'stream');
+  return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 }

@@ -173,27 +173,36 @@ export class FlowArrowBuilder {
     this.reset();
   }
 
+  /**
+   * Empty for the next batch. The column arrays are made once and reused: finish() has
+   * serialized their bytes by then, and fresh 64k-row arrays per batch (~5 MB) kept the
+   * garbage collector busy with external memory.
+   */
   private reset(): void {
-    this.numeric.length = 0;
-    this.epCols = [];
-    this.builders = COLUMNS.map((c) => {
-      if ((NUMERIC_COLUMNS as readonly string[]).includes(c)) {
-        const kind = (flows.columns[c as keyof typeof flows.columns] as Column<unknown>).arrow;
-        const col = new NumericColumn(kind, this.capacity);
-        this.numeric.push({ name: c, col });
-        return col;
-      }
-      if (c === 'src_ip' || c === 'dst_ip') {
-        const ip = new Ip6Column(this.capacity);
-        if (c === 'src_ip') this.srcIpCol = ip;
-        else this.dstIpCol = ip;
-        return ip;
-      }
-      const d = new DictionaryColumn(this.capacity);
-      if (c === 'observation') this.obsCol = d;
-      return d;
-    });
-    this.epCols = EP_COLUMNS.map((c) => this.builders[COLUMNS.indexOf(c)] as DictionaryColumn);
+    if (this.builders.length === 0) {
+      this.builders = COLUMNS.map((c) => {
+        if ((NUMERIC_COLUMNS as readonly string[]).includes(c)) {
+          const kind = (flows.columns[c as keyof typeof flows.columns] as Column<unknown>).arrow;
+          const col = new NumericColumn(kind, this.capacity);
+          this.numeric.push({ name: c, col });
+          return col;
+        }
+        if (c === 'src_ip' || c === 'dst_ip') {
+          const ip = new Ip6Column(this.capacity);
+          if (c === 'src_ip') this.srcIpCol = ip;
+          else this.dstIpCol = ip;
+          return ip;
+        }
+        const d = new DictionaryColumn(this.capacity);
+        if (c === 'observation') this.obsCol = d;
+        return d;
+      });
+      this.epCols = EP_COLUMNS.map((c) => this.builders[COLUMNS.indexOf(c)] as DictionaryColumn);
+    } else {
+      for (const { col } of this.numeric) col.clear();
+      this.obsCol.clear();
+      for (const d of this.epCols) d.clear();
+    }
     this.generation++;
     this.obsIds.clear();
     this.rows = 0;

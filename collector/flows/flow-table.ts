@@ -241,6 +241,17 @@ export class FlowBatch {
     return this.rows[i * RW + R_RATE];
   }
 
+  /** The first `count` flows, `seconds` later (a benchmark replaying traffic); shares the rows. */
+  shifted(seconds: number, count = this.count): FlowBatch {
+    return new FlowBatch(
+      Math.min(count, this.count),
+      this.rows,
+      this.base + seconds,
+      this.windowSeconds,
+      this.endpoints,
+    );
+  }
+
   /** Sum of packets (scaled) in the batch. */
   totalPackets(): number {
     let n = 0;
