@@ -35,7 +35,7 @@ import { NodeExporter } from '../node-exporter/exporter.js';
 import { EndpointJoin } from '../node-exporter/join.js';
 import { fromCollectorState } from '../node-exporter/nic-state.js';
 import type { AllConfig } from './all-config.js';
-import { ExitCode, parseListen, UserError } from './errors.js';
+import { ExitCode, listenError, parseListen, UserError } from './errors.js';
 import { buildSources, parseSourceSpec } from './node.js';
 
 export interface AllOptions {
@@ -278,11 +278,7 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
     try {
       ({ url } = await exporter.start());
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
-        throw new UserError(`cannot listen on ${host}:${port}: ${e.code} (set http.listen in the config)`);
-      }
-      throw err;
+      listenError(err, host, port, 'set http.listen in the config, or --listen');
     }
     undo.push(() => exporter.stop());
     const started = Date.now();

@@ -80,3 +80,15 @@ export function parseRetention(text: string): Record<string, number> {
   }
   return out;
 }
+
+/**
+ * A listen failure the user can fix (address taken, not allowed, not on this machine) as
+ * a usage error; anything else is rethrown.
+ */
+export function listenError(err: unknown, host: string, port: number, hint: string): never {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    throw new UserError(`cannot listen on ${host}:${port}: ${code} (${hint})`);
+  }
+  throw err;
+}

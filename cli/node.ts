@@ -19,7 +19,7 @@ import { createSysfsSource } from '../collector/nic/sysfs.js';
 import { createTcSource } from '../collector/nic/tc.js';
 import type { NicSource } from '../collector/nic/types.js';
 import { NodeExporter } from '../node-exporter/exporter.js';
-import { UserError } from './errors.js';
+import { listenError, UserError } from './errors.js';
 
 export interface NodeOptions {
   sources: string[];
@@ -115,11 +115,7 @@ export async function runNode(o: NodeOptions, signal: AbortSignal): Promise<void
   try {
     ({ url } = await exporter.start());
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
-      throw new UserError(`cannot listen on ${o.host}:${o.port}: ${e.code} (choose another with --listen)`);
-    }
-    throw err;
+    listenError(err, o.host, o.port, 'choose another with --listen');
   }
   if (!o.quiet) {
     const h = exporter.health();

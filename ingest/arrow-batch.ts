@@ -273,7 +273,12 @@ export class ArrowBatchBuilder<T extends TableDef> {
     const vectors: Record<string, Vector> = {};
     for (let i = 0; i < this.columns.length; i++)
       vectors[this.columns[i]] = this.builders[i].vector(this.rows);
-    return { format: 'ArrowStream' as const, columns: this.columns, rows: this.rows, body: ipcBuffer(vectors) };
+    return {
+      format: 'ArrowStream' as const,
+      columns: this.columns,
+      rows: this.rows,
+      body: ipcBuffer(vectors),
+    };
   }
 }
 

@@ -10,13 +10,27 @@ export type ObservationName = (observation: number) => string;
 
 const NO_EP = { namespace: '', pod: '', node: '', interface: '', network: '', tier: '' } as const;
 
-function ep(e: Endpoint | null) {
-  return e ?? NO_EP;
+/** The src_/dst_ attribution columns shared by `flows` and `packet_samples` ('' when unattributed). */
+export function attributionColumns(src: Endpoint | null, dst: Endpoint | null) {
+  const s = src ?? NO_EP;
+  const d = dst ?? NO_EP;
+  return {
+    src_namespace: s.namespace,
+    src_pod: s.pod,
+    src_node: s.node,
+    src_interface: s.interface,
+    src_network: s.network,
+    src_tier: s.tier,
+    dst_namespace: d.namespace,
+    dst_pod: d.pod,
+    dst_node: d.node,
+    dst_interface: d.interface,
+    dst_network: d.network,
+    dst_tier: d.tier,
+  };
 }
 
 export function flowRow(f: FlowRecord, observation: ObservationName): FlowRow {
-  const s = ep(f.src);
-  const d = ep(f.dst);
   return {
     window_start: f.windowStart,
     window_seconds: f.windowSeconds,
@@ -31,18 +45,7 @@ export function flowRow(f: FlowRecord, observation: ObservationName): FlowRow {
     dst_port: f.dstPort,
     protocol: f.protocol < 0 ? 255 : f.protocol,
     tcp_flags: f.tcpFlags,
-    src_namespace: s.namespace,
-    src_pod: s.pod,
-    src_node: s.node,
-    src_interface: s.interface,
-    src_network: s.network,
-    src_tier: s.tier,
-    dst_namespace: d.namespace,
-    dst_pod: d.pod,
-    dst_node: d.node,
-    dst_interface: d.interface,
-    dst_network: d.network,
-    dst_tier: d.tier,
+    ...attributionColumns(f.src, f.dst),
     bytes: f.bytes,
     packets: f.packets,
     samples: f.samples,

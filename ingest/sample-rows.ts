@@ -11,6 +11,7 @@ import type { CapturedPacket } from '../collector/capture/types.js';
 import { ipv4ToString, ipv6ToString } from '../collector/decode/addr.js';
 import type { DecodedPacket } from '../collector/decode/packet.js';
 import type { NicState } from '../collector/nic/collector.js';
+import { attributionColumns } from './flow-rows.js';
 import type { packet_samples, RowOf, vf_counters } from './schema.js';
 
 export type PacketSampleRow = RowOf<typeof packet_samples>;
@@ -25,9 +26,6 @@ function ip(p: DecodedPacket, side: 0 | 1): string {
   return '';
 }
 
-const blank = { namespace: '', pod: '', node: '', interface: '', network: '', tier: '' };
-const sideOf = (e: Endpoint | null) => e ?? blank;
-
 /** One sampled packet (copies its first SAMPLE_BYTES: the captured buffer is reused). */
 export function packetSampleRow(
   c: CapturedPacket,
@@ -36,8 +34,6 @@ export function packetSampleRow(
   observation: string,
   samplingRate: number,
 ): PacketSampleRow {
-  const s = sideOf(a.src);
-  const d = sideOf(a.dst);
   const n = Math.min(c.capLength, SAMPLE_BYTES);
   return {
     time: c.tsSec * 1e6 + Math.floor(c.tsNsec / 1000),
@@ -54,18 +50,7 @@ export function packetSampleRow(
     dst_port: p.dstPort,
     protocol: p.protocol < 0 ? 255 : p.protocol,
     tcp_flags: p.tcpFlags,
-    src_namespace: s.namespace,
-    src_pod: s.pod,
-    src_node: s.node,
-    src_interface: s.interface,
-    src_network: s.network,
-    src_tier: s.tier,
-    dst_namespace: d.namespace,
-    dst_pod: d.pod,
-    dst_node: d.node,
-    dst_interface: d.interface,
-    dst_network: d.network,
-    dst_tier: d.tier,
+    ...attributionColumns(a.src, a.dst),
     sampling_rate: samplingRate,
   };
 }

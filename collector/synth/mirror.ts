@@ -65,9 +65,9 @@ export class DemoMirror {
         ep.mode === 'l2'
           ? { mac: ep.mac, ip, vlan: ep.vlan, node: ep.node }
           : { mac: ep.mac, ip, vni: ep.vni, node: ep.node };
-      let list = scopes.get(scope);
-      if (list === undefined) scopes.set(scope, (list = []));
-      list.push({ leg, ep });
+      const list = scopes.get(scope);
+      if (list === undefined) scopes.set(scope, [{ leg, ep }]);
+      else list.push({ leg, ep });
     }
     const senders: { from: Peer; peers: Peer[] }[] = [];
     for (const list of scopes.values()) {
