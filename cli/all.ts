@@ -185,7 +185,11 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
     const mirror = cfg.mirror;
     const input = mirror.type === 'capture' ? `capture:${mirror.interface}` : 'mirror:demo';
     const observation = (n: number) => (n < 0 ? input : `erspan:${n}`);
-    const sink = new FlowSink({ names: observation, send: (b) => flowWriter.writeEncoded(b) });
+    const sink = new FlowSink({
+      names: observation,
+      send: (b) => flowWriter.writeEncoded(b),
+      busy: () => flowWriter.stats().queuedBatches > 0,
+    });
     const counters = new AttributionCounters();
     const flowTable = new FlowTable({
       index: live.index,

@@ -57,7 +57,11 @@ export class StoreSink {
       throw err;
     }
     const writer = await BatchWriter.open({ store, table: flows, spoolDir: join(o.dataDir, 'spool') });
-    const sink = new FlowSink({ names: o.observation, send: (b) => writer.writeEncoded(b) });
+    const sink = new FlowSink({
+      names: o.observation,
+      send: (b) => writer.writeEncoded(b),
+      busy: () => writer.stats().queuedBatches > 0,
+    });
     return new StoreSink(store, writer, sink);
   }
 
