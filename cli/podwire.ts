@@ -87,6 +87,11 @@ export function buildProgram(): Command {
     );
 
   inputOptions(program.command('flows').description('packets aggregated into per-window flows between pods'))
+    .option(
+      '--sflow <addr:port>',
+      'receive sFlow v5 on a UDP address instead (e.g. 127.0.0.1:6343, [::1]:6343); runs until SIGINT/SIGTERM',
+    )
+    .option('--duration <duration>', 'with --sflow: stop after this long (e.g. 30s)')
     .option('--window <duration>', 'flow window (e.g. 10s, 1m)', '10s')
     .option('--max-flows <n>', 'open flows held in memory (128 B each) before emitting early', '262144')
     .option('--store', 'also store the flows in ClickHouse (embedded in --data-dir unless --clickhouse-url)')
@@ -124,7 +129,13 @@ export function buildProgram(): Command {
             }
           : undefined;
         await flows(
-          { ...o, windowSeconds: parseDuration(o.window, '--window'), maxFlows, store },
+          {
+            ...o,
+            windowSeconds: parseDuration(o.window, '--window'),
+            maxFlows,
+            store,
+            durationSeconds: o.duration === undefined ? undefined : parseDuration(o.duration, '--duration'),
+          },
           stopSignal(),
         );
       }),
