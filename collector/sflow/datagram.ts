@@ -123,7 +123,8 @@ export function decodeDatagram(
     o = sEnd;
   }
   if (result === Malformed.SAMPLE_LENGTH) st.malformed[result]++;
-  else if (n !== d.sampleCount) {
+  else if (n !== d.sampleCount || o !== end) {
+    // fewer samples than claimed, or bytes left after the last one: the count lies
     st.malformed[Malformed.SAMPLE_COUNT]++;
     if (result === Malformed.OK) result = Malformed.SAMPLE_COUNT;
   }
@@ -201,7 +202,8 @@ function flowSample(
     }
     o = rEnd;
   }
-  if (k !== records) return Malformed.RECORD_COUNT;
+  // fewer records than claimed, or bytes left after the last: the count lies
+  if (k !== records || o !== end) return Malformed.RECORD_COUNT;
   if (s.samplingRate === 0) return Malformed.BAD_SAMPLING_RATE;
   st.flowSamples++;
   h.flowSample(d, s, b);
@@ -265,7 +267,7 @@ function counterSample(
     }
     o = rEnd;
   }
-  if (k !== records) return Malformed.RECORD_COUNT;
+  if (k !== records || o !== end) return Malformed.RECORD_COUNT;
   st.counterSamples++;
   h.counterSample(d, c);
   return Malformed.OK;

@@ -80,7 +80,7 @@ export interface CounterSampleSpec {
   recordCountOverride?: number;
 }
 
-export type SampleSpec = FlowSampleSpec | CounterSampleSpec | (RawSpec & { kind: 'raw' });
+export type SampleSpec = FlowSampleSpec | CounterSampleSpec | (Omit<RawSpec, 'type'> & { kind: 'raw' });
 
 export interface DatagramSpec {
   /** IPv4 or IPv6 address */

@@ -16,11 +16,11 @@ export const Malformed = {
   BAD_AGENT_ADDRESS: 3,
   /** a sample's length runs past the end of the datagram (the rest of the datagram is dropped) */
   SAMPLE_LENGTH: 4,
-  /** the datagram holds fewer or more samples than its header says */
+  /** the datagram holds fewer or more samples than its header says (or bytes after the last) */
   SAMPLE_COUNT: 5,
   /** a record's length runs past the end of its sample (the sample is dropped) */
   RECORD_LENGTH: 6,
-  /** a sample holds fewer or more records than it says, or is too short for its fixed fields */
+  /** a sample holds fewer or more records than it says (or bytes after the last), or is too short for its fixed fields */
   RECORD_COUNT: 7,
   /** a record is shorter than its fixed fields, or its inner length (header, address) lies */
   RECORD_TOO_SHORT: 8,
