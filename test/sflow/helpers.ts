@@ -7,6 +7,7 @@ import { AttributionCounters } from '../../collector/attribution/attribute.js';
 import { EndpointIndex } from '../../collector/attribution/endpoint-index.js';
 import { parseInventory } from '../../collector/attribution/inventory.js';
 import type { PcapRecord } from '../../collector/capture/pcap-writer.js';
+import { ipv6ToString, parseIpv6 } from '../../collector/decode/addr.js';
 import { decodeConfig } from '../../collector/decode/packet.js';
 import { type FlowRecord, FlowTable } from '../../collector/flows/flow-table.js';
 import { SflowIntake, type SflowIntakeOptions } from '../../collector/sflow/intake.js';
@@ -153,4 +154,67 @@ export function totals(
     m.set(k, t);
   }
   return m;
+}
+
+/** What podwire decoded of each flow sample, in the fields tsharkSamples() gives. */
+export function podwireSamples(datagrams: { data: Buffer; tUs: number }[]) {
+  const out: {
+    datagramSequence: number;
+    agent: string;
+    sequence: number;
+    samplingRate: number;
+    samplePool: number;
+    sourceIndex: number;
+    input: number;
+    vlanIn: number;
+    frameLength: number;
+    stripped: number;
+    headerLength: number;
+    header: string;
+  }[] = [];
+  let buf: Buffer = Buffer.alloc(0);
+  const c = collectingIntake({
+    onSample: (d, s) => {
+      out.push({
+        datagramSequence: d.sequence,
+        agent: c.intake.agents.lookup(d).name,
+        sequence: s.sequence,
+        samplingRate: s.samplingRate,
+        samplePool: s.samplePool,
+        sourceIndex: s.sourceIndex,
+        input: s.input,
+        vlanIn: s.srcVlan,
+        frameLength: s.frameLength,
+        stripped: s.stripped,
+        headerLength: s.headerLength,
+        header: buf.subarray(s.headerOffset, s.headerOffset + s.headerLength).toString('hex'),
+      });
+    },
+  });
+  for (const d of datagrams) {
+    buf = d.data;
+    c.intake.receive(d.data, 0, d.data.length, d.tUs);
+  }
+  c.table.flush();
+  return { samples: out, ...c };
+}
+
+/** The pod that holds `ip` in the test inventory (IPv4 or the IPv6 derived from its MAC). */
+export function podOfIp(ip: string): string | undefined {
+  const norm = (a: string) => (a.includes(':') ? ipv6ToString(parseIpv6(a)) : a);
+  for (const p of PODS) {
+    if (p.leg.ip === ip || norm(v6(p.leg).ip) === norm(ip)) return p.pod;
+  }
+  return undefined;
+}
+
+/** test/fixtures/sflow/fixture.json: how the export capture was made, and tshark's counts of the pcap. */
+export interface SflowFixture {
+  /** UDP port the export went to */
+  port: number;
+  agent: string;
+  podPackets: number;
+  fillerVlan: number;
+  /** packets and bytes per flowKey() of the pods' pcap, as tshark counted them (filler left out) */
+  truth: Record<string, { packets: number; bytes: number }>;
 }
