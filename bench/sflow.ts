@@ -20,7 +20,6 @@
  * Last line: `samples/s: N` (median of 7 runs after 2 warm-up runs). Target: >= 1,000,000.
  */
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -111,7 +110,7 @@ async function generate(): Promise<void> {
   // one ifIndex. Within an agent, sampling picks packets, so heavy flows are picked more:
   // Zipf(ZIPF_S) over the agent's frames in random order (bench:packets' traffic model).
   const byAgent: number[][] = Array.from({ length: AGENTS }, () => []);
-  frames.forEach((_, j) => byAgent[j % AGENTS].push(j));
+  for (let j = 0; j < frames.length; j++) byAgent[j % AGENTS].push(j);
   for (const list of byAgent) {
     for (let k = list.length - 1; k > 0; k--) {
       const m = rng.int(0, k);
@@ -238,20 +237,18 @@ function runPodwire(index: EndpointIndex, datagrams: CapturedDatagram[], repeat:
   };
 }
 
-/** Wall and CPU seconds of a command (bash's `time`), its stdout discarded. */
+/** Wall and CPU seconds of a command (bash's `time`, children included); its output discarded. */
 async function timed(cmd: string): Promise<{ real: number; cpu: number }> {
-  const p = spawn(
-    'bash',
-    ['-c', `TIMEFORMAT='%3R %3U %3S'; time (${cmd}) >/dev/null 2>/tmp/podwire-bench-sflow.err`],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+  const log = `${dir}reference.log`;
+  const p = spawn('bash', ['-c', `TIMEFORMAT='%3R %3U %3S'; time (${cmd} >/dev/null 2>${log})`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   p.stderr.on('data', (b: Buffer) => (err += b));
   const [code] = await once(p, 'exit');
-  if (code !== 0) throw new Error(`${cmd} exited ${code}: ${err}`);
+  if (code !== 0) throw new Error(`${cmd} exited ${code} (see ${log}): ${err}`);
   const [real, user, sys] = err.trim().split('\n').at(-1)!.split(' ').map(Number);
+  if (![real, user, sys].every(Number.isFinite)) throw new Error(`cannot read the time of ${cmd}: ${err}`);
   return { real, cpu: user + sys };
 }
 

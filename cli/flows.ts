@@ -2,8 +2,8 @@
 import { basename } from 'node:path';
 import { AttributionCounters } from '../collector/attribution/attribute.js';
 import type { EndpointIndex } from '../collector/attribution/endpoint-index.js';
-import { FlowTable } from '../collector/flows/flow-table.js';
-import { type ObservationPoints, observationName } from '../collector/sflow/observation.js';
+import { type FlowBatch, FlowTable } from '../collector/flows/flow-table.js';
+import { observationName, type PointNames } from '../collector/sflow/observation.js';
 import { type InputOptions, runCapture, summaryLine } from './capture-run.js';
 import { UserError } from './errors.js';
 import { FLOW_TABLE_HEADER, flowJson, flowTableRow } from './format.js';
@@ -21,6 +21,8 @@ export interface FlowsOptions extends InputOptions {
   sflow?: string;
   /** --sflow: stop after this many seconds (default: at SIGINT/SIGTERM) */
   durationSeconds?: number;
+  /** --sflow: decode in this many worker threads (0: in the listener's thread) */
+  sflowWorkers?: number;
 }
 
 export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void> {
@@ -42,10 +44,17 @@ export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void>
       : o.pcap === undefined
         ? `capture:${o.capture}`
         : `pcap:${o.pcap === '-' ? 'stdin' : basename(o.pcap)}`;
-  // sFlow observation points are numbered as agents are heard: named by the intake's table
-  let points: ObservationPoints | undefined;
+  // sFlow observation points are numbered as agents are heard: named by the intake
+  let points: PointNames | undefined;
   const name = (n: number) => observationName(n, input, points);
   const store = o.store ? await StoreSink.open({ ...o.store, observation: name }) : undefined;
+  const onFlows = (batch: FlowBatch) => {
+    store?.onFlows(batch);
+    for (const f of batch.records()) {
+      const rec = flowJson(f, o.sflow === undefined ? undefined : name(f.observation));
+      out.line(table ? flowTableRow(rec) : JSON.stringify(rec));
+    }
+  };
   const makeFlows = (index: EndpointIndex) => {
     const counters = new AttributionCounters();
     flowTable = new FlowTable({
@@ -53,21 +62,15 @@ export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void>
       counters,
       windowSeconds: o.windowSeconds,
       maxFlows: o.maxFlows,
-      onFlows: (batch) => {
-        store?.onFlows(batch);
-        for (const f of batch.records()) {
-          const rec = flowJson(f, o.sflow === undefined ? undefined : name(f.observation));
-          out.line(table ? flowTableRow(rec) : JSON.stringify(rec));
-        }
-      },
+      onFlows,
     });
     return { flows: flowTable, counters };
   };
   let sflowRun: Awaited<ReturnType<typeof runSflow>> | undefined;
   try {
     if (o.sflow !== undefined) {
-      sflowRun = await runSflow({ ...o, sflow: o.sflow }, makeFlows, signal, (intake) => {
-        points = intake.observations;
+      sflowRun = await runSflow({ ...o, sflow: o.sflow, workers: o.sflowWorkers }, onFlows, signal, (n) => {
+        points = n;
       });
     } else {
       run = await runCapture(o, makeFlows, signal);
@@ -89,12 +92,12 @@ export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void>
     }
   }
   if (o.quiet) return;
-  const s = flowTable!.stats;
-  const tail = `flows=${s.emitted} flow_table_overflows=${s.overflows} late_packets=${s.latePackets}`;
   if (sflowRun !== undefined) {
-    const [first, ...agents] = sflowSummary(sflowRun).split('\n');
-    process.stderr.write(`${[`${first} ${tail}`, ...agents].join('\n')}\n`);
-  } else {
-    process.stderr.write(`${summaryLine(run!.path)} ${tail}\n`);
+    process.stderr.write(`${sflowSummary(sflowRun)}\n`);
+    return;
   }
+  const s = flowTable!.stats;
+  process.stderr.write(
+    `${summaryLine(run!.path)} flows=${s.emitted} flow_table_overflows=${s.overflows} late_packets=${s.latePackets}\n`,
+  );
 }

@@ -92,6 +92,11 @@ export function buildProgram(): Command {
       'receive sFlow v5 on a UDP address instead (e.g. 127.0.0.1:6343, [::1]:6343); runs until SIGINT/SIGTERM',
     )
     .option('--duration <duration>', 'with --sflow: stop after this long (e.g. 30s)')
+    .option(
+      '--sflow-workers <n>',
+      'with --sflow: decode in N worker threads, sharded by agent (0: in the listener thread)',
+      '0',
+    )
     .option('--window <duration>', 'flow window (e.g. 10s, 1m)', '10s')
     .option('--max-flows <n>', 'open flows held in memory (128 B each) before emitting early', '262144')
     .option('--store', 'also store the flows in ClickHouse (embedded in --data-dir unless --clickhouse-url)')
@@ -112,6 +117,9 @@ export function buildProgram(): Command {
       run(async () => {
         const { flows } = await import('./flows.js');
         const maxFlows = Number(o.maxFlows);
+        const sflowWorkers = Number(o.sflowWorkers);
+        if (!Number.isInteger(sflowWorkers) || sflowWorkers < 0 || sflowWorkers > 64)
+          throw new UserError('--sflow-workers: a whole number 0..64');
         if (!Number.isInteger(maxFlows) || maxFlows < 1)
           throw new UserError('--max-flows: a whole number >= 1');
         // CLICKHOUSE_URL in the environment says where to store, not whether to
@@ -135,6 +143,7 @@ export function buildProgram(): Command {
             maxFlows,
             store,
             durationSeconds: o.duration === undefined ? undefined : parseDuration(o.duration, '--duration'),
+            sflowWorkers,
           },
           stopSignal(),
         );

@@ -1,15 +1,17 @@
 /**
  * `podwire flows --sflow ADDR:PORT`: the sFlow listener feeding the intake (decode →
- * attribute → aggregate) until SIGINT/SIGTERM or --duration, then the counts on stderr.
+ * attribute → aggregate, in this thread or sharded over --sflow-workers threads) until
+ * SIGINT/SIGTERM or --duration; then the open windows are flushed and the counts go to
+ * stderr.
  */
 import { isIP } from 'node:net';
-import type { AttributionCounters } from '../collector/attribution/attribute.js';
-import type { EndpointIndex } from '../collector/attribution/endpoint-index.js';
-import { decodeConfig } from '../collector/decode/packet.js';
-import type { FlowTable } from '../collector/flows/flow-table.js';
-import { SflowIntake } from '../collector/sflow/intake.js';
+import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
+import { InventoryError, loadInventory } from '../collector/attribution/inventory.js';
+import type { FlowBatch } from '../collector/flows/flow-table.js';
+import { LocalSflow, type SflowEngine, type SflowTotals } from '../collector/sflow/engine.js';
 import { SflowListener } from '../collector/sflow/listener.js';
-import { loadIndex } from './capture-run.js';
+import type { PointNames } from '../collector/sflow/observation.js';
+import { SflowWorkerPool } from '../collector/sflow/workers.js';
 import { ExitCode, UserError } from './errors.js';
 
 export interface SflowRunOptions {
@@ -20,6 +22,10 @@ export interface SflowRunOptions {
   quiet?: boolean;
   /** stop after this many seconds (default: until a signal) */
   durationSeconds?: number;
+  windowSeconds: number;
+  maxFlows: number;
+  /** 0: decode in the listener's thread; N: in N worker threads, sharded by agent */
+  workers?: number;
 }
 
 /** "127.0.0.1:6343", "[::1]:6343" → host and port; a UserError naming what is wrong. */
@@ -30,7 +36,6 @@ export function parseListenAddress(text: string): { host: string; port: number }
     throw new UserError(`--sflow: "${text}" is not ADDR:PORT (examples: 127.0.0.1:6343, [::1]:6343)`);
   }
   if (isIP(host) === 0) throw new UserError(`--sflow: "${host}" is not an IPv4 or IPv6 address`);
-  if (m[2] !== undefined && isIP(host) === 6) throw new UserError('--sflow: write IPv6 as [ADDR]:PORT');
   const port = Number(m[3]);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new UserError(`--sflow: "${m[3]}" is not a port (1..65535)`);
@@ -38,54 +43,58 @@ export function parseListenAddress(text: string): { host: string; port: number }
 }
 
 export interface SflowRun {
-  intake: SflowIntake;
-  listener: SflowListener;
+  totals: SflowTotals;
   kernelDrops: number | null;
-  counterSamples: number;
-  interfaces: number;
+  recvBufferSize: number;
 }
 
 export async function runSflow(
   o: SflowRunOptions,
-  makeFlows: (index: EndpointIndex) => { flows: FlowTable; counters: AttributionCounters },
+  onFlows: (b: FlowBatch) => void,
   signal: AbortSignal,
-  /** called with the intake before the first datagram (its observation points name the flows) */
-  onIntake?: (intake: SflowIntake) => void,
+  /** called before the first datagram with what names this run's observation points */
+  onNames?: (names: PointNames) => void,
 ): Promise<SflowRun> {
   const { host, port } = parseListenAddress(o.sflow);
-  const index = await loadIndex(o.inventory);
-  const { flows, counters } = makeFlows(index);
-  let counterSamples = 0;
-  const interfaces = new Set<string>();
-  const intake = new SflowIntake({
+  let inventory: Awaited<ReturnType<typeof loadInventory>>;
+  try {
+    inventory = await loadInventory(o.inventory);
+  } catch (err) {
+    if (err instanceof InventoryError) throw new UserError(err.message, ExitCode.USAGE);
+    throw err;
+  }
+  const index = EndpointIndex.fromInventory(inventory);
+  const common = {
     index,
-    decode: decodeConfig(o.vxlanPort ?? []),
-    flows,
-    counters,
-    onCounters: (c) => {
-      counterSamples++;
-      interfaces.add(`${c.agent}:${c.ifIndex}`);
-    },
-  });
-  onIntake?.(intake);
+    vxlanPorts: o.vxlanPort,
+    windowSeconds: o.windowSeconds,
+    maxFlows: o.maxFlows,
+    onFlows,
+  };
+  const engine: SflowEngine =
+    (o.workers ?? 0) > 0
+      ? new SflowWorkerPool({ ...common, workers: o.workers!, inventory })
+      : new LocalSflow(common);
+  onNames?.(engine.names);
   let listener: SflowListener;
   try {
     listener = await SflowListener.open({
       host,
       port,
-      onDatagram: (msg, tUs) => intake.receive(msg, 0, msg.length, tUs),
+      onDatagram: (msg, tUs) => engine.receive(msg, tUs),
       onError: (err) => process.stderr.write(`podwire: sFlow socket: ${err.message}\n`),
     });
   } catch (err) {
+    await engine.stop();
     throw new UserError(`cannot listen on ${o.sflow}: ${(err as Error).message}`, ExitCode.INPUT);
   }
   if (!o.quiet) {
     process.stderr.write(
-      `podwire: listening for sFlow on ${o.sflow} (receive buffer ${listener.recvBufferSize} bytes)\n`,
+      `podwire: listening for sFlow on ${o.sflow} (receive buffer ${listener.recvBufferSize} bytes` +
+        `${(o.workers ?? 0) > 0 ? `, ${o.workers} intake workers` : ''})\n`,
     );
   }
-  // windows close by wall clock too: a quiet agent must not hold its last window open
-  const ticker = setInterval(() => flows.tick(Date.now() / 1000), 1000);
+  const ticker = setInterval(() => engine.tick(Date.now() / 1000), 1000);
   try {
     await new Promise<void>((resolve) => {
       if (signal.aborted) return resolve();
@@ -95,19 +104,27 @@ export async function runSflow(
   } finally {
     clearInterval(ticker);
   }
-  // datagrams already queued in the socket are read before it closes
+  // datagrams already queued on the socket are read before it closes
   await listener.drain();
   const kernelDrops = await listener.kernelDrops();
   await listener.close();
-  return { intake, listener, kernelDrops, counterSamples, interfaces: interfaces.size };
+  return { totals: await engine.stop(), kernelDrops, recvBufferSize: listener.recvBufferSize };
 }
 
 /** The closing lines on stderr: totals, then one line per agent with its loss. */
 export function sflowSummary(r: SflowRun): string {
-  const parts = Object.entries(r.intake.summary()).map(([k, v]) => `${k}=${v}`);
-  parts.push(`kernel_drops=${r.kernelDrops ?? 'unknown'}`, `interfaces=${r.interfaces}`);
+  const t = r.totals;
+  const parts = Object.entries(t.summary).map(([k, v]) => `${k}=${v}`);
+  parts.push(
+    `kernel_drops=${r.kernelDrops ?? 'unknown'}`,
+    `overload_drops=${t.overloadDrops}`,
+    `counter_samples_interfaces=${t.interfaces}`,
+    `flows=${t.flows.emitted}`,
+    `flow_table_overflows=${t.flows.overflows}`,
+    `late_packets=${t.flows.latePackets}`,
+  );
   const lines = [`podwire: ${parts.join(' ')}`];
-  for (const a of r.intake.agentSummaries()) {
+  for (const a of t.agents) {
     lines.push(
       `podwire: agent ${a.agent}: datagrams=${a.datagrams} flow_samples=${a.flow_samples} ` +
         `counter_samples=${a.counter_samples} lost_datagrams=${a.lost_datagrams} lost_samples=${a.lost_samples} ` +

@@ -34,6 +34,8 @@ export interface SflowIntakeOptions {
   onCounters?: (c: InterfaceCounters) => void;
   /** every flow sample, attributed (slower: attributes each sample; for tracing and tests) */
   onSample?: SampleConsumer;
+  /** the observation point table (default: a fresh one; workers get disjoint ones) */
+  observations?: ObservationPoints;
 }
 
 /** Per-agent figures for logs, the CLI summary and metrics. */
@@ -68,8 +70,8 @@ export class SflowIntake implements SflowHandler {
   /** sampled frames scaled by their sampling rates: the traffic they stand for */
   scaledPackets = 0;
   scaledBytes = 0;
-  readonly observations = new ObservationPoints();
-  readonly agents = new AgentTable(this.observations);
+  readonly observations: ObservationPoints;
+  readonly agents: AgentTable;
 
   private readonly index: EndpointIndex;
   private readonly cfg: DecodeConfig;
@@ -87,6 +89,8 @@ export class SflowIntake implements SflowHandler {
     this.counters = o.counters ?? new AttributionCounters();
     this.onCounters = o.onCounters;
     this.onSample = o.onSample;
+    this.observations = o.observations ?? new ObservationPoints();
+    this.agents = new AgentTable(this.observations);
   }
 
   /**

@@ -5,16 +5,21 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeDatagram } from '../../collector/sflow/encode.js';
 import { dropsForPort, SflowListener } from '../../collector/sflow/listener.js';
+import { readSflowCapture } from '../../collector/sflow/replay.js';
+import { agentShard } from '../../collector/sflow/workers.js';
 import { podFrame } from '../../collector/synth/scenario.js';
 import { BIN, ensureBuilt, type FlowRec, parseJsonl, podwire } from '../cli/helpers.js';
 import { waitForOutput } from '../helpers/netns.js';
-import { inventory, PODS } from './helpers.js';
+import { inventory, PODS, type SflowFixture } from './helpers.js';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/sflow/', import.meta.url));
 
 let dir = '';
 let inv = '';
@@ -147,9 +152,86 @@ describe('podwire flows --sflow', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const s = createSocket('udp6');
-  await new Promise<void>((r) => s.bind(0, '::1', () => r()));
+describe('podwire flows --sflow --sflow-workers', () => {
+  it('datagrams are sharded by agent address', () => {
+    const dgram = (agent: string) => encodeDatagram({ agent, sequence: 1, samples: [] });
+    const a = agentShard(dgram('10.0.0.1'), 2);
+    expect(agentShard(dgram('10.0.0.1'), 2)).toBe(a);
+    // the two agents of the test below go to different workers
+    expect(agentShard(dgram('10.0.0.2'), 2)).toBe(1 - a);
+    const v6 = new Set(
+      ['2001:db8::1', '2001:db8::2', '2001:db8::3', '2001:db8::4'].map((x) => agentShard(dgram(x), 2)),
+    );
+    expect(v6).toEqual(new Set([0, 1]));
+    expect(agentShard(Buffer.alloc(3), 4)).toBe(0);
+    for (let n = 1; n <= 8; n++) expect(agentShard(dgram('192.0.2.9'), n)).toBeLessThan(n);
+  });
+
+  it('two agents sharded over two worker threads: each agent’s flows whole, named, no loss', async () => {
+    const fx = JSON.parse(await readFile(`${FIXTURES}fixture.json`, 'utf8')) as SflowFixture;
+    const datagrams = await readSflowCapture(`${FIXTURES}pmacct-export.pcap`, fx.port);
+    await writeFile(inv, await readFile(`${FIXTURES}inventory.json`));
+    const port = await freePort('udp4');
+    const cli: ChildProcess = spawn(
+      process.execPath,
+      [
+        BIN,
+        'flows',
+        '--sflow',
+        `127.0.0.1:${port}`,
+        '--inventory',
+        inv,
+        '--sflow-workers',
+        '2',
+        '--duration',
+        '3s',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    cli.stdout!.on('data', (b: Buffer) => (stdout += b));
+    cli.stderr!.on('data', (b: Buffer) => (stderr += b));
+    const exited = once(cli, 'exit');
+    await waitForOutput(cli, 'stderr', /listening for sFlow on .*2 intake workers/);
+    const sender = createSocket('udp4');
+    // the fixture as agent 10.0.0.1 and again as 10.0.0.2 (the agent address rewritten)
+    for (const agent of [0x0a000001, 0x0a000002]) {
+      for (const d of datagrams) {
+        const m = Buffer.from(d.data);
+        m.writeUInt32BE(agent, 8);
+        await new Promise<void>((r, j) => sender.send(m, port, '127.0.0.1', (e) => (e ? j(e) : r())));
+      }
+    }
+    sender.close();
+    const [code] = (await exited) as [number | null];
+    expect(code, stderr).toBe(0);
+    const flows = parseJsonl<FlowRec & { observation_point: string }>(stdout);
+    for (const agent of ['10.0.0.1', '10.0.0.2']) {
+      const got: Record<string, { packets: number; bytes: number }> = {};
+      for (const f of flows.filter(
+        (x) => x.observation_point === `sflow:${agent}:1` && x.vlan !== fx.fillerVlan,
+      )) {
+        const k = `${f.vlan} ${f.src_ip}:${f.src_port} > ${f.dst_ip}:${f.dst_port}`;
+        got[k] ??= { packets: 0, bytes: 0 };
+        got[k].packets += f.packets;
+        got[k].bytes += f.bytes;
+      }
+      expect(got, agent).toEqual(fx.truth);
+    }
+    expect(new Set(flows.map((f) => f.observation_point))).toEqual(
+      new Set(['sflow:10.0.0.1:1', 'sflow:10.0.0.2:1']),
+    );
+    expect(stderr).toMatch(new RegExp(` datagrams=${2 * datagrams.length} `));
+    expect(stderr).toMatch(/lost_datagrams=0 lost_samples=0 kernel_drops=0 overload_drops=0 /);
+    expect(stderr).toMatch(/agent 10\.0\.0\.1: /);
+    expect(stderr).toMatch(/agent 10\.0\.0\.2: /);
+  });
+});
+
+async function freePort(type: 'udp4' | 'udp6' = 'udp6'): Promise<number> {
+  const s = createSocket(type);
+  await new Promise<void>((r) => s.bind(0, type === 'udp6' ? '::1' : '127.0.0.1', () => r()));
   const { port } = s.address();
   await new Promise<void>((r) => s.close(() => r()));
   return port;
