@@ -65,15 +65,18 @@ export function decodeDatagram(
   let end = offset + length;
   if (end > b.length) end = b.length;
   st.datagrams++;
+  // one DataView per datagram (not per sample): a single bounds check and byte swap per
+  // word, measured faster than four indexed byte loads
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let o = offset;
   if (end - o < 8) return fail(st, Malformed.SHORT_DATAGRAM);
-  d.version = u32(b, o);
+  d.version = v.getUint32(o);
   if (d.version !== 5) return fail(st, Malformed.BAD_VERSION);
-  const agentType = u32(b, o + 4);
+  const agentType = v.getUint32(o + 4);
   o += 8;
   if (agentType === 1) {
     if (end - o < 4 + 16) return fail(st, Malformed.SHORT_DATAGRAM);
-    d.agent4 = u32(b, o);
+    d.agent4 = v.getUint32(o);
     o += 4;
   } else if (agentType === 2) {
     if (end - o < 16 + 16) return fail(st, Malformed.SHORT_DATAGRAM);
@@ -83,10 +86,10 @@ export function decodeDatagram(
     return fail(st, Malformed.BAD_AGENT_ADDRESS);
   }
   d.agentType = agentType;
-  d.subAgent = u32(b, o);
-  d.sequence = u32(b, o + 4);
-  d.uptimeMs = u32(b, o + 8);
-  d.sampleCount = u32(b, o + 12);
+  d.subAgent = v.getUint32(o);
+  d.sequence = v.getUint32(o + 4);
+  d.uptimeMs = v.getUint32(o + 8);
+  d.sampleCount = v.getUint32(o + 12);
   o += 16;
   h.datagram(d);
 
@@ -98,8 +101,8 @@ export function decodeDatagram(
       result = Malformed.SAMPLE_LENGTH;
       break;
     }
-    const format = u32(b, o);
-    const len = u32(b, o + 4);
+    const format = v.getUint32(o);
+    const len = v.getUint32(o + 4);
     o += 8;
     if (len > end - o) {
       result = Malformed.SAMPLE_LENGTH;
@@ -111,7 +114,7 @@ export function decodeDatagram(
     else {
       const f = format & 0xfff;
       if (f === SampleFormat.FLOW || f === SampleFormat.EXPANDED_FLOW)
-        r = flowSample(b, o, sEnd, f === SampleFormat.EXPANDED_FLOW, d, s, h, st);
+        r = flowSample(b, v, o, sEnd, f === SampleFormat.EXPANDED_FLOW, d, s, h, st);
       else if (f === SampleFormat.COUNTERS || f === SampleFormat.EXPANDED_COUNTERS)
         r = counterSample(b, o, sEnd, f === SampleFormat.EXPANDED_COUNTERS, d, h, st);
       else st.unknownSamples++;
@@ -141,6 +144,7 @@ function fail(st: SflowDecodeStats, reason: number): number {
 /** A flow sample (compact or expanded) at [o, end); hands it on when it is whole. */
 function flowSample(
   b: Uint8Array,
+  v: DataView,
   o: number,
   end: number,
   expanded: boolean,
@@ -154,47 +158,47 @@ function flowSample(
   let records: number;
   if (expanded) {
     if (end - o < 44) return Malformed.RECORD_COUNT;
-    s.sequence = u32(b, o);
-    s.sourceType = u32(b, o + 4);
-    s.sourceIndex = u32(b, o + 8);
-    s.samplingRate = u32(b, o + 12);
-    s.samplePool = u32(b, o + 16);
-    s.drops = u32(b, o + 20);
-    s.inputFormat = u32(b, o + 24);
-    s.input = u32(b, o + 28);
-    s.outputFormat = u32(b, o + 32);
-    s.output = u32(b, o + 36);
-    records = u32(b, o + 40);
+    s.sequence = v.getUint32(o);
+    s.sourceType = v.getUint32(o + 4);
+    s.sourceIndex = v.getUint32(o + 8);
+    s.samplingRate = v.getUint32(o + 12);
+    s.samplePool = v.getUint32(o + 16);
+    s.drops = v.getUint32(o + 20);
+    s.inputFormat = v.getUint32(o + 24);
+    s.input = v.getUint32(o + 28);
+    s.outputFormat = v.getUint32(o + 32);
+    s.output = v.getUint32(o + 36);
+    records = v.getUint32(o + 40);
     o += 44;
   } else {
     if (end - o < 32) return Malformed.RECORD_COUNT;
-    s.sequence = u32(b, o);
-    const source = u32(b, o + 4);
+    s.sequence = v.getUint32(o);
+    const source = v.getUint32(o + 4);
     s.sourceType = source >>> 24;
     s.sourceIndex = source & 0xffffff;
-    s.samplingRate = u32(b, o + 8);
-    s.samplePool = u32(b, o + 12);
-    s.drops = u32(b, o + 16);
+    s.samplingRate = v.getUint32(o + 8);
+    s.samplePool = v.getUint32(o + 12);
+    s.drops = v.getUint32(o + 16);
     // interfaces: format in the top 2 bits, value in the low 30
-    const input = u32(b, o + 20);
+    const input = v.getUint32(o + 20);
     s.inputFormat = input >>> 30;
     s.input = input & 0x3fffffff;
-    const output = u32(b, o + 24);
+    const output = v.getUint32(o + 24);
     s.outputFormat = output >>> 30;
     s.output = output & 0x3fffffff;
-    records = u32(b, o + 28);
+    records = v.getUint32(o + 28);
     o += 32;
   }
   let k = 0;
   for (; k < records && o < end; k++) {
     if (end - o < 8) return Malformed.RECORD_LENGTH;
-    const format = u32(b, o);
-    const len = u32(b, o + 4);
+    const format = v.getUint32(o);
+    const len = v.getUint32(o + 4);
     o += 8;
     if (len > end - o) return Malformed.RECORD_LENGTH;
     const rEnd = o + len;
     if (format >>> 12 === 0) {
-      const r = decodeFlowRecord(format & 0xfff, b, o, rEnd, s);
+      const r = decodeFlowRecord(format & 0xfff, b, v, o, rEnd, s);
       if (r > 0) return r;
       if (r < 0) st.unknownRecords++;
     } else {
