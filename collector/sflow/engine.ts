@@ -9,6 +9,7 @@ import type { EndpointIndex } from '../attribution/endpoint-index.js';
 import { decodeConfig } from '../decode/packet.js';
 import { type FlowBatch, FlowTable, type FlowTableStats } from '../flows/flow-table.js';
 import { type AgentSummary, SflowIntake } from './intake.js';
+import { InterfaceSeries } from './interface-series.js';
 import type { PointNames } from './observation.js';
 
 export interface SflowTotals {
@@ -17,7 +18,7 @@ export interface SflowTotals {
   agents: AgentSummary[];
   flows: Pick<FlowTableStats, 'emitted' | 'overflows' | 'latePackets'>;
   counterSamples: number;
-  /** distinct (agent, ifIndex) with counter samples */
+  /** distinct (agent, ifIndex) with generic or Ethernet counter samples */
   interfaces: number;
   /** datagrams the intake could not keep up with (worker queues full), counted and dropped */
   overloadDrops: number;
@@ -51,8 +52,9 @@ export function sumSummaries(list: Record<string, number>[]): Record<string, num
 export class LocalSflow implements SflowEngine {
   readonly intake: SflowIntake;
   private readonly table: FlowTable;
+  /** counter samples as per-interface series (deltas, rates, totals) */
+  readonly interfaceSeries = new InterfaceSeries();
   private counterSamples = 0;
-  private readonly interfaces = new Set<string>();
 
   constructor(o: SflowEngineOptions) {
     const counters = new AttributionCounters();
@@ -70,7 +72,7 @@ export class LocalSflow implements SflowEngine {
       counters,
       onCounters: (c) => {
         this.counterSamples++;
-        this.interfaces.add(`${c.agent}:${c.ifIndex}`);
+        this.interfaceSeries.update(c);
       },
     });
   }
@@ -95,7 +97,7 @@ export class LocalSflow implements SflowEngine {
       agents: this.intake.agentSummaries(),
       flows: { emitted: s.emitted, overflows: s.overflows, latePackets: s.latePackets },
       counterSamples: this.counterSamples,
-      interfaces: this.interfaces.size,
+      interfaces: this.interfaceSeries.list().length,
       overloadDrops: 0,
     };
   }

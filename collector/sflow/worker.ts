@@ -11,6 +11,7 @@ import type { Inventory } from '../attribution/inventory.js';
 import { decodeConfig } from '../decode/packet.js';
 import { type FlowBatch, FlowTable } from '../flows/flow-table.js';
 import { SflowIntake } from './intake.js';
+import { InterfaceSeries } from './interface-series.js';
 import { ObservationPoints } from './observation.js';
 import type { MainMessage, WorkerInit, WorkerMessage } from './workers.js';
 
@@ -23,7 +24,7 @@ const counters = new AttributionCounters();
 const observations = new ObservationPoints(init.pointsFirst, init.pointsMax);
 let pointsSent = 0;
 let counterSamples = 0;
-const interfaces = new Set<string>();
+const interfaceSeries = new InterfaceSeries();
 
 const table = new FlowTable({
   index,
@@ -52,7 +53,7 @@ const intake = new SflowIntake({
   observations,
   onCounters: (c) => {
     counterSamples++;
-    interfaces.add(`${c.agent}:${c.ifIndex}`);
+    interfaceSeries.update(c);
   },
 });
 
@@ -79,7 +80,7 @@ port.on('message', (m: MainMessage) => {
       agents: intake.agentSummaries(),
       flows: { emitted: s.emitted, overflows: s.overflows, latePackets: s.latePackets },
       counterSamples,
-      interfaces: [...interfaces],
+      interfaces: interfaceSeries.list().map((i) => `${i.agent}|${i.ifIndex}`),
     });
   }
 });
