@@ -9,6 +9,9 @@
 import { FlowRecordBit, type FlowSample, Malformed } from './types.js';
 import { pad4 } from './xdr.js';
 
+/** No frame on a wire is longer (jumbo frames are ~9 KB; an IPv4/IPv6 packet at most 64 KiB + headers). */
+export const MAX_FRAME_LENGTH = 65536 + 64;
+
 export const FlowRecordFormat = {
   SAMPLED_HEADER: 1,
   SAMPLED_ETHERNET: 2,
@@ -36,9 +39,13 @@ export function decodeFlowRecord(
       if (end - o < 16) return Malformed.RECORD_TOO_SHORT;
       const len = v.getUint32(o + 12);
       if (len > end - o - 16) return Malformed.RECORD_TOO_SHORT;
+      const frameLength = v.getUint32(o + 4);
+      const stripped = v.getUint32(o + 8);
+      // the header is the frame's first bytes after `stripped` were removed
+      if (frameLength > MAX_FRAME_LENGTH || len + stripped > frameLength) return Malformed.BAD_FRAME_LENGTH;
       s.headerProtocol = v.getUint32(o);
-      s.frameLength = v.getUint32(o + 4);
-      s.stripped = v.getUint32(o + 8);
+      s.frameLength = frameLength;
+      s.stripped = stripped;
       s.headerOffset = o + 16;
       s.headerLength = len;
       s.records |= FlowRecordBit.HEADER;

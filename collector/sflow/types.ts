@@ -26,6 +26,11 @@ export const Malformed = {
   RECORD_TOO_SHORT: 8,
   /** a flow sample with sampling rate 0 (the sample is dropped: it cannot be scaled) */
   BAD_SAMPLING_RATE: 9,
+  /**
+   * a raw header's frame_length is shorter than the header plus what was stripped, or
+   * longer than any frame (64 KiB): it would scale into nonsense bytes (the sample is dropped)
+   */
+  BAD_FRAME_LENGTH: 10,
 } as const;
 
 export const malformedName: readonly string[] = [
@@ -39,6 +44,7 @@ export const malformedName: readonly string[] = [
   'record_count',
   'record_too_short',
   'bad_sampling_rate',
+  'bad_frame_length',
 ];
 
 /** Bits of FlowSample.records: which flow records the sample carried. */

@@ -56,6 +56,8 @@ describe('every malformed reason is counted, never thrown', () => {
     // header record at 68 + 8 + 16 = 92: format, length at 96, protocol 100, frame_length 104, stripped 108, header length 112
     ['sampled header length past its record', (b) => b.writeUInt32BE(129, 112), Malformed.RECORD_TOO_SHORT],
     ['sampling rate 0', (b) => b.writeUInt32BE(0, 44), Malformed.BAD_SAMPLING_RATE],
+    ['frame_length shorter than the header', (b) => b.writeUInt32BE(100, 104), Malformed.BAD_FRAME_LENGTH],
+    ['frame_length past any frame', (b) => b.writeUInt32BE(0xffffff00, 104), Malformed.BAD_FRAME_LENGTH],
   ];
   for (const [what, mutate, reason] of cases) {
     it(what, () => {
