@@ -202,6 +202,51 @@ describe('pmacctd sfprobe → podwire', () => {
   });
 });
 
+describe('pmacctd sampling 1 in 10 → podwire', () => {
+  it('every sample stands for 10 packets and 10 × its frame’s bytes, as tshark reads the export', async () => {
+    const c = collectingIntake();
+    const listener = await SflowListener.open({
+      host: '127.0.0.1',
+      port: 0,
+      onDatagram: (m, tUs) => c.intake.receive(m, 0, m.length, tUs),
+    });
+    const exportPath = join(dir, 'export-10.pcap');
+    const capture = await captureLoopback(exportPath, listener.port);
+    try {
+      await pmacctExport({
+        pcap,
+        port: listener.port,
+        dir,
+        agentIp: AGENT,
+        samplingRate: 10,
+        // which packets are sampled is random: wait for the play (2 s start) to go quiet
+        until: async () => {
+          await sleep(2500);
+          await settled(() => listener.stats.datagrams, 500);
+        },
+      });
+    } finally {
+      await stopCapture(capture);
+    }
+    await listener.drain();
+    await listener.close();
+    c.table.flush();
+    const theirs = await tsharkSamples(exportPath, listener.port);
+    // about a tenth of the 800 frames (binomial: 80 ± 3σ)
+    expect(theirs.length).toBeGreaterThan(50);
+    expect(theirs.length).toBeLessThan(115);
+    expect(new Set(theirs.map((t) => t.samplingRate))).toEqual(new Set([10]));
+    const s = c.intake.summary();
+    expect(s).toMatchObject({ flow_samples: theirs.length, lost_datagrams: 0, lost_samples: 0 });
+    const packets = c.flows.reduce((n, f) => n + f.packets, 0);
+    const bytes = c.flows.reduce((n, f) => n + f.bytes, 0);
+    expect(packets).toBe(10 * theirs.length);
+    expect(bytes).toBe(theirs.reduce((n, t) => n + 10 * (t.frameLength - t.stripped), 0));
+    expect(new Set(c.flows.map((f) => f.samplingRate))).toEqual(new Set([10]));
+    expect(c.flows.reduce((n, f) => n + f.samples, 0)).toBe(theirs.length);
+  });
+});
+
 async function freeUdpPort(): Promise<number> {
   const s = createSocket('udp4');
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));

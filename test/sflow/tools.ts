@@ -41,6 +41,8 @@ export async function pmacctExport(o: {
   dir: string;
   agentIp: string;
   until: () => Promise<void>;
+  /** pmacctd's own (random) 1-in-N sampling; default 1 (every packet) */
+  samplingRate?: number;
 }): Promise<string> {
   const conf = join(o.dir, 'pmacctd.conf');
   await writeFile(
@@ -51,7 +53,7 @@ export async function pmacctExport(o: {
       'plugins: sfprobe',
       `sfprobe_receiver: 127.0.0.1:${o.port}`,
       `sfprobe_agentip: ${o.agentIp}`,
-      'sampling_rate: 1',
+      `sampling_rate: ${o.samplingRate ?? 1}`,
       'snaplen: 256',
       '',
     ].join('\n'),
