@@ -71,8 +71,12 @@ export class AgentState {
 
   /** The state of a data source (sub-agent, source type, source index). */
   source(subAgent: number, sourceType: number, sourceIndex: number): SourceState {
-    // type (<= 32 bits) and index (32 bits) in one exact double
-    const key = sourceType * 4294967296 + sourceIndex;
+    // the common case (class < 32, index < 2^24) as a small integer, which V8 hashes
+    // fast; anything else as an exact double above 2^40, so the two never collide
+    const key =
+      sourceType < 32 && sourceIndex < 0x1000000
+        ? (sourceType << 24) | sourceIndex
+        : 1099511627776 + sourceType * 4294967296 + sourceIndex;
     if (key === this.lastSourceKey && subAgent === this.lastSubAgent && this.lastSource !== null)
       return this.lastSource;
     let bySource = this.sources.get(subAgent);
