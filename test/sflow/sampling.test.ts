@@ -111,6 +111,25 @@ describe('loss', () => {
     expect(c.intake.agentSummaries().map((a) => a.agent)).toEqual(['192.0.2.1', '192.0.2.2']);
   });
 
+  it('data sources are told apart by class and full 32-bit index (expanded samples)', () => {
+    const src = (sequence: number, sourceType: number, sourceIndex: number): SampleSpec => ({
+      ...(sample(sequence) as Extract<SampleSpec, { kind: 'flow' }>),
+      expanded: true,
+      sourceType,
+      sourceIndex,
+    });
+    // class 0 index 2^24 and class 1 index 0 would share a key if the class were dropped
+    const c = feed([
+      { seq: 1, samples: [src(1, 0, 2 ** 24), src(10, 1, 0), src(100, 0, 2 ** 32 - 1)] },
+      { seq: 2, samples: [src(2, 0, 2 ** 24), src(11, 1, 0), src(101, 0, 2 ** 32 - 1)] },
+    ]);
+    expect(c.intake.agentSummaries()[0]).toMatchObject({
+      lost_samples: 0,
+      sequence_resets: 0,
+      flow_samples: 6,
+    });
+  });
+
   it('an agent restart (numbers start again) is a reset, not loss; a u32 wrap is not loss either', () => {
     const c = feed([
       { seq: 500, samples: [sample(900)] },
