@@ -173,12 +173,29 @@ describe('pmacctd sfprobe → podwire', () => {
     cli.stdout!.on('data', (b: Buffer) => (stdout += b));
     cli.stderr!.on('data', (b: Buffer) => (stderr += b));
     const exited = once(cli, 'exit');
+    // the CLI shows nothing before it stops: watch the export on lo to know when every
+    // pod packet has been sent
+    const exportPath = join(dir, 'export-cli.pcap');
+    const capture = await captureLoopback(exportPath, port);
     try {
       await waitForOutput(cli, 'stderr', /listening for sFlow on/);
-      // the CLI shows nothing before the end: give pmacctd its 2 s start, the play and a tick
-      await pmacctExport({ pcap, port, dir, agentIp: AGENT, until: () => sleep(5000) });
-      await sleep(300);
+      await pmacctExport({
+        pcap,
+        port,
+        dir,
+        agentIp: AGENT,
+        until: async () => {
+          const exported = async () => {
+            const dgs = await readSflowCapture(exportPath, port).catch(() => []);
+            return dgs.reduce((n, d) => n + (d.data.length >= 28 ? d.data.readUInt32BE(24) : 0), 0);
+          };
+          const end = Date.now() + 20_000;
+          while ((await exported()) < PACKETS && Date.now() < end) await sleep(200);
+          await sleep(300);
+        },
+      });
     } finally {
+      await stopCapture(capture);
       cli.kill('SIGINT');
     }
     const [code] = (await exited) as [number | null];
@@ -219,9 +236,10 @@ describe('pmacctd sampling 1 in 10 → podwire', () => {
         dir,
         agentIp: AGENT,
         samplingRate: 10,
-        // which packets are sampled is random: wait for the play (2 s start) to go quiet
+        // which packets are sampled is random: wait for the export to start (pmacctd
+        // sleeps 2 s first), then for it to go quiet
         until: async () => {
-          await sleep(2500);
+          await until(() => listener.stats.datagrams > 0, 20_000);
           await settled(() => listener.stats.datagrams, 500);
         },
       });
