@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, parseDuration, parsePort, parseRetention, UserError } from './errors.js';
 
+const DEFAULT_SFLOW_ADDRESS = '127.0.0.1:6343';
+
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
@@ -88,8 +90,8 @@ export function buildProgram(): Command {
 
   inputOptions(program.command('flows').description('packets aggregated into per-window flows between pods'))
     .option(
-      '--sflow <addr:port>',
-      'receive sFlow v5 on a UDP address instead (e.g. 127.0.0.1:6343, [::1]:6343); runs until SIGINT/SIGTERM',
+      '--sflow [addr:port]',
+      'receive sFlow v5 on a UDP address instead (default 127.0.0.1:6343; [::1]:6343 for IPv6); runs until SIGINT/SIGTERM',
     )
     .option('--duration <duration>', 'with --sflow: stop after this long (e.g. 30s)')
     .option(
@@ -144,6 +146,8 @@ export function buildProgram(): Command {
             store,
             durationSeconds: o.duration === undefined ? undefined : parseDuration(o.duration, '--duration'),
             sflowWorkers,
+            // --sflow without a value: the loopback default (switches send to port 6343)
+            sflow: o.sflow === true ? DEFAULT_SFLOW_ADDRESS : o.sflow,
           },
           stopSignal(),
         );
