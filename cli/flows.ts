@@ -37,6 +37,10 @@ export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void>
     if (o.filter !== undefined) throw new UserError('--filter applies to --capture only');
   } else if (o.durationSeconds !== undefined) {
     throw new UserError('--duration applies to --sflow only');
+  } else if (o.pcap === undefined && o.capture === undefined) {
+    throw new UserError(
+      'give exactly one input: --pcap FILE (or - for stdin), --capture IFACE or --sflow ADDR:PORT',
+    );
   }
   const input =
     o.sflow !== undefined

@@ -63,6 +63,7 @@ describe('podwire flows --sflow', () => {
       [['--sflow', '127.0.0.1:6343', '--pcap', 'x.pcap'], /exactly one input/],
       // without a value it is the default address, still an input of its own
       [['--pcap', 'x.pcap', '--sflow'], /exactly one input/],
+      [[], /give exactly one input: .*--sflow ADDR:PORT/],
       [['--sflow', 'localhost:6343'], /not an IPv4 or IPv6 address/],
       [['--sflow', '::1:6343'], /not ADDR:PORT|\[ADDR\]:PORT/],
       [['--sflow', '127.0.0.1:70000'], /not a port/],
