@@ -191,7 +191,7 @@ function ours(datagrams: Buffer[]): Row[] {
   const intake = new SflowIntake({
     index: endpointIndex(),
     decode: decodeConfig(),
-    onSample: (d, s) => {
+    onSample: (_d, s) => {
       const r = row;
       r['sflow.flow_sample.sequence_number'] = String(s.sequence);
       r['sflow.flow_sample.sampling_rate'] = String(s.samplingRate);
