@@ -122,6 +122,13 @@ export class SflowWorkerPool implements SflowEngine {
 
   readonly names: PointNames = { name: (code) => this.pointNames.get(code) };
 
+  /** Batches sent and not yet acknowledged, over all workers (how far behind they are). */
+  get inFlight(): number {
+    let n = 0;
+    for (const s of this.shards) n += s.inFlight;
+    return n;
+  }
+
   receive(msg: Buffer, tUs: number): void {
     const s = this.shards[agentShard(msg, this.shards.length)];
     const need = 16 + ((msg.length + 7) & ~7);
