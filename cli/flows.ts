@@ -1,10 +1,14 @@
 /** `podwire flows`: packets aggregated into per-window flows between pods. */
 import { basename } from 'node:path';
 import { AttributionCounters } from '../collector/attribution/attribute.js';
-import { FlowTable } from '../collector/flows/flow-table.js';
+import type { EndpointIndex } from '../collector/attribution/endpoint-index.js';
+import { type FlowBatch, FlowTable } from '../collector/flows/flow-table.js';
+import { observationName, type PointNames } from '../collector/sflow/observation.js';
 import { type InputOptions, runCapture, summaryLine } from './capture-run.js';
+import { UserError } from './errors.js';
 import { FLOW_TABLE_HEADER, flowJson, flowTableRow } from './format.js';
 import { LineWriter } from './output.js';
+import { runSflow, sflowSummary } from './sflow-run.js';
 import { type StoreOptions, StoreSink } from './store-sink.js';
 
 export interface FlowsOptions extends InputOptions {
@@ -13,6 +17,12 @@ export interface FlowsOptions extends InputOptions {
   maxFlows: number;
   /** also store the flows in ClickHouse */
   store?: Omit<StoreOptions, 'observation'>;
+  /** receive sFlow on ADDR:PORT instead of reading a capture */
+  sflow?: string;
+  /** --sflow: stop after this many seconds (default: at SIGINT/SIGTERM) */
+  durationSeconds?: number;
+  /** --sflow: decode in this many worker threads (0: in the listener's thread) */
+  sflowWorkers?: number;
 }
 
 export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void> {
@@ -21,33 +31,54 @@ export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void>
   if (table) out.line(FLOW_TABLE_HEADER);
   let flowTable: FlowTable | undefined;
   let run: Awaited<ReturnType<typeof runCapture>>;
-  const input =
-    o.pcap === undefined ? `capture:${o.capture}` : `pcap:${o.pcap === '-' ? 'stdin' : basename(o.pcap)}`;
-  const store = o.store
-    ? await StoreSink.open({ ...o.store, observation: (n) => (n < 0 ? input : `erspan:${n}`) })
-    : undefined;
-  try {
-    run = await runCapture(
-      o,
-      (index) => {
-        const counters = new AttributionCounters();
-        flowTable = new FlowTable({
-          index,
-          counters,
-          windowSeconds: o.windowSeconds,
-          maxFlows: o.maxFlows,
-          onFlows: (batch) => {
-            store?.onFlows(batch);
-            for (const f of batch.records()) {
-              const rec = flowJson(f);
-              out.line(table ? flowTableRow(rec) : JSON.stringify(rec));
-            }
-          },
-        });
-        return { flows: flowTable, counters };
-      },
-      signal,
+  if (o.sflow !== undefined) {
+    if (o.pcap !== undefined || o.capture !== undefined)
+      throw new UserError('give exactly one input: --pcap, --capture or --sflow');
+    if (o.filter !== undefined) throw new UserError('--filter applies to --capture only');
+  } else if (o.durationSeconds !== undefined) {
+    throw new UserError('--duration applies to --sflow only');
+  } else if (o.pcap === undefined && o.capture === undefined) {
+    throw new UserError(
+      'give exactly one input: --pcap FILE (or - for stdin), --capture IFACE or --sflow ADDR:PORT',
     );
+  }
+  const input =
+    o.sflow !== undefined
+      ? `sflow:${o.sflow}`
+      : o.pcap === undefined
+        ? `capture:${o.capture}`
+        : `pcap:${o.pcap === '-' ? 'stdin' : basename(o.pcap)}`;
+  // sFlow observation points are numbered as agents are heard: named by the intake
+  let points: PointNames | undefined;
+  const name = (n: number) => observationName(n, input, points);
+  const store = o.store ? await StoreSink.open({ ...o.store, observation: name }) : undefined;
+  const onFlows = (batch: FlowBatch) => {
+    store?.onFlows(batch);
+    for (const f of batch.records()) {
+      const rec = flowJson(f, o.sflow === undefined ? undefined : name(f.observation));
+      out.line(table ? flowTableRow(rec) : JSON.stringify(rec));
+    }
+  };
+  const makeFlows = (index: EndpointIndex) => {
+    const counters = new AttributionCounters();
+    flowTable = new FlowTable({
+      index,
+      counters,
+      windowSeconds: o.windowSeconds,
+      maxFlows: o.maxFlows,
+      onFlows,
+    });
+    return { flows: flowTable, counters };
+  };
+  let sflowRun: Awaited<ReturnType<typeof runSflow>> | undefined;
+  try {
+    if (o.sflow !== undefined) {
+      sflowRun = await runSflow({ ...o, sflow: o.sflow, workers: o.sflowWorkers }, onFlows, signal, (n) => {
+        points = n;
+      });
+    } else {
+      run = await runCapture(o, makeFlows, signal);
+    }
   } finally {
     // also after an input error (a truncated capture): the flows of the packets read
     flowTable?.flush();
@@ -64,11 +95,13 @@ export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void>
       }
     }
   }
-  const { path } = run;
-  if (!o.quiet) {
-    const s = flowTable!.stats;
-    process.stderr.write(
-      `${summaryLine(path)} flows=${s.emitted} flow_table_overflows=${s.overflows} late_packets=${s.latePackets}\n`,
-    );
+  if (o.quiet) return;
+  if (sflowRun !== undefined) {
+    process.stderr.write(`${sflowSummary(sflowRun)}\n`);
+    return;
   }
+  const s = flowTable!.stats;
+  process.stderr.write(
+    `${summaryLine(run!.path)} flows=${s.emitted} flow_table_overflows=${s.overflows} late_packets=${s.latePackets}\n`,
+  );
 }

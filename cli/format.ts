@@ -115,12 +115,16 @@ export function packetJson(
 
 const hasPorts = (proto: string | null) => proto === 'tcp' || proto === 'udp' || proto === 'sctp';
 
-/** The jsonl record of one flow. */
-export function flowJson(f: FlowRecord) {
+/**
+ * The jsonl record of one flow. `observationPoint` (sFlow input: `sflow:AGENT:IFINDEX`)
+ * names the observation number, which alone means nothing outside this run.
+ */
+export function flowJson(f: FlowRecord, observationPoint?: string) {
   return {
     window_start: new Date(f.windowStart * 1000).toISOString(),
     window_seconds: f.windowSeconds,
     observation: f.observation,
+    ...(observationPoint === undefined ? {} : { observation_point: observationPoint }),
     vlan: f.vlan,
     vni: f.vni >= 0 ? f.vni : null,
     src_mac: f.srcMac,
@@ -175,7 +179,7 @@ export function flowTableRow(r: ReturnType<typeof flowJson>): string {
   const dst = r.dst_ip === null ? r.dst_mac : hostPort(r.dst_ip, r.dst_port);
   return [
     r.window_start.slice(11, 19),
-    (r.observation >= 0 ? `erspan ${r.observation}` : '-').padEnd(10),
+    (r.observation_point ?? (r.observation >= 0 ? `erspan ${r.observation}` : '-')).padEnd(10),
     ctx.padEnd(10),
     String(r.proto ?? '-').padEnd(6),
     `${src} > ${dst}`.padEnd(50),

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, parseDuration, parseListen, parsePort, parseRetention, UserError } from './errors.js';
 
+const DEFAULT_SFLOW_ADDRESS = '127.0.0.1:6343';
+
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
@@ -87,6 +89,16 @@ export function buildProgram(): Command {
     );
 
   inputOptions(program.command('flows').description('packets aggregated into per-window flows between pods'))
+    .option(
+      '--sflow [addr:port]',
+      'receive sFlow v5 on a UDP address instead (default 127.0.0.1:6343; [::1]:6343 for IPv6); runs until SIGINT/SIGTERM',
+    )
+    .option('--duration <duration>', 'with --sflow: stop after this long (e.g. 30s)')
+    .option(
+      '--sflow-workers <n>',
+      'with --sflow: decode in N worker threads, sharded by agent (0: in the listener thread)',
+      '0',
+    )
     .option('--window <duration>', 'flow window (e.g. 10s, 1m)', '10s')
     .option('--max-flows <n>', 'open flows held in memory (128 B each) before emitting early', '262144')
     .option('--store', 'also store the flows in ClickHouse (embedded in --data-dir unless --clickhouse-url)')
@@ -107,6 +119,9 @@ export function buildProgram(): Command {
       run(async () => {
         const { flows } = await import('./flows.js');
         const maxFlows = Number(o.maxFlows);
+        const sflowWorkers = Number(o.sflowWorkers);
+        if (!Number.isInteger(sflowWorkers) || sflowWorkers < 0 || sflowWorkers > 64)
+          throw new UserError('--sflow-workers: a whole number 0..64');
         if (!Number.isInteger(maxFlows) || maxFlows < 1)
           throw new UserError('--max-flows: a whole number >= 1');
         // CLICKHOUSE_URL in the environment says where to store, not whether to
@@ -124,7 +139,16 @@ export function buildProgram(): Command {
             }
           : undefined;
         await flows(
-          { ...o, windowSeconds: parseDuration(o.window, '--window'), maxFlows, store },
+          {
+            ...o,
+            windowSeconds: parseDuration(o.window, '--window'),
+            maxFlows,
+            store,
+            durationSeconds: o.duration === undefined ? undefined : parseDuration(o.duration, '--duration'),
+            sflowWorkers,
+            // --sflow without a value: the loopback default (switches send to port 6343)
+            sflow: o.sflow === true ? DEFAULT_SFLOW_ADDRESS : o.sflow,
+          },
           stopSignal(),
         );
       }),

@@ -19,6 +19,10 @@ declare -A need=(
   # the exporter tests: a real Prometheus scrapes /metrics; promtool checks the exposition
   [prometheus]=prometheus
   [promtool]=prometheus
+  # the sFlow tests: pmacctd's sfprobe plugin is the real exporter, sfacctd a reference
+  # collector in bench:sflow (Debian installs both in /usr/sbin)
+  [/usr/sbin/pmacctd]=pmacct
+  [/usr/sbin/sfacctd]=pmacct
 )
 
 missing_pkgs=()

@@ -1,0 +1,136 @@
+/**
+ * `podwire flows --sflow ADDR:PORT`: the sFlow listener feeding the intake (decode →
+ * attribute → aggregate, in this thread or sharded over --sflow-workers threads) until
+ * SIGINT/SIGTERM or --duration; then the open windows are flushed and the counts go to
+ * stderr.
+ */
+import { isIP } from 'node:net';
+import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
+import { InventoryError, loadInventory } from '../collector/attribution/inventory.js';
+import type { FlowBatch } from '../collector/flows/flow-table.js';
+import { LocalSflow, type SflowEngine, type SflowTotals } from '../collector/sflow/engine.js';
+import { SflowListener } from '../collector/sflow/listener.js';
+import type { PointNames } from '../collector/sflow/observation.js';
+import { SflowWorkerPool } from '../collector/sflow/workers.js';
+import { ExitCode, UserError } from './errors.js';
+
+export interface SflowRunOptions {
+  /** ADDR:PORT, IPv6 as [ADDR]:PORT */
+  sflow: string;
+  inventory: string;
+  vxlanPort?: number[];
+  quiet?: boolean;
+  /** stop after this many seconds (default: until a signal) */
+  durationSeconds?: number;
+  windowSeconds: number;
+  maxFlows: number;
+  /** 0: decode in the listener's thread; N: in N worker threads, sharded by agent */
+  workers?: number;
+}
+
+/** "127.0.0.1:6343", "[::1]:6343" → host and port; a UserError naming what is wrong. */
+export function parseListenAddress(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(text.trim());
+  const host = m?.[1] ?? m?.[2];
+  if (m === null || host === undefined) {
+    throw new UserError(`--sflow: "${text}" is not ADDR:PORT (examples: 127.0.0.1:6343, [::1]:6343)`);
+  }
+  if (isIP(host) === 0) throw new UserError(`--sflow: "${host}" is not an IPv4 or IPv6 address`);
+  const port = Number(m[3]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UserError(`--sflow: "${m[3]}" is not a port (1..65535)`);
+  return { host, port };
+}
+
+export interface SflowRun {
+  totals: SflowTotals;
+  kernelDrops: number | null;
+  recvBufferSize: number;
+}
+
+export async function runSflow(
+  o: SflowRunOptions,
+  onFlows: (b: FlowBatch) => void,
+  signal: AbortSignal,
+  /** called before the first datagram with what names this run's observation points */
+  onNames?: (names: PointNames) => void,
+): Promise<SflowRun> {
+  const { host, port } = parseListenAddress(o.sflow);
+  let inventory: Awaited<ReturnType<typeof loadInventory>>;
+  try {
+    inventory = await loadInventory(o.inventory);
+  } catch (err) {
+    if (err instanceof InventoryError) throw new UserError(err.message, ExitCode.USAGE);
+    throw err;
+  }
+  const index = EndpointIndex.fromInventory(inventory);
+  const common = {
+    index,
+    vxlanPorts: o.vxlanPort,
+    windowSeconds: o.windowSeconds,
+    maxFlows: o.maxFlows,
+    onFlows,
+  };
+  const engine: SflowEngine =
+    (o.workers ?? 0) > 0
+      ? new SflowWorkerPool({ ...common, workers: o.workers!, inventory })
+      : new LocalSflow(common);
+  onNames?.(engine.names);
+  let listener: SflowListener;
+  try {
+    listener = await SflowListener.open({
+      host,
+      port,
+      onDatagram: (msg, tUs) => engine.receive(msg, tUs),
+      onError: (err) => process.stderr.write(`podwire: sFlow socket: ${err.message}\n`),
+    });
+  } catch (err) {
+    await engine.stop();
+    throw new UserError(`cannot listen on ${o.sflow}: ${(err as Error).message}`, ExitCode.INPUT);
+  }
+  if (!o.quiet) {
+    process.stderr.write(
+      `podwire: listening for sFlow on ${o.sflow} (receive buffer ${listener.recvBufferSize} bytes` +
+        `${(o.workers ?? 0) > 0 ? `, ${o.workers} intake workers` : ''})\n`,
+    );
+  }
+  const ticker = setInterval(() => engine.tick(Date.now() / 1000), 1000);
+  try {
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+      if (o.durationSeconds !== undefined) setTimeout(resolve, o.durationSeconds * 1000).unref();
+    });
+  } finally {
+    clearInterval(ticker);
+  }
+  // datagrams already queued on the socket are read before it closes
+  await listener.drain();
+  const kernelDrops = await listener.kernelDrops();
+  await listener.close();
+  return { totals: await engine.stop(), kernelDrops, recvBufferSize: listener.recvBufferSize };
+}
+
+/** The closing lines on stderr: totals, then one line per agent with its loss. */
+export function sflowSummary(r: SflowRun): string {
+  const t = r.totals;
+  const parts = Object.entries(t.summary).map(([k, v]) => `${k}=${v}`);
+  parts.push(
+    `kernel_drops=${r.kernelDrops ?? 'unknown'}`,
+    `overload_drops=${t.overloadDrops}`,
+    `counter_samples_interfaces=${t.interfaces}`,
+    `flows=${t.flows.emitted}`,
+    `flow_table_overflows=${t.flows.overflows}`,
+    `late_packets=${t.flows.latePackets}`,
+  );
+  const lines = [`podwire: ${parts.join(' ')}`];
+  for (const a of t.agents) {
+    lines.push(
+      `podwire: agent ${a.agent}: datagrams=${a.datagrams} flow_samples=${a.flow_samples} ` +
+        `counter_samples=${a.counter_samples} lost_datagrams=${a.lost_datagrams} lost_samples=${a.lost_samples} ` +
+        `lost_packets_estimate=${a.lost_packets_estimate} sample_loss=${(100 * a.sample_loss_ratio).toFixed(2)}% ` +
+        `agent_drops=${a.agent_drops} sequence_resets=${a.sequence_resets}`,
+    );
+  }
+  return lines.join('\n');
+}

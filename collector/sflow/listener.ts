@@ -1,0 +1,136 @@
+/**
+ * The sFlow UDP listener (node:dgram), IPv4 or IPv6 by the address it binds.
+ *
+ * - A large receive buffer (16 MiB asked): sFlow comes in bursts and the event loop may be
+ *   busy flushing a window; what the kernel granted (Linux caps SO_RCVBUF at
+ *   net.core.rmem_max, then doubles it for bookkeeping) is reported in `recvBufferSize`.
+ * - Nothing lost silently: datagrams the process could not keep up with overflow the
+ *   socket's buffer and the kernel drops them; `kernelDrops()` reads that count for this
+ *   socket from /proc/net/udp (udp6), the `drops` column. Datagrams decoded badly are
+ *   counted by the intake, and gaps in the agents' sequence numbers show up as loss there.
+ * - One socket, one core: Node 20's dgram has no SO_REUSEPORT (`reusePort` arrived in
+ *   Node 22.12/23.1; on 20 the option is ignored and a second bind fails with
+ *   EADDRINUSE — checked), so intake scales by replicas behind the switch's collector
+ *   list, and one core decodes well above what one socket receives (see README: figures).
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { readFile } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
+
+export const DEFAULT_SFLOW_PORT = 6343;
+export const DEFAULT_RECV_BUFFER = 16 * 1024 * 1024;
+
+export interface SflowListenerOptions {
+  host: string;
+  port: number;
+  /** SO_RCVBUF to ask for (bytes) */
+  recvBufferSize?: number;
+  /** each datagram and its arrival time (µs since the epoch); `msg` is the caller's to keep */
+  onDatagram: (msg: Buffer, tUs: number) => void;
+  /** a socket error after binding (the listener keeps running; it is counted too) */
+  onError?: (err: Error) => void;
+}
+
+export interface ListenerStats {
+  datagrams: number;
+  bytes: number;
+  socketErrors: number;
+}
+
+export class SflowListener {
+  readonly stats: ListenerStats = { datagrams: 0, bytes: 0, socketErrors: 0 };
+  /** the receive buffer the kernel granted (bytes) */
+  readonly recvBufferSize: number;
+  private closed = false;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly address: string,
+    readonly port: number,
+    readonly family: 'IPv4' | 'IPv6',
+  ) {
+    this.recvBufferSize = socket.getRecvBufferSize();
+  }
+
+  /** Binds; rejects with the socket's error (EADDRINUSE, EADDRNOTAVAIL, EACCES). */
+  static open(o: SflowListenerOptions): Promise<SflowListener> {
+    const v6 = isIPv6(o.host);
+    const socket = createSocket({
+      type: v6 ? 'udp6' : 'udp4',
+      recvBufferSize: o.recvBufferSize ?? DEFAULT_RECV_BUFFER,
+      // an IPv6 listener on a specific address takes IPv6 only; '::' also IPv4-mapped
+      ipv6Only: false,
+    });
+    return new Promise((resolve, reject) => {
+      const onBindError = (err: Error) => {
+        socket.close();
+        reject(err);
+      };
+      socket.once('error', onBindError);
+      socket.bind(o.port, o.host, () => {
+        socket.off('error', onBindError);
+        const a = socket.address();
+        const l = new SflowListener(socket, a.address, a.port, v6 ? 'IPv6' : 'IPv4');
+        socket.on('message', (msg) => {
+          l.stats.datagrams++;
+          l.stats.bytes += msg.length;
+          o.onDatagram(msg, Date.now() * 1000);
+        });
+        socket.on('error', (err) => {
+          l.stats.socketErrors++;
+          o.onError?.(err);
+        });
+        resolve(l);
+      });
+    });
+  }
+
+  /** Datagrams the kernel dropped for this socket (full receive buffer); null if unknown. */
+  async kernelDrops(): Promise<number | null> {
+    const file = this.family === 'IPv6' ? '/proc/net/udp6' : '/proc/net/udp';
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      return null;
+    }
+    return dropsForPort(text, this.port);
+  }
+
+  /**
+   * Resolves once the datagrams already queued on the socket have been read (reads stop
+   * for 10 ms), so a stop does not leave the kernel's buffer unread.
+   */
+  async drain(): Promise<void> {
+    for (;;) {
+      const before = this.stats.datagrams;
+      await new Promise((r) => setTimeout(r, 10));
+      if (this.stats.datagrams === before) return;
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+}
+
+/**
+ * The `drops` column of the /proc/net/udp{,6} lines whose local port is `port` (summed;
+ * null when no line matches). Lines: `sl local_address rem_address st tx_queue:rx_queue
+ * tr:tm->when retrnsmt uid timeout inode ref pointer drops`, addresses as HEX:PORT.
+ */
+export function dropsForPort(text: string, port: number): number | null {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  let found = false;
+  let drops = 0;
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13) continue;
+    if (f[1].split(':')[1] !== hexPort) continue;
+    found = true;
+    drops += Number(f[f.length - 1]) || 0;
+  }
+  return found ? drops : null;
+}

@@ -1,0 +1,86 @@
+/**
+ * One intake worker thread (see workers.ts): its own endpoint index, intake and flow
+ * table for the agents its shard owns. Datagrams arrive in batches (transferred buffers,
+ * handed back with the ack for reuse); flows leave as the flow table's rows (transferred),
+ * preceded by the names of any observation points they use for the first time.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { AttributionCounters } from '../attribution/attribute.js';
+import { EndpointIndex } from '../attribution/endpoint-index.js';
+import type { Inventory } from '../attribution/inventory.js';
+import { decodeConfig } from '../decode/packet.js';
+import { type FlowBatch, FlowTable } from '../flows/flow-table.js';
+import { SflowIntake } from './intake.js';
+import { InterfaceSeries } from './interface-series.js';
+import { ObservationPoints } from './observation.js';
+import type { MainMessage, WorkerInit, WorkerMessage } from './workers.js';
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+const index = EndpointIndex.fromInventory(init.inventory as Inventory);
+const counters = new AttributionCounters();
+const observations = new ObservationPoints(init.pointsFirst, init.pointsMax);
+let pointsSent = 0;
+let counterSamples = 0;
+const interfaceSeries = new InterfaceSeries();
+
+const table = new FlowTable({
+  index,
+  counters,
+  windowSeconds: init.windowSeconds,
+  maxFlows: init.maxFlows,
+  onFlows: (b: FlowBatch) => {
+    const points = observations.since(pointsSent);
+    if (points.length > 0) {
+      post({ type: 'points', entries: points });
+      pointsSent += points.length;
+    }
+    // FlowBatch keeps its rows private; each batch owns a fresh array (flow-table.ts
+    // emit/emitRow), so it can be moved to the parent as is
+    const { rows, base } = b as unknown as { rows: Int32Array; base: number };
+    post({ type: 'flows', count: b.count, rows, base, windowSeconds: b.windowSeconds }, [
+      rows.buffer as ArrayBuffer,
+    ]);
+  },
+});
+const intake = new SflowIntake({
+  index,
+  decode: decodeConfig(init.vxlanPorts),
+  flows: table,
+  counters,
+  observations,
+  onCounters: (c) => {
+    counterSamples++;
+    interfaceSeries.update(c);
+  },
+});
+
+port.on('message', (m: MainMessage) => {
+  if (m.type === 'batch') {
+    const u8 = new Uint8Array(m.buf);
+    const dv = new DataView(m.buf);
+    let o = 0;
+    while (o < m.used) {
+      const len = dv.getUint32(o);
+      const tUs = dv.getFloat64(o + 8);
+      intake.receive(u8, o + 16, len, tUs);
+      o += 16 + ((len + 7) & ~7);
+    }
+    post({ type: 'ack', buf: m.buf }, [m.buf]);
+  } else if (m.type === 'tick') {
+    table.tick(m.nowSec);
+  } else if (m.type === 'stop') {
+    table.flush();
+    const s = table.stats;
+    post({
+      type: 'done',
+      summary: intake.summary(),
+      agents: intake.agentSummaries(),
+      flows: { emitted: s.emitted, overflows: s.overflows, latePackets: s.latePackets },
+      counterSamples,
+      interfaces: interfaceSeries.list().map((i) => `${i.agent}|${i.ifIndex}`),
+    });
+  }
+});
