@@ -37,6 +37,10 @@ export const kubernetesSourceConfigSchema = z.object({
   tierAnnotation: z.string().min(1).default('podwire.io/tier'),
   /** the NPWG network-status annotation */
   networkStatusAnnotation: z.string().min(1).default('k8s.v1.cni.cncf.io/network-status'),
+  /** the pod annotation that marks a static endpoint (value "true"): it keeps its identity across nodes */
+  staticAnnotation: z.string().min(1).default('podwire.io/static'),
+  /** resolve device-info PCI addresses to (PF, VF index) through this sysfs (only with `node`: it is this host's) */
+  sysfsRoot: z.string().min(1).default('/sys'),
   /** also report the cluster default network (the `default: true` entry); default no */
   includeDefaultNetwork: z.boolean().default(false),
   /** the server ends each watch after about this long (it is then resumed), seconds */
