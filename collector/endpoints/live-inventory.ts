@@ -228,8 +228,7 @@ export class LiveInventory {
     const cutoff = atUs - this.retentionUs;
     const h = this.history;
     let i = this.historyHead;
-    // ended in order of their unbind events; a binding ended "in the past" (a record with
-    // `to`) may sit behind a later one and expires a little late, never early
+    // ordered by end (pushHistory)
     while (i < h.length && h[i].toUs <= cutoff) {
       this.index.remove(h[i]);
       i++;
@@ -388,7 +387,7 @@ export class LiveInventory {
     if (r.to !== null) {
       const toUs = Date.parse(r.to) * 1000;
       if (toUs <= fromUs) return false;
-      this.history.push(this.index.add(r, id, fromUs, toUs));
+      this.pushHistory(this.index.add(r, id, fromUs, toUs));
       return true;
     }
     // µs precision: the record's ISO strings hold only ms
@@ -424,7 +423,28 @@ export class LiveInventory {
       return;
     }
     this.index.end(b.ep, atUs);
-    this.history.push(b.ep);
+    this.pushHistory(b.ep);
+  }
+
+  /**
+   * Keeps the history ordered by end, so expiry takes it from the front: bindings mostly end
+   * in order (appended); one that ended earlier than the last (a record with `to`, events
+   * of two sources out of order) is inserted at its place.
+   */
+  private pushHistory(ep: Endpoint): void {
+    const h = this.history;
+    if (h.length === this.historyHead || h[h.length - 1].toUs <= ep.toUs) {
+      h.push(ep);
+      return;
+    }
+    let lo = this.historyHead;
+    let hi = h.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (h[mid].toUs <= ep.toUs) lo = mid + 1;
+      else hi = mid;
+    }
+    h.splice(lo, 0, ep);
   }
 
   /** Registers a new live binding's claims: moves static endpoints, reports conflicts. */
