@@ -112,6 +112,7 @@ export class KubernetesSource implements EndpointSource {
       tierAnnotation: opts.tierAnnotation ?? 'podwire.io/tier',
       staticAnnotation: opts.staticAnnotation ?? 'podwire.io/static',
       includeDefaultNetwork: opts.includeDefaultNetwork ?? false,
+      tiers: opts.tiers,
       // a PCI address means something only on its own node
       resolveVf: opts.node ? (pci) => vfFromSysfs(pci, sysfs) : undefined,
     };

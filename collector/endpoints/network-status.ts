@@ -17,6 +17,7 @@ import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { type EndpointRecord, endpointSchema } from '../attribution/inventory.js';
 import { formatIssues } from './config.js';
+import { type CniTier, tierForRates } from './tiers.js';
 
 export const NETWORK_STATUS_ANNOTATION = 'k8s.v1.cni.cncf.io/network-status';
 
@@ -111,6 +112,8 @@ export interface PodMappingOptions {
   tierAnnotation: string;
   staticAnnotation: string;
   includeDefaultNetwork: boolean;
+  /** tiers by rates, for attachments of pods without the tier annotation (default: the demo tiers) */
+  tiers?: readonly CniTier[];
   /** PCI address → the VF (PF netdev, index), when it can be resolved on this node */
   resolveVf?: (pci: string) => { pf: string; index: number } | null;
 }
@@ -148,7 +151,7 @@ export function podEndpoints(
     errors.push(`${where}: annotation ${opts.networkStatusAnnotation}: ${(err as Error).message}`);
     return { records, errors, unreadable: true };
   }
-  const tier = annotations[opts.tierAnnotation] ?? '';
+  const tierLabel = annotations[opts.tierAnnotation];
   const isStatic = annotations[opts.staticAnnotation] === 'true';
   for (const [i, e] of entries.entries()) {
     if (e.default && !opts.includeDefaultNetwork) continue;
@@ -166,6 +169,12 @@ export function podEndpoints(
     const nad = nads.get(nadName);
     const network = nadName.slice(nadName.indexOf('/') + 1);
     const pci = e['device-info']?.pci?.['pci-address'];
+    // the pod's tier label, else the tier the network's SR-IOV rates configure
+    const tier =
+      tierLabel ??
+      (nad && (nad.minTxRate !== null || nad.maxTxRate !== null)
+        ? tierForRates(nad.minTxRate, nad.maxTxRate, opts.tiers)
+        : '');
     const vf = pci && opts.resolveVf ? (opts.resolveVf(pci) ?? undefined) : undefined;
     const common = {
       namespace: m.namespace,

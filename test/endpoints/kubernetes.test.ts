@@ -142,6 +142,8 @@ describe('kubernetes source against a stand-in API server', () => {
     });
     await live.attach(src);
     expect(live.current().map((r) => r.pod)).toEqual(['web-1']);
+    // no tier annotation: the tier the NAD's rates (1000/4000 Mb/s) configure
+    expect(live.current()[0].tier).toBe('standard');
     expect(
       api.requests.filter((r) => r.kind === 'pods').every((r) => r.fieldSelector === 'spec.nodeName=node-a'),
     ).toBe(true);
@@ -193,6 +195,8 @@ describe('kubernetes source against a stand-in API server', () => {
     expect(c.relists410).toBeGreaterThanOrEqual(1);
     expect(c.lists).toBe(2);
     expect(live.current().map((r) => r.pod)).toEqual(['web-1']);
+    // no tier annotation: the tier the NAD's rates (1000/4000 Mb/s) configure
+    expect(live.current()[0].tier).toBe('standard');
     expect(src.health().errors).toBe(0); // a 410 is protocol, not an error
     // an HTTP 410 on the watch request does the same
     api.fail(1, 410, 'pods', true);
