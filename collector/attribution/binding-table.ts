@@ -14,15 +14,18 @@
  * Removed slots become tombstones (skipped, reused by inserts, dropped on a rehash).
  *
  * Layout, int32 words per slot: `W = 8` for MACs and IPv4 (key words 0–1), `W = 16` for
- * IPv6 (key words 0–3); after the key: scope | rank << 25 (scopes are below 2^25; rank 0
- * wins a tie of equal start times), id (EMPTY, DELETED or the endpoint id); then from and
- * to as float64 in the slot's last 4 words.
+ * IPv6 (key words 0–3); after the key: scope | rank << 25 | SHARED (scopes are below 2^25;
+ * rank 0 wins a tie of equal start times; SHARED: the key has other bindings — without it a
+ * match is the key's only binding and the lookup ends there), id (EMPTY, DELETED or the
+ * endpoint id); then from and to as float64 in words W/2 to W/2 + 3.
  */
 
 const EMPTY = -1;
 const DELETED = -2;
 const SCOPE_MASK = 0x1ffffff;
-const MAX_RANK = 127;
+const RANK_MASK = 63;
+/** set on every slot of a key bound more than once (kept after removals: a hint) */
+const SHARED = 0x80000000 | 0;
 
 /**
  * The lookup's instant and the span its answers hold for, shared by an index's tables:
@@ -96,11 +99,13 @@ export class BindingTable {
       const o = s << 3;
       const id = i32[o + 3];
       if (id === EMPTY) break;
-      if (id < 0 || i32[o] !== a || i32[o + 1] !== b || (i32[o + 2] & SCOPE_MASK) !== scope) continue;
+      const sw = i32[o + 2];
+      if (id < 0 || i32[o] !== a || i32[o + 1] !== b || (sw & SCOPE_MASK) !== scope) continue;
+      if (sw >= 0) return this.only(o, id, t); // the key's only binding
       matches++;
       const from = f64[(o >> 1) + 2];
       if (t >= from && t < f64[(o >> 1) + 3]) {
-        const rank = i32[o + 2] >>> 25;
+        const rank = (sw >>> 25) & RANK_MASK;
         if (best < 0 || from > bestFrom || (from === bestFrom && rank < bestRank)) {
           best = s;
           bestFrom = from;
@@ -119,7 +124,12 @@ export class BindingTable {
           continue;
         }
         const from = f64[(o >> 1) + 2];
-        if (best >= 0 && (from < bestFrom || (from === bestFrom && i32[o + 2] >>> 25 > bestRank))) continue;
+        if (
+          best >= 0 &&
+          (from < bestFrom || (from === bestFrom && ((i32[o + 2] >>> 25) & RANK_MASK) > bestRank))
+        ) {
+          continue;
+        }
         if (t < from) {
           if (from < st[2]) st[2] = from;
         } else {
@@ -153,11 +163,13 @@ export class BindingTable {
       const id = i32[o + 5];
       if (id === EMPTY) break;
       if (id < 0 || i32[o] !== a || i32[o + 1] !== b || i32[o + 2] !== c || i32[o + 3] !== d) continue;
-      if ((i32[o + 4] & SCOPE_MASK) !== scope) continue;
+      const sw = i32[o + 4];
+      if ((sw & SCOPE_MASK) !== scope) continue;
+      if (sw >= 0) return this.only(o, id, t);
       matches++;
       const from = f64[(o >> 1) + 4];
       if (t >= from && t < f64[(o >> 1) + 5]) {
-        const rank = i32[o + 4] >>> 25;
+        const rank = (sw >>> 25) & RANK_MASK;
         if (best < 0 || from > bestFrom || (from === bestFrom && rank < bestRank)) {
           best = s;
           bestFrom = from;
@@ -183,7 +195,12 @@ export class BindingTable {
         }
         if ((i32[o + 4] & SCOPE_MASK) !== scope) continue;
         const from = f64[(o >> 1) + 4];
-        if (best >= 0 && (from < bestFrom || (from === bestFrom && i32[o + 4] >>> 25 > bestRank))) continue;
+        if (
+          best >= 0 &&
+          (from < bestFrom || (from === bestFrom && ((i32[o + 4] >>> 25) & RANK_MASK) > bestRank))
+        ) {
+          continue;
+        }
         if (t < from) {
           if (from < st[2]) st[2] = from;
         } else {
@@ -198,6 +215,25 @@ export class BindingTable {
     if (bestFrom > st[1]) st[1] = bestFrom;
     if (to < st[2]) st[2] = to;
     return i32[o + 5];
+  }
+
+  /** The answer when the slot at word `o` is its key's only binding. */
+  private only(o: number, id: number, t: number): number {
+    const st = this.st;
+    const f = (o >> 1) + this.w / 4;
+    const from = this.f64[f];
+    const to = this.f64[f + 1];
+    if (t < from) {
+      if (from < st[2]) st[2] = from;
+      return -1;
+    }
+    if (t >= to) {
+      if (to > st[1]) st[1] = to;
+      return -1;
+    }
+    if (from > st[1]) st[1] = from;
+    if (to < st[2]) st[2] = to;
+    return id;
   }
 
   // ---- changes (not the hot path) -----------------------------------------------------
@@ -220,6 +256,7 @@ export class BindingTable {
     const h = this.hashOf(key, scope);
     let free = -1;
     const tied: number[] = [];
+    const same: number[] = [];
     for (let s = h; ; s = (s + 1) & this.mask) {
       const o = s * w;
       const sid = this.i32[o + k + 1];
@@ -231,7 +268,9 @@ export class BindingTable {
         if (free < 0) free = s;
         continue;
       }
-      if (this.sameKey(o, key, scope) && this.f64[o / 2 + w / 4] === from) tied.push(s);
+      if (!this.sameKey(o, key, scope)) continue;
+      same.push(s);
+      if (this.f64[o / 2 + w / 4] === from) tied.push(s);
     }
     const o = free * w;
     if (this.i32[o + k + 1] === EMPTY) this.used++;
@@ -241,6 +280,7 @@ export class BindingTable {
     this.f64[o / 2 + w / 4] = from;
     this.f64[o / 2 + w / 4 + 1] = to;
     this.size++;
+    if (same.length > 0) for (const x of [...same, free]) this.i32[x * w + k] |= SHARED;
     if (tied.length > 0) {
       tied.push(free);
       const ids = tied.map((s) => this.i32[s * w + k + 1]);
@@ -249,7 +289,7 @@ export class BindingTable {
         .sort((x, y) => (beats(ids[x], ids[y]) ? -1 : beats(ids[y], ids[x]) ? 1 : 0));
       for (const [rank, j] of order.entries()) {
         const at = tied[j] * w + k;
-        this.i32[at] = (this.i32[at] & SCOPE_MASK) | (Math.min(rank, MAX_RANK) << 25);
+        this.i32[at] = (this.i32[at] & (SCOPE_MASK | SHARED)) | (Math.min(rank, RANK_MASK) << 25);
       }
     }
   }

@@ -40,13 +40,15 @@ describe('EndpointIndex (binding tables) against a brute-force model', () => {
       const rng = new Prng(seed);
       const index = new EndpointIndex();
       const model: ModelBinding[] = [];
+      // small address pools: keys bound many times (history, ties); large: mostly one binding a key
+      const pool = seed <= 2 ? 1 : 20;
       const macs = Array.from(
-        { length: 40 },
+        { length: 40 * pool },
         (_, i) =>
           `02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
       );
-      const ip4s = Array.from({ length: 30 }, (_, i) => `10.0.${i >> 4}.${i & 15}`);
-      const ip6s = Array.from({ length: 10 }, (_, i) => `fd00::${i + 1}`);
+      const ip4s = Array.from({ length: 30 * pool }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
+      const ip6s = Array.from({ length: 10 * pool }, (_, i) => `fd00::${i + 1}`);
       const scopes = [vlanScope(100), vlanScope(101), vniScope(5001)];
       const when = () => T + rng.int(0, 50) * 1000; // coarse: many equal times (ties)
       for (let step = 0; step < 1500; step++) {
