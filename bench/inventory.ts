@@ -109,13 +109,18 @@ function main(): void {
   }
 
   gc?.();
-  const heap0 = process.memoryUsage().heapUsed;
+  // the JS heap and the binding tables' ArrayBuffers (outside the heap)
+  const used = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const heap0 = used();
   const b0 = performance.now();
   const live = new LiveInventory({ retentionSeconds: 7 * 24 * 3600, now: () => T0 + SPAN, log: () => {} });
   for (let k = 0; k < events.length; k += 1000) live.apply('bench', events.slice(k, k + 1000));
   const buildMs = performance.now() - b0;
   gc?.();
-  const heap1 = process.memoryUsage().heapUsed;
+  const heap1 = used();
   const st = live.stats();
   const bindings = st.live + st.history;
   console.log(
@@ -125,7 +130,8 @@ function main(): void {
     `build through LiveInventory: ${buildMs.toFixed(0)} ms, ${Math.round(events.length / (buildMs / 1000)).toLocaleString()} events/s`,
   );
   console.log(
-    `memory: ${((heap1 - heap0) / 1048576).toFixed(1)} MB heap, ${Math.round((heap1 - heap0) / bindings)} bytes per binding` +
+    `memory: ${((heap1 - heap0) / 1048576).toFixed(1)} MB (heap and array buffers; binding tables ${(live.index.tableBytes / 1048576).toFixed(1)} MB), ` +
+      `${Math.round((heap1 - heap0) / bindings)} bytes per binding` +
       (gc ? '' : ' (no --expose-gc: approximate)'),
   );
   const snap = live.snapshot();

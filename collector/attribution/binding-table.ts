@@ -250,7 +250,9 @@ export class BindingTable {
     to: number,
     beats: (x: number, y: number) => boolean,
   ): void {
-    if ((this.used + 1) * 2 > this.mask + 1) this.rehash((this.size + 1) * 3);
+    // at most 5/8 full (tombstones included): linear probing stays short with this hash;
+    // bench:inventory measured no difference against at most 1/2 full, at about half the memory
+    if ((this.used + 1) * 8 > (this.mask + 1) * 5) this.rehash(Math.ceil((this.size + 1) * 1.6) + 1);
     const w = this.w;
     const k = this.k;
     const h = this.hashOf(key, scope);
