@@ -4,11 +4,12 @@
  * read, keeps ended bindings for `retentionSeconds` (so a packet attributes to whoever held
  * its address at the packet's own time), and reports conflicting live claims.
  *
- * Why the index is changed in place rather than rebuilt per change: a rebuild of 100k
- * endpoints costs on the order of 100 ms (parsing addresses, filling three maps; see
- * `npm run bench:inventory`), and sources deliver changes every few seconds in a busy
- * cluster, while ending a binding is a field write (`EndpointIndex.end`) and adding one a
- * sorted insert into a short candidate list. Every change bumps `index.generation`, which
+ * Why the index is changed in place rather than rebuilt per change: a fresh index of 100k
+ * live endpoints and 50k history bindings took 0.7–1.4 s to build here (parsing addresses,
+ * filling the binding tables; `npm run bench:inventory` prints it), and sources deliver
+ * changes every few seconds in a busy cluster, while ending a binding is a few slot writes
+ * (`EndpointIndex.end`) and adding one a hash-table insert: the whole 200k-event build
+ * through this class runs at 70–100k events/s. Every change bumps `index.generation`, which
  * makes the flow table re-attribute its cached flows; the `index` object itself never
  * changes, so consumers may hold it.
  *
