@@ -3,12 +3,15 @@
  * given instant. The scope is the tenant context: the VLAN for L2 endpoints, the VNI for
  * overlay endpoints — the same MAC or IP in two scopes are two endpoints.
  *
- * Hand-written for speed (it runs twice per packet): maps are keyed by small-integer
- * hashes (V8 keeps them as Smis), candidates are short arrays scanned newest-first, and
- * nothing is allocated per lookup.
+ * Hand-written for speed (it runs twice per packet): the lookups go through typed-array
+ * hash tables whose slots hold each binding's key, times and endpoint id (binding-table.ts),
+ * so a lookup touches about one cache line plus the endpoint it returns, and allocates
+ * nothing. Bindings can end (`end`) and be removed (`remove`, history past its retention)
+ * in place; every change bumps `generation`.
  */
 import { isIPv4 } from 'node:net';
 import { parseIpv4, parseIpv6, parseMac } from '../decode/addr.js';
+import { BindingTable, type LookupState } from './binding-table.js';
 import type { EndpointRecord, Inventory } from './inventory.js';
 
 /** Scope codes: VLAN v (0..4094, 0 = untagged) is v; VNI n is VNI_SCOPE_BASE + n. */
@@ -68,14 +71,6 @@ export const EXPIRED_ENDPOINT: Endpoint = Object.freeze({
   key: '',
 });
 
-interface Entry {
-  readonly ep: Endpoint;
-  /** the IPv6 address for IPv6 entries (hash collisions are checked against it) */
-  readonly ip6: Uint8Array | null;
-  /** the MAC or IPv4 number for MAC and IPv4 entries */
-  readonly key: number;
-}
-
 /** Folds a 48-bit MAC into a non-negative 30-bit Smi key. */
 export function macHash(mac: number): number {
   const hi = (mac / 0x100000000) | 0;
@@ -99,43 +94,34 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+const word = (b: Uint8Array, i: number): number =>
+  (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
+
+/** The table keys of a binding: its MAC (2 words), IPv4s (2 words), IPv6s (4 words). */
+function keysOf(ep: Endpoint): { mac: number[]; ip4: number[][]; ip6: number[][] } {
+  const ip4: number[][] = [];
+  const ip6: number[][] = [];
+  for (const ip of ep.ips) {
+    if (isIPv4(ip)) ip4.push([parseIpv4(ip) | 0, 0]);
+    else {
+      const b = parseIpv6(ip);
+      ip6.push([word(b, 0), word(b, 4), word(b, 8), word(b, 12)]);
+    }
+  }
+  return { mac: [ep.macNum | 0, (ep.macNum / 0x100000000) | 0], ip4, ip6 };
+}
+
 function toUs(iso: string | null, fallback: number): number {
   return iso === null ? fallback : Date.parse(iso) * 1000;
 }
 
 /**
- * Whether binding `a` goes before (wins over) binding `b` in a candidate list: the newer
- * start wins; on equal start times the smaller key when both have one (LiveInventory's
- * bindings: deterministic whatever the order events arrived in), else the later record.
+ * Whether binding `a` wins a tie (the same start) over `b`: the smaller key when both have
+ * one (LiveInventory's bindings: deterministic whatever the order events arrived in), else
+ * the later record.
  */
-function before(a: Endpoint, b: Endpoint): boolean {
-  if (a.fromUs !== b.fromUs) return a.fromUs > b.fromUs;
-  return a.key === '' || b.key === '' || a.key <= b.key;
-}
-
-/** Keeps each candidate list winner first (see `before`): lookups scan it in order. */
-function add(map: Map<number, Entry[]>, hash: number, entry: Entry): void {
-  const list = map.get(hash);
-  if (list === undefined) {
-    map.set(hash, [entry]);
-    return;
-  }
-  let i = list.length;
-  list.push(entry);
-  while (i > 0 && before(entry.ep, list[i - 1].ep)) {
-    list[i] = list[i - 1];
-    i--;
-  }
-  list[i] = entry;
-}
-
-function removeFrom(map: Map<number, Entry[]>, hash: number, ep: Endpoint): void {
-  const list = map.get(hash);
-  if (list === undefined) return;
-  const i = list.findIndex((e) => e.ep === ep);
-  if (i < 0) return;
-  if (list.length === 1) map.delete(hash);
-  else list.splice(i, 1);
+function winsTie(a: Endpoint, b: Endpoint): boolean {
+  return a.key !== '' && b.key !== '' && a.key !== b.key ? a.key < b.key : a.id > b.id;
 }
 
 /** `fromUs`/`toUs`, when given, override the record's from/to (ISO strings hold only ms). */
@@ -176,9 +162,16 @@ export class EndpointIndex {
    * rows hold them: an expired binding's slot holds EXPIRED_ENDPOINT (8 bytes kept).
    */
   readonly endpoints: Endpoint[] = [];
-  private readonly byMac = new Map<number, Entry[]>();
-  private readonly byIp4 = new Map<number, Entry[]>();
-  private readonly byIp6 = new Map<number, Entry[]>();
+  /** the lookup time and the stability span (see LookupState) */
+  private readonly st: LookupState = new Float64Array([
+    0,
+    Number.NEGATIVE_INFINITY,
+    Number.POSITIVE_INFINITY,
+  ]);
+  private readonly byMac = new BindingTable(2, this.st);
+  private readonly byIp4 = new BindingTable(2, this.st);
+  private readonly byIp6 = new BindingTable(4, this.st);
+  private readonly tie = (x: number, y: number): boolean => winsTie(this.endpoints[x], this.endpoints[y]);
   /** keyed by ip4Hash (a Smi): a raw address above 2^30 would be a heap number, boxed per lookup */
   private readonly vtep4 = new Map<number, { ip: number; node: string }[]>();
   private readonly vtep6 = new Map<number, { ip: Uint8Array; node: string }[]>();
@@ -220,26 +213,22 @@ export class EndpointIndex {
     const ep = endpointFromRecord(r, this.endpoints.length, key, fromUs, toUs);
     this.endpoints.push(ep);
     this.scopes.add(ep.scope);
-    add(this.byMac, macHash(ep.macNum), { ep, ip6: null, key: ep.macNum });
-    for (const ip of ep.ips) {
-      if (isIPv4(ip)) {
-        const n = parseIpv4(ip);
-        add(this.byIp4, ip4Hash(n), { ep, ip6: null, key: n });
-      } else {
-        const b = parseIpv6(ip);
-        add(this.byIp6, ip6Hash(b), { ep, ip6: b, key: 0 });
-      }
-    }
+    const k = keysOf(ep);
+    const { scope, id, fromUs: f, toUs: t } = ep;
+    this.byMac.insert(k.mac, scope, id, f, t, this.tie);
+    for (const key of k.ip4) this.byIp4.insert(key, scope, id, f, t, this.tie);
+    for (const key of k.ip6) this.byIp6.insert(key, scope, id, f, t, this.tie);
     return ep;
   }
 
-  /**
-   * Ends a binding at tUs (a live binding that was unbound). The candidate lists stay in
-   * order (they are ordered by start), so this is a field write and a generation bump.
-   */
+  /** Ends a binding at tUs (a live binding that was unbound): its slots' `to` is set. */
   end(ep: Endpoint, tUs: number): void {
     if (this.endpoints[ep.id] !== ep) throw new Error(`endpoint ${ep.id} is not in this index`);
     (ep as { toUs: number }).toUs = tUs;
+    const k = keysOf(ep);
+    this.byMac.setTo(k.mac, ep.scope, ep.id, tUs);
+    for (const key of k.ip4) this.byIp4.setTo(key, ep.scope, ep.id, tUs);
+    for (const key of k.ip6) this.byIp6.setTo(key, ep.scope, ep.id, tUs);
     this.generation++;
   }
 
@@ -250,12 +239,16 @@ export class EndpointIndex {
   remove(ep: Endpoint): void {
     if (this.endpoints[ep.id] !== ep) return;
     this.generation++;
+    const k = keysOf(ep);
+    this.byMac.remove(k.mac, ep.scope, ep.id);
+    for (const key of k.ip4) this.byIp4.remove(key, ep.scope, ep.id);
+    for (const key of k.ip6) this.byIp6.remove(key, ep.scope, ep.id);
     this.endpoints[ep.id] = EXPIRED_ENDPOINT;
-    removeFrom(this.byMac, macHash(ep.macNum), ep);
-    for (const ip of ep.ips) {
-      if (isIPv4(ip)) removeFrom(this.byIp4, ip4Hash(parseIpv4(ip)), ep);
-      else removeFrom(this.byIp6, ip6Hash(parseIpv6(ip)), ep);
-    }
+  }
+
+  /** Bytes of the lookup tables (the endpoint objects not included). */
+  get tableBytes(): number {
+    return this.byMac.bytes + this.byIp4.bytes + this.byIp6.bytes;
   }
 
   hasScope(scope: number): boolean {
@@ -267,57 +260,38 @@ export class EndpointIndex {
    * time in [stableFrom, stableTo), as long as `generation` is unchanged. The flow table
    * uses it to attribute a flow once instead of every packet.
    */
-  stableFrom = Number.NEGATIVE_INFINITY;
-  stableTo = Number.POSITIVE_INFINITY;
+  get stableFrom(): number {
+    return this.st[1];
+  }
+  get stableTo(): number {
+    return this.st[2];
+  }
 
   beginLookups(): void {
-    this.stableFrom = Number.NEGATIVE_INFINITY;
-    this.stableTo = Number.POSITIVE_INFINITY;
-  }
-
-  byMacAt(scope: number, mac: number, tUs: number): Endpoint | null {
-    return this.pick(this.byMac.get(macHash(mac)), scope, mac, null, tUs);
-  }
-
-  byIp4At(scope: number, ip: number, tUs: number): Endpoint | null {
-    return this.pick(this.byIp4.get(ip4Hash(ip)), scope, ip, null, tUs);
-  }
-
-  byIp6At(scope: number, ip: Uint8Array, tUs: number): Endpoint | null {
-    return this.pick(this.byIp6.get(ip6Hash(ip)), scope, 0, ip, tUs);
+    this.st[1] = Number.NEGATIVE_INFINITY;
+    this.st[2] = Number.POSITIVE_INFINITY;
   }
 
   /**
-   * The newest binding of (scope, key) active at tUs. Narrows [stableFrom, stableTo) by the
-   * start and end of every binding of the same (scope, key) it passes: the answer can only
-   * change at one of those instants. Bindings after the one returned started earlier, so
-   * they cannot change the answer while it is active.
+   * The binding of (scope, MAC) active at tUs (the latest start wins; see BindingTable),
+   * narrowing [stableFrom, stableTo) to the span its answer holds for.
    */
-  private pick(
-    list: Entry[] | undefined,
-    scope: number,
-    key: number,
-    ip6: Uint8Array | null,
-    tUs: number,
-  ): Endpoint | null {
-    if (list === undefined) return null;
-    for (let i = 0; i < list.length; i++) {
-      const e = list[i];
-      const ep = e.ep;
-      if (ep.scope !== scope || (ip6 === null ? e.key !== key : !sameBytes(e.ip6!, ip6))) continue;
-      const from = ep.fromUs;
-      const to = ep.toUs;
-      if (tUs < from) {
-        if (from < this.stableTo) this.stableTo = from;
-      } else if (tUs >= to) {
-        if (to > this.stableFrom) this.stableFrom = to;
-      } else {
-        if (from > this.stableFrom) this.stableFrom = from;
-        if (to < this.stableTo) this.stableTo = to;
-        return ep;
-      }
-    }
-    return null;
+  byMacAt(scope: number, mac: number, tUs: number): Endpoint | null {
+    this.st[0] = tUs;
+    const id = this.byMac.find2(scope, mac | 0, (mac / 0x100000000) | 0);
+    return id < 0 ? null : this.endpoints[id];
+  }
+
+  byIp4At(scope: number, ip: number, tUs: number): Endpoint | null {
+    this.st[0] = tUs;
+    const id = this.byIp4.find2(scope, ip | 0, 0);
+    return id < 0 ? null : this.endpoints[id];
+  }
+
+  byIp6At(scope: number, ip: Uint8Array, tUs: number): Endpoint | null {
+    this.st[0] = tUs;
+    const id = this.byIp6.find4(scope, word(ip, 0), word(ip, 4), word(ip, 8), word(ip, 12));
+    return id < 0 ? null : this.endpoints[id];
   }
 
   vtepNode4(ip: number): string | null {

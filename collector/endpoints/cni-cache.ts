@@ -26,8 +26,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { type EndpointRecord, endpointSchema } from '../attribution/inventory.js';
-import { DEMO_TIERS } from '../nic/demo.js';
 import { type CniCacheSourceConfig, formatIssues } from './config.js';
+import { type CniTier, DEFAULT_CNI_TIERS, tierForRates } from './tiers.js';
 import {
   defaultLog,
   type EmitEvents,
@@ -45,20 +45,6 @@ export interface CniCacheSourceOptions extends Partial<Omit<CniCacheSourceConfig
   /** rescan interval, ms (default 2000; 0 = none) */
   pollMs?: number;
 }
-
-export interface CniTier {
-  name: string;
-  /** Mb/s, as the NetConf's min_tx_rate/max_tx_rate */
-  minTxRate: number;
-  maxTxRate: number;
-}
-
-/** The demo SmartNIC's tiers (bits per second there) in the NetConf's Mb/s. */
-export const DEFAULT_CNI_TIERS: readonly CniTier[] = Object.entries(DEMO_TIERS).map(([name, t]) => ({
-  name,
-  minTxRate: t.min / 1e6,
-  maxTxRate: t.max / 1e6,
-}));
 
 const PCI_RE = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/;
 
@@ -137,12 +123,6 @@ export function parseCniResult(text: string): CniResult | null {
   return { namespace, pod, ips };
 }
 
-function tierOf(c: SriovNetConf, tiers: readonly CniTier[]): string {
-  const min = c.min_tx_rate ?? 0;
-  const max = c.max_tx_rate ?? 0;
-  return tiers.find((t) => t.minTxRate === min && t.maxTxRate === max)?.name ?? '';
-}
-
 /** The endpoint record of a cache file (validated against the inventory contract). */
 export function netConfToRecord(
   c: SriovNetConf,
@@ -164,7 +144,7 @@ export function netConfToRecord(
     mac: c.MAC.toLowerCase(),
     ips: result?.ips ?? [],
     vf: { pf: c.Master, index: c.VFID },
-    tier: tierOf(c, tiers),
+    tier: tierForRates(c.min_tx_rate, c.max_tx_rate, tiers),
   });
   if (!r.success)
     throw new CniCacheError(`${file}: cannot make an endpoint\n${formatIssues(r.error.issues)}`);

@@ -4,6 +4,7 @@
  * `endpointSourceConfigSchema`). Defaults are filled in by parsing.
  */
 import { z } from 'zod';
+import { cniTierSchema } from './tiers.js';
 
 const backoff = z
   .object({
@@ -35,8 +36,14 @@ export const kubernetesSourceConfigSchema = z.object({
   namespace: z.string().min(1).optional(),
   /** the pod annotation naming the performance tier */
   tierAnnotation: z.string().min(1).default('podwire.io/tier'),
+  /** without the annotation, the tier whose rates (Mb/s) match the NAD's min/max_tx_rate; default: the demo tiers */
+  tiers: z.array(cniTierSchema).optional(),
   /** the NPWG network-status annotation */
   networkStatusAnnotation: z.string().min(1).default('k8s.v1.cni.cncf.io/network-status'),
+  /** the pod annotation that marks a static endpoint (value "true"): it keeps its identity across nodes */
+  staticAnnotation: z.string().min(1).default('podwire.io/static'),
+  /** resolve device-info PCI addresses to (PF, VF index) through this sysfs (only with `node`: it is this host's) */
+  sysfsRoot: z.string().min(1).default('/sys'),
   /** also report the cluster default network (the `default: true` entry); default no */
   includeDefaultNetwork: z.boolean().default(false),
   /** the server ends each watch after about this long (it is then resumed), seconds */
@@ -54,9 +61,7 @@ export const cniCacheSourceConfigSchema = z.object({
   /** the node these files are on; default the host name */
   node: z.string().min(1).optional(),
   /** the tier given to an endpoint by its min/max_tx_rate (Mb/s), first match; default: the demo tiers */
-  tiers: z
-    .array(z.object({ name: z.string().min(1), minTxRate: z.number().min(0), maxTxRate: z.number().min(0) }))
-    .optional(),
+  tiers: z.array(cniTierSchema).optional(),
   debounceMs: z.number().int().min(0).default(50),
   name: z.string().min(1).default('cni-cache'),
 });

@@ -67,6 +67,8 @@ export interface DemoAgentStats {
   staticMoves: number;
   /** binds of an IP that an earlier binding of this run held */
   ipReuses: number;
+  /** pods that waited for a VF and then started */
+  startedAfterWait: number;
 }
 
 type LegKind = 'l2' | 'overlay';
@@ -139,6 +141,7 @@ export class DemoAgent implements EndpointSource {
     scaleDowns: 0,
     staticMoves: 0,
     ipReuses: 0,
+    startedAfterWait: 0,
   };
 
   constructor(opts: DemoAgentOptions = {}) {
@@ -447,6 +450,7 @@ export class DemoAgent implements EndpointSource {
     // a freed VF lets a waiting pod start
     while (this.waiting.length > 0 && this.pickNode(true) !== null) {
       const d = this.waiting.shift()!;
+      this.counts.startedAfterWait++;
       this.createPod(d, t);
     }
   }

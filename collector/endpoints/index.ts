@@ -7,4 +7,5 @@ export { createEndpointSource, type SourceContext } from './factory.js';
 export { FileSource, type FileSourceOptions } from './file.js';
 export { KubernetesSource, type KubernetesSourceOptions } from './kubernetes.js';
 export { LiveInventory, type LiveInventoryOptions, type LiveInventoryStats } from './live-inventory.js';
+export { type CniTier, DEFAULT_CNI_TIERS, tierForRates } from './tiers.js';
 export * from './types.js';

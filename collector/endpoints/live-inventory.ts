@@ -4,11 +4,12 @@
  * read, keeps ended bindings for `retentionSeconds` (so a packet attributes to whoever held
  * its address at the packet's own time), and reports conflicting live claims.
  *
- * Why the index is changed in place rather than rebuilt per change: a rebuild of 100k
- * endpoints costs on the order of 100 ms (parsing addresses, filling three maps; see
- * `npm run bench:inventory`), and sources deliver changes every few seconds in a busy
- * cluster, while ending a binding is a field write (`EndpointIndex.end`) and adding one a
- * sorted insert into a short candidate list. Every change bumps `index.generation`, which
+ * Why the index is changed in place rather than rebuilt per change: a fresh index of 100k
+ * live endpoints and 50k history bindings took 0.7–1.4 s to build here (parsing addresses,
+ * filling the binding tables; `npm run bench:inventory` prints it), and sources deliver
+ * changes every few seconds in a busy cluster, while ending a binding is a few slot writes
+ * (`EndpointIndex.end`) and adding one a hash-table insert: the whole 200k-event build
+ * through this class runs at 70–100k events/s. Every change bumps `index.generation`, which
  * makes the flow table re-attribute its cached flows; the `index` object itself never
  * changes, so consumers may hold it.
  *
@@ -68,21 +69,56 @@ interface Binding {
   readonly key: string;
   /** `source\0key`: the index's tie-break key */
   readonly id: string;
+  /** the source's record, as it came (shared, not copied) */
   readonly record: EndpointRecord;
-  /** the record without from/to, to tell a re-emitted bind from a change */
-  readonly sig: string;
   readonly ep: Endpoint;
-  /** (scope, address) claims, e.g. `4196|m|2199023255809`, `100|ip|10.0.0.1` */
-  readonly claims: readonly string[];
-  /** `namespace/pod/interface` */
-  readonly identity: string;
 }
 
-const identityOf = (r: EndpointRecord): string => `${r.namespace}/${r.pod}/${r.interface}`;
+const identityOf = (r: { namespace: string; pod: string; interface: string }): string =>
+  `${r.namespace}/${r.pod}/${r.interface}`;
+const sameIdentity = (a: EndpointRecord, b: EndpointRecord): boolean =>
+  a.namespace === b.namespace && a.pod === b.pod && a.interface === b.interface;
 
-function signature(r: EndpointRecord): string {
-  const { from: _f, to: _t, ...rest } = r;
-  return JSON.stringify(rest, Object.keys(rest).sort());
+/** Whether two records describe the same endpoint, from/to aside (a re-emitted bind). */
+function sameRecord(a: EndpointRecord, b: EndpointRecord): boolean {
+  if (
+    a.namespace !== b.namespace ||
+    a.pod !== b.pod ||
+    a.node !== b.node ||
+    a.interface !== b.interface ||
+    a.network !== b.network ||
+    a.mac.toLowerCase() !== b.mac.toLowerCase() ||
+    a.tier !== b.tier ||
+    a.static !== b.static ||
+    a.ips.length !== b.ips.length ||
+    a.ips.some((ip, i) => ip !== b.ips[i])
+  ) {
+    return false;
+  }
+  if (a.mode === 'l2' && b.mode === 'l2') {
+    return a.vlan === b.vlan && a.vf?.pf === b.vf?.pf && a.vf?.index === b.vf?.index;
+  }
+  return a.mode === 'overlay' && b.mode === 'overlay' && a.vni === b.vni;
+}
+
+/** The record of an index binding (history keeps no record of its own). */
+function recordOf(ep: Endpoint): EndpointRecord {
+  const common = {
+    namespace: ep.namespace,
+    pod: ep.pod,
+    node: ep.node,
+    interface: ep.interface,
+    network: ep.network,
+    mac: ep.mac,
+    ips: [...ep.ips],
+    tier: ep.tier,
+    static: ep.static,
+    from: Number.isFinite(ep.fromUs) ? isoUs(ep.fromUs) : null,
+    to: Number.isFinite(ep.toUs) ? isoUs(ep.toUs) : null,
+  };
+  return ep.mode === 'l2'
+    ? { ...common, mode: 'l2', vlan: ep.vlan, ...(ep.vf ? { vf: { ...ep.vf } } : {}) }
+    : { ...common, mode: 'overlay', vni: ep.vni };
 }
 
 function claimsOf(ep: Endpoint): string[] {
@@ -102,10 +138,10 @@ export class LiveInventory {
   /** live bindings by `source\0key` */
   private readonly live = new Map<string, Binding>();
   /** ended bindings still kept, in the order they ended (expired from the front) */
-  private history: { ep: Endpoint; record: EndpointRecord }[] = [];
+  private history: Endpoint[] = [];
   private historyHead = 0;
-  /** live claims: claim → bindings holding it */
-  private readonly claims = new Map<string, Set<Binding>>();
+  /** live claims: claim → the binding holding it, or the bindings (a conflict) */
+  private readonly claims = new Map<string, Binding | Binding[]>();
   /** conflicting pairs already logged (`id1\n id2`, sorted) */
   private readonly loggedPairs = new Set<string>();
   private conflictsMac = 0;
@@ -193,10 +229,9 @@ export class LiveInventory {
     const cutoff = atUs - this.retentionUs;
     const h = this.history;
     let i = this.historyHead;
-    // ended in order of their unbind events; a binding ended "in the past" (a record with
-    // `to`) may sit behind a later one and expires a little late, never early
-    while (i < h.length && h[i].ep.toUs <= cutoff) {
-      this.index.remove(h[i].ep);
+    // ordered by end (pushHistory)
+    while (i < h.length && h[i].toUs <= cutoff) {
+      this.index.remove(h[i]);
       i++;
     }
     if (i === this.historyHead) return false;
@@ -213,8 +248,7 @@ export class LiveInventory {
     const endpoints: EndpointRecord[] = [];
     const at = (us: number): string | null => (Number.isFinite(us) ? isoUs(us) : null);
     for (let i = this.historyHead; i < this.history.length; i++) {
-      const { ep, record } = this.history[i];
-      endpoints.push({ ...record, from: at(ep.fromUs), to: at(ep.toUs) });
+      endpoints.push(recordOf(this.history[i]));
     }
     for (const b of this.live.values()) endpoints.push({ ...b.record, from: at(b.ep.fromUs), to: null });
     endpoints.sort(
@@ -227,7 +261,7 @@ export class LiveInventory {
 
   /** Live bindings' records (current state). */
   current(): EndpointRecord[] {
-    return [...this.live.values()].map((b) => b.record);
+    return [...this.live.values()].map((b) => ({ ...b.record, from: isoUs(b.ep.fromUs), to: null }));
   }
 
   stats(): LiveInventoryStats {
@@ -345,35 +379,24 @@ export class LiveInventory {
       return false;
     }
     const id = `${source}\0${e.key}`;
-    const sig = signature(r);
     const old = this.live.get(id);
     const fromUs = r.from !== null ? Date.parse(r.from) * 1000 : e.atUs;
     if (old !== undefined) {
-      if (old.sig === sig && r.to === null) return false; // re-emitted, unchanged
+      if (r.to === null && sameRecord(old.record, r)) return false; // re-emitted, unchanged
       this.endBinding(old, fromUs);
     }
-    const record: EndpointRecord = { ...r, from: isoUs(fromUs), to: r.to };
     if (r.to !== null) {
       const toUs = Date.parse(r.to) * 1000;
       if (toUs <= fromUs) return false;
-      this.pushHistory(this.index.add(record, id, fromUs, toUs), record);
+      this.pushHistory(this.index.add(r, id, fromUs, toUs));
       return true;
     }
     // µs precision: the record's ISO strings hold only ms
-    const ep = this.index.add(record, id, fromUs);
-    const b: Binding = {
-      source,
-      key: e.key,
-      id,
-      record,
-      sig,
-      ep,
-      claims: claimsOf(ep),
-      identity: identityOf(r),
-    };
+    const ep = this.index.add(r, id, fromUs);
+    const b: Binding = { source, key: e.key, id, record: r, ep };
     this.claim(b, fromUs);
     this.live.set(id, b);
-    if (record.mode === 'l2' && record.vf) this.vfNodes.add(record.node);
+    if (r.mode === 'l2' && r.vf) this.vfNodes.add(r.node);
     return true;
   }
 
@@ -386,11 +409,14 @@ export class LiveInventory {
 
   private endBinding(b: Binding, atUs: number): void {
     this.live.delete(b.id);
-    for (const c of b.claims) {
-      const set = this.claims.get(c);
-      if (set === undefined) continue;
-      set.delete(b);
-      if (set.size === 0) this.claims.delete(c);
+    for (const c of claimsOf(b.ep)) {
+      const held = this.claims.get(c);
+      if (held === b) this.claims.delete(c);
+      else if (Array.isArray(held)) {
+        const i = held.indexOf(b);
+        if (i >= 0) held.splice(i, 1);
+        if (held.length === 1) this.claims.set(c, held[0]);
+      }
     }
     if (atUs <= b.ep.fromUs) {
       // replaced or unbound before it began: it never held anything
@@ -398,35 +424,58 @@ export class LiveInventory {
       return;
     }
     this.index.end(b.ep, atUs);
-    this.pushHistory(b.ep, b.record);
+    this.pushHistory(b.ep);
   }
 
-  private pushHistory(ep: Endpoint, record: EndpointRecord): void {
-    this.history.push({ ep, record });
+  /**
+   * Keeps the history ordered by end, so expiry takes it from the front: bindings mostly end
+   * in order (appended); one that ended earlier than the last (a record with `to`, events
+   * of two sources out of order) is inserted at its place.
+   */
+  private pushHistory(ep: Endpoint): void {
+    const h = this.history;
+    if (h.length === this.historyHead || h[h.length - 1].toUs <= ep.toUs) {
+      h.push(ep);
+      return;
+    }
+    let lo = this.historyHead;
+    let hi = h.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (h[mid].toUs <= ep.toUs) lo = mid + 1;
+      else hi = mid;
+    }
+    h.splice(lo, 0, ep);
   }
 
   /** Registers a new live binding's claims: moves static endpoints, reports conflicts. */
   private claim(b: Binding, fromUs: number): void {
+    const claims = claimsOf(b.ep);
     // a static endpoint seen on another node: its live binding elsewhere ends here
     if (b.record.static) {
-      for (const c of b.claims) {
-        const set = this.claims.get(c);
-        if (set === undefined) continue;
-        for (const other of [...set]) {
-          if (other.record.static && other.identity === b.identity && other.record.node !== b.record.node) {
+      for (const c of claims) {
+        const held = this.claims.get(c);
+        if (held === undefined) continue;
+        for (const other of Array.isArray(held) ? [...held] : [held]) {
+          if (
+            other.record.static &&
+            sameIdentity(other.record, b.record) &&
+            other.record.node !== b.record.node
+          ) {
             this.endBinding(other, fromUs);
           }
         }
       }
     }
-    for (const c of b.claims) {
-      let set = this.claims.get(c);
-      if (set === undefined) {
-        set = new Set();
-        this.claims.set(c, set);
+    for (const c of claims) {
+      const held = this.claims.get(c);
+      if (held === undefined) {
+        this.claims.set(c, b);
+        continue;
       }
-      for (const other of set) {
-        if (other.identity === b.identity) continue; // the same endpoint from another source
+      const others = Array.isArray(held) ? held : [held];
+      for (const other of others) {
+        if (sameIdentity(other.record, b.record)) continue; // the same endpoint from another source
         if (c.includes('|mac|')) this.conflictsMac++;
         else this.conflictsIp++;
         const pair = b.id < other.id ? `${b.id}\n${other.id}` : `${other.id}\n${b.id}`;
@@ -442,7 +491,7 @@ export class LiveInventory {
           );
         }
       }
-      set.add(b);
+      this.claims.set(c, [...others, b]);
     }
   }
 }

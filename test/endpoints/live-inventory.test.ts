@@ -195,3 +195,29 @@ describe('LiveInventory time-versioned lookups', () => {
     expect(logs[0]).toMatch(/bind x without a record/);
   });
 });
+
+describe('LiveInventory history order', () => {
+  it('expires by end time even when bindings ended out of order (a file record with `to` far ahead)', () => {
+    let now = T0;
+    const live = new LiveInventory({ retentionSeconds: 60, log: () => {}, now: () => now });
+    live.apply('file', [
+      bind(
+        'far',
+        T0,
+        l2({
+          pod: 'far',
+          mac: '02:00:00:00:00:0f',
+          ips: ['10.10.0.99'],
+          from: '2026-11-26T00:00:00Z',
+          to: '2026-11-27T00:00:00Z',
+        }),
+      ),
+    ]);
+    live.apply('k8s', [bind('u', T0, l2()), unbind('u', T0 + S)]);
+    now = T0 + 120 * S;
+    expect(live.expire()).toBe(true);
+    expect(ipAt(live.index, 100, '10.10.0.11', T0 + 1)).toBeNull();
+    expect(ipAt(live.index, 100, '10.10.0.99', T0 + 1)).toBe('shop/far@node-a');
+    expect(live.stats().history).toBe(1);
+  });
+});

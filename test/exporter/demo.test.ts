@@ -108,11 +108,11 @@ describe('DemoNic', () => {
     const after = await demo.read();
     expect(vf0(after).mac).toBe('02:00:00:00:ff:01');
     // the device's counters never went back: the newcomer's traffic adds to them
-    expect(vf0(after).txBytes).toBeGreaterThan(vf0(idle).txBytes);
-    expect(vf0(idle).txBytes).toBeGreaterThanOrEqual(vf0(before).txBytes);
+    expect(vf0(after).txBytes!).toBeGreaterThan(vf0(idle).txBytes!);
+    expect(vf0(idle).txBytes!).toBeGreaterThanOrEqual(vf0(before).txBytes!);
     // VFs of other pods kept counting through the change
     const other = (r: typeof before) => r.vfs.find((v) => v.node === 'node-a' && v.vf === 1)!;
-    expect(other(after).txBytes).toBeGreaterThan(other(before).txBytes);
+    expect(other(after).txBytes!).toBeGreaterThan(other(before).txBytes!);
   });
 
   it('is deterministic for a seed, and independent of how often it is read', async () => {
