@@ -12,6 +12,7 @@ import {
   type NicState as CollectorState,
   NicCollector,
   type NicCollectorOptions,
+  type NicTotals,
 } from '../collector/nic/collector.js';
 import type { NetdevSample, QdiscSample, VfSample } from '../collector/nic/types.js';
 import { NETDEV_COUNTER_FIELDS, QDISC_COUNTER_FIELDS, VF_COUNTER_FIELDS } from './metrics.js';
@@ -94,11 +95,16 @@ export function fromCollectorState(s: CollectorState, now: number): NicState {
     if (!q.stale)
       qdiscs.push({ sample: q.sample, totals: totals(q.counters as Counters, QDISC_COUNTER_FIELDS) });
   }
+  return fromTotals({ at: s.at, vfs, netdevs, qdiscs, sources: s.sources, counters: s.counters }, now);
+}
+
+/** The exporter's view of the collector's totals (`NicCollector.totals()`: no snapshot built). */
+export function fromTotals(s: NicTotals, now: number): NicState {
   return {
     at: s.at ?? now,
-    vfs,
-    netdevs,
-    qdiscs,
+    vfs: s.vfs,
+    netdevs: s.netdevs,
+    qdiscs: s.qdiscs,
     sources: s.sources.map((h) => ({
       source: h.name,
       ok: h.status === 'ok',
@@ -125,7 +131,7 @@ export class CollectorProvider implements NicStateProvider {
   }
 
   async collect(): Promise<NicState> {
-    const s = await this.collector.collect();
-    return fromCollectorState(s, Date.now());
+    await this.collector.collectRound();
+    return fromTotals(this.collector.totals(), Date.now());
   }
 }

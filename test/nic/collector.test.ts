@@ -9,7 +9,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NicCollector, type NicLogLevel } from '../../collector/nic/collector.js';
+import {
+  NicCollector,
+  type NicLogLevel,
+  QDISC_COUNTERS,
+  VF_COUNTERS,
+} from '../../collector/nic/collector.js';
 import { createNetdevSource } from '../../collector/nic/netdev.js';
 import { createTcSource } from '../../collector/nic/tc.js';
 import type { NicReading, NicSource, QdiscSample, VfSample } from '../../collector/nic/types.js';
@@ -334,6 +339,41 @@ describe('NicCollector', () => {
     expect(n).toBeGreaterThanOrEqual(3);
     await new Promise((r) => setTimeout(r, 60));
     expect(c.state.collections).toBe(n);
+  });
+
+  it('totals(), the exporter view, says what the snapshot says: merged VFs, fresh things only', async () => {
+    const ip = scripted('iproute2', [
+      { ...empty(), vfs: [vf({ vf: 0, rxBytes: 10, rxDropped: null }), vf({ vf: 1, rxBytes: 5 })] },
+      { ...empty(), vfs: [vf({ vf: 0, rxBytes: 40, rxDropped: null })] },
+    ]);
+    const sys = scripted('sysfs', [
+      {
+        ...empty(),
+        vfs: [vf({ vf: 0, mac: '', pciAddress: '0000:3b:00.2', rxBytes: 11, rxDropped: 3 })],
+        qdiscs: [qdisc({ drops: 1 })],
+      },
+      { ...empty(), vfs: [vf({ vf: 0, mac: '', rxBytes: 12, rxDropped: 9 })], qdiscs: [qdisc({ drops: 7 })] },
+    ]);
+    const h = harness([ip, sys], { staleAfterMs: 1500, removeAfterMs: 60_000 });
+    for (let round = 0; round < 3; round++) {
+      if (round > 0) h.advance(1000);
+      await h.c.collectRound();
+      const t = h.c.totals();
+      const s = h.c.state;
+      const fresh = s.vfs.filter((v) => !v.stale);
+      expect(t.vfs.map((v) => v.sample)).toEqual(fresh.map((v) => v.sample));
+      expect(t.vfs.map((v) => v.totals)).toEqual(
+        fresh.map((v) => VF_COUNTERS.map((n) => v.counters[n]?.total ?? null)),
+      );
+      expect(t.qdiscs.map((q) => q.totals)).toEqual(
+        s.qdiscs.filter((q) => !q.stale).map((q) => QDISC_COUNTERS.map((n) => q.counters[n]?.total ?? null)),
+      );
+      expect(t.at).toBe(s.at);
+    }
+    // VF 1 vanished after the first round and is stale by the third: in neither view
+    expect(h.c.totals().vfs.map((v) => v.sample.vf)).toEqual([0]);
+    // rxDropped only from sysfs (iproute2 reports none): 3 → 9 → 9
+    expect(h.c.totals().vfs[0]!.totals[VF_COUNTERS.indexOf('rxDropped')]).toBe(6);
   });
 
   it('rejects two sources with one name', () => {
