@@ -3,7 +3,7 @@
  * endpoints (a veth and a tbf qdisc each), fed by the demo NIC, collecting every second.
  *
  * 1. Collection CPU: process CPU time (process.cpuUsage, all threads) per second of wall
- *    time over 10 s of 1 s collections with nobody scraping, as a percentage of one core,
+ *    time over 30 s of 1 s collections (long enough to average over the GC cycles) with nobody scraping, as a percentage of one core,
  *    split between the NIC collector's round and the exporter's render; and the wall time
  *    of each collection (read, counter math, render). After a 12 s warm-up.
  * 2. Scrape latency: 200 GET /metrics over HTTP on loopback (keep-alive), one every 50 ms
@@ -21,7 +21,7 @@ import { CollectorProvider, type NicState } from '../node-exporter/nic-state.js'
 
 const VFS = Number(process.env.BENCH_VFS ?? 64);
 const OVERLAY = Number(process.env.BENCH_OVERLAY ?? 500);
-const CPU_SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 10);
+const CPU_SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 30);
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 200);
 const GZIP_SCRAPES = Number(process.env.BENCH_GZIP_SCRAPES ?? 100);
 const SPACING_MS = 50;
