@@ -10,6 +10,7 @@ import { endpointSourceConfigSchema, formatIssues } from '../collector/endpoints
 import { DEFAULT_RETENTION } from '../ingest/schema.js';
 import { parseListen, UserError } from './errors.js';
 import { parseSourceSpec } from './node.js';
+import { parseListenAddress } from './sflow-run.js';
 
 const listen = z.string().refine(
   (s) => {
@@ -102,6 +103,26 @@ export const allConfigSchema = z
             type: z.literal('capture'),
             interface: z.string().min(1),
             filter: z.string().optional(),
+          })
+          .strict(),
+        z
+          .object({
+            /** sFlow v5 from the TOR switches: a UDP listener (ADDR:PORT, IPv6 as [ADDR]:PORT) */
+            type: z.literal('sflow'),
+            listen: z
+              .string()
+              .refine(
+                (v) => {
+                  try {
+                    parseListenAddress(v);
+                    return true;
+                  } catch {
+                    return false;
+                  }
+                },
+                { message: 'expected ADDR:PORT with an IP address, e.g. 127.0.0.1:6343 or [::1]:6343' },
+              )
+              .default('127.0.0.1:6343'),
           })
           .strict(),
         z.object({ type: z.literal('none') }).strict(),

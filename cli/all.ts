@@ -24,6 +24,10 @@ import { NicCollector } from '../collector/nic/collector.js';
 import { createDemoSource, type DemoNic } from '../collector/nic/demo.js';
 import type { NicSource } from '../collector/nic/types.js';
 import { PacketPath } from '../collector/packet-path.js';
+import { LocalSflow } from '../collector/sflow/engine.js';
+import { SflowListener } from '../collector/sflow/listener.js';
+import { registerSflowMetrics } from '../collector/sflow/metrics.js';
+import { observationName, type PointNames } from '../collector/sflow/observation.js';
 import { DemoMirror } from '../collector/synth/mirror.js';
 import { FlowSink } from '../ingest/flow-sink.js';
 import { migrate, SchemaError } from '../ingest/migrations.js';
@@ -37,6 +41,7 @@ import { fromCollectorState } from '../node-exporter/nic-state.js';
 import type { AllConfig } from './all-config.js';
 import { ExitCode, listenError, parseListen, UserError } from './errors.js';
 import { buildSources, parseSourceSpec } from './node.js';
+import { parseListenAddress } from './sflow-run.js';
 
 export interface AllOptions {
   config: AllConfig;
@@ -183,14 +188,23 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
 
     // ── the packet path ──────────────────────────────────────────────────────────────
     const mirror = cfg.mirror;
-    const input = mirror.type === 'capture' ? `capture:${mirror.interface}` : 'mirror:demo';
-    const observation = (n: number) => (n < 0 ? input : `erspan:${n}`);
+    const input =
+      mirror.type === 'capture'
+        ? `capture:${mirror.interface}`
+        : mirror.type === 'sflow'
+          ? `sflow:${mirror.listen}`
+          : 'mirror:demo';
+    /** sFlow agents and ifIndexes, named as the intake registers them */
+    let points: PointNames | undefined;
+    const observation = (n: number) => observationName(n, input, points);
     const sink = new FlowSink({
       names: observation,
       send: (b) => flowWriter.writeEncoded(b),
       busy: () => flowWriter.stats().queuedBatches > 0,
     });
     const counters = new AttributionCounters();
+    /** the attribution counts of the input in use (the sFlow intake keeps its own) */
+    let pathCounters = counters;
     const flowTable = new FlowTable({
       index: live.index,
       counters,
@@ -238,6 +252,7 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
 
     const inputStop = new AbortController();
     let demoMirror: DemoMirror | null = null;
+    let sflowTick: ((nowSec: number) => void) | null = null;
     let capture: Promise<unknown> | null = null;
     if (mirror.type === 'demo') {
       const vteps = () => {
@@ -255,6 +270,42 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
         packetsPerSecond: mirror.packetsPerSecond,
         seed: mirror.seed,
       });
+    } else if (mirror.type === 'sflow') {
+      const { host, port } = parseListenAddress(mirror.listen);
+      const engine = new LocalSflow({
+        index: live.index,
+        windowSeconds: cfg.flows.windowSeconds,
+        maxFlows: cfg.flows.maxFlows,
+        onFlows: sink.onFlows,
+      });
+      points = engine.names;
+      pathCounters = engine.intake.counters;
+      let listener: SflowListener | null = null;
+      try {
+        listener = await SflowListener.open({
+          host,
+          port,
+          onDatagram: (msg, tUs) => engine.receive(msg, tUs),
+          onError: (err) => log(`sflow listener: ${err.message}`),
+        });
+      } catch (err) {
+        listenError(err, host, port, 'set mirror.listen in the config');
+      }
+      const l = listener!;
+      registerSflowMetrics(registry, {
+        intake: engine.intake,
+        interfaces: engine.interfaceSeries,
+        listener: () => l,
+      });
+      say(`podwire: listening for sFlow on ${mirror.listen} (receive buffer ${l.recvBufferSize} bytes)`);
+      sflowTick = (nowSec) => engine.tick(nowSec);
+      // before the flow sink's last flush (undo runs in reverse): read what the socket holds,
+      // then emit the intake's open windows
+      undo.push(async () => {
+        await l.drain();
+        await l.close();
+        await engine.stop();
+      });
     } else if (mirror.type === 'capture') {
       capture = captureLive(mirror.interface, path.handle, {
         filter: mirror.filter,
@@ -270,6 +321,7 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
       lastMs = now;
       // windows close by the clock too when the input goes quiet
       flowTable.tick(now / 1000);
+      sflowTick?.(now / 1000);
     }, 100);
     undo.push(async () => {
       clearInterval(tick);
@@ -295,7 +347,7 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
       return {
         uptimeSeconds: Math.round((Date.now() - started) / 1000),
         endpoints: { live: inv.live, history: inv.history, conflicts: inv.conflicts, vfsInUse: nodes },
-        packets: { seen: counters.packets, attributed: counters.attributed, sampled },
+        packets: { seen: pathCounters.packets, attributed: pathCounters.attributed, sampled },
         flows: { emitted: flowTable.stats.emitted, open: flowTable.stats.open, ...f },
         vfCounterRows: vfRows,
         nic: health.sources.map((s) => ({ source: s.name, ok: s.ok, lastError: s.lastError })),

@@ -19,7 +19,7 @@ export {
 export type MetricType = 'counter' | 'gauge';
 
 /** Where a family's values come from. */
-export type MetricGroup = 'vf' | 'netdev' | 'qdisc' | 'endpoint' | 'collector' | 'process';
+export type MetricGroup = 'vf' | 'netdev' | 'qdisc' | 'endpoint' | 'sflow' | 'collector' | 'process';
 
 export interface MetricDef {
   readonly name: string;
@@ -391,6 +391,133 @@ export const ENDPOINT_METRICS = {
   ),
 } as const;
 
+/**
+ * sFlow intake metrics (collector/sflow/metrics.ts registers them where an sFlow listener
+ * runs: `podwire all` with an sflow mirror). Per agent: what arrived and what the sequence
+ * numbers say was lost; per interface: the switches' own counter samples as series.
+ */
+export const SFLOW_METRICS = {
+  datagrams: def(
+    'podwire_sflow_datagrams_total',
+    'counter',
+    'sflow',
+    ['agent'],
+    'sFlow datagrams received from an agent (a switch), malformed ones included.',
+  ),
+  flowSamples: def(
+    'podwire_sflow_flow_samples_total',
+    'counter',
+    'sflow',
+    ['agent'],
+    'Flow samples received (each stands for sampling-rate packets).',
+  ),
+  counterSamples: def(
+    'podwire_sflow_counter_samples_total',
+    'counter',
+    'sflow',
+    ['agent'],
+    'Counter samples received (interface counters of the switch).',
+  ),
+  lostDatagrams: def(
+    'podwire_sflow_lost_datagrams_total',
+    'counter',
+    'sflow',
+    ['agent'],
+    'Datagrams missing from the agent datagram sequence numbers (lost on the way or dropped by the kernel).',
+  ),
+  lostSamples: def(
+    'podwire_sflow_lost_samples_total',
+    'counter',
+    'sflow',
+    ['agent'],
+    'Flow samples missing from the per-source sample sequence numbers.',
+  ),
+  lostPackets: def(
+    'podwire_sflow_lost_packets_estimate_total',
+    'counter',
+    'sflow',
+    ['agent'],
+    'Packets the lost flow samples stood for (lost samples times their sampling rate): traffic missing from the flows.',
+  ),
+  lossRatio: def(
+    'podwire_sflow_sample_loss_ratio',
+    'gauge',
+    'sflow',
+    ['agent'],
+    'Lost flow samples over lost plus received, since the agent was first heard.',
+  ),
+  agentDrops: def(
+    'podwire_sflow_agent_dropped_samples_total',
+    'counter',
+    'sflow',
+    ['agent'],
+    'Samples the agent itself reports it dropped (its drops field: it could not keep up).',
+  ),
+  malformed: def(
+    'podwire_sflow_malformed_total',
+    'counter',
+    'sflow',
+    ['reason'],
+    'Malformed datagrams, samples and records by reason (a length that lies, a truncated record): counted, skipped.',
+  ),
+  kernelDrops: def(
+    'podwire_sflow_kernel_drops_total',
+    'counter',
+    'sflow',
+    [],
+    "Datagrams the kernel dropped for the listener's socket (its receive buffer was full): podwire did not keep up.",
+  ),
+  ifReceiveBytes: def(
+    'podwire_sflow_interface_receive_bytes_total',
+    'counter',
+    'sflow',
+    ['agent', 'if_index'],
+    'Bytes the switch interface received (ifInOctets of its counter samples; resets and 32-bit wraps handled).',
+  ),
+  ifTransmitBytes: def(
+    'podwire_sflow_interface_transmit_bytes_total',
+    'counter',
+    'sflow',
+    ['agent', 'if_index'],
+    'Bytes the switch interface sent (ifOutOctets).',
+  ),
+  ifReceiveDiscards: def(
+    'podwire_sflow_interface_receive_discards_total',
+    'counter',
+    'sflow',
+    ['agent', 'if_index'],
+    'Packets the switch interface discarded on receive (ifInDiscards).',
+  ),
+  ifTransmitDiscards: def(
+    'podwire_sflow_interface_transmit_discards_total',
+    'counter',
+    'sflow',
+    ['agent', 'if_index'],
+    'Packets the switch interface discarded on send (ifOutDiscards): congestion towards the pods.',
+  ),
+  ifReceiveErrors: def(
+    'podwire_sflow_interface_receive_errors_total',
+    'counter',
+    'sflow',
+    ['agent', 'if_index'],
+    'Receive errors of the switch interface (ifInErrors).',
+  ),
+  ifSpeed: def(
+    'podwire_sflow_interface_speed_bytes_per_second',
+    'gauge',
+    'sflow',
+    ['agent', 'if_index'],
+    'Speed of the switch interface (ifSpeed / 8).',
+  ),
+  ifUp: def(
+    'podwire_sflow_interface_up',
+    'gauge',
+    'sflow',
+    ['agent', 'if_index'],
+    'Whether the switch interface is operationally up (1) or not (0), per its last counter sample.',
+  ),
+} as const;
+
 export const PROCESS_METRICS = {
   cpu: def('process_cpu_seconds_total', 'counter', 'process', [], 'User and system CPU time spent, seconds.'),
   rss: def('process_resident_memory_bytes', 'gauge', 'process', [], 'Resident memory size, bytes.'),
@@ -411,7 +538,11 @@ export const ALL_METRICS: readonly MetricDef[] = [
 ];
 
 /** Every family podwire defines: the exporter's, then the endpoint lifecycle's. */
-export const DOCUMENTED_METRICS: readonly MetricDef[] = [...ALL_METRICS, ...Object.values(ENDPOINT_METRICS)];
+export const DOCUMENTED_METRICS: readonly MetricDef[] = [
+  ...ALL_METRICS,
+  ...Object.values(ENDPOINT_METRICS),
+  ...Object.values(SFLOW_METRICS),
+];
 
 /** The README's metric table (node-exporter/README.md, between the metrics markers). */
 export function metricsTableMarkdown(): string {

@@ -7,11 +7,13 @@
  * data. Bad configs and a taken port are clean usage errors.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoAgent } from '../../collector/endpoints/demo.js';
+import { readSflowCapture } from '../../collector/sflow/replay.js';
 import { openStore } from '../../ingest/store.js';
 import { BIN, ensureBuilt, expectCleanFailure, podwire, ROOT, tempDir } from './helpers.js';
 
@@ -69,6 +71,15 @@ function start(args: string[]): Run {
     child.on('exit', (code) => r({ code, stderr: err })),
   );
   return { child, url, done };
+}
+
+/** A UDP port nothing listens on right now. */
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }
 
 async function query<T>(dataDir: string, sql: string): Promise<T[]> {
@@ -164,6 +175,48 @@ describe('podwire all (demo agent, demo SmartNIC, demo mirror — stand-ins for 
     expect(stored).toBeGreaterThan(0);
     const [{ n }] = await query<{ n: string }>(dataDir, 'SELECT count() AS n FROM podwire.flows');
     expect(Number(n)).toBe(stored);
+  }, 60_000);
+
+  it('takes sFlow from a switch (pmacct export replayed to its listener): attributed flows stored, per-agent metrics', async () => {
+    const dataDir = join(tmp.dir, 'sflow');
+    const port = await freeUdpPort();
+    const path = join(tmp.dir, 'sflow.json');
+    writeFileSync(
+      path,
+      JSON.stringify({
+        dataDir,
+        endpoints: { sources: [{ type: 'file', path: join(ROOT, 'test/fixtures/sflow/inventory.json') }] },
+        nic: { sources: [], intervalSeconds: 1 },
+        mirror: { type: 'sflow', listen: `127.0.0.1:${port}` },
+        flows: { windowSeconds: 2 },
+        http: { listen: '127.0.0.1:0' },
+      }),
+    );
+    const run = start(['--config', path, '--status-every', '0']);
+    const url = await run.url;
+    const datagrams = await readSflowCapture(join(ROOT, 'test/fixtures/sflow/pmacct-export.pcap'));
+    expect(datagrams.length).toBeGreaterThan(10);
+    const sock = createSocket('udp4');
+    for (const d of datagrams) {
+      await new Promise<void>((r, j) => sock.send(d.data, port, '127.0.0.1', (e) => (e ? j(e) : r())));
+    }
+    sock.close();
+    await new Promise((r) => setTimeout(r, 3500));
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    // the registry is rendered at each collection: every second here
+    expect(metrics).toMatch(/^podwire_sflow_datagrams_total\{agent="10\.0\.0\.1"\} \d+/m);
+    expect(metrics).toMatch(/^podwire_sflow_lost_datagrams_total\{agent="10\.0\.0\.1"\} 0$/m);
+    run.child.kill('SIGTERM');
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    const rows = await query<{ obs: string; pod: string; packets: string }>(
+      dataDir,
+      `SELECT observation AS obs, src_pod AS pod, sum(packets) AS packets FROM podwire.flows
+       WHERE src_pod != '' GROUP BY obs, pod ORDER BY pod`,
+    );
+    expect(rows.length).toBeGreaterThan(2);
+    for (const row of rows) expect(row.obs).toMatch(/^sflow:10\.0\.0\.1:\d+$/);
+    expect(rows.map((x) => x.pod)).toContain('web-1');
   }, 60_000);
 
   it('refuses a broken config naming each bad field, and a taken port', async () => {

@@ -1,0 +1,88 @@
+/**
+ * The sFlow intake's Prometheus metrics (definitions: node-exporter/metrics.ts
+ * SFLOW_METRICS), read from the intake, its interface series and the listener at scrape
+ * (render) time: per-agent arrivals and the loss the sequence numbers reveal, malformed
+ * input by reason, kernel drops, and the switches' interface counters as series.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { SFLOW_METRICS as M } from '../../node-exporter/metrics.js';
+import type { SflowIntake } from './intake.js';
+import type { InterfaceSeries } from './interface-series.js';
+import type { SflowListener } from './listener.js';
+
+export interface SflowMetricSources {
+  intake: SflowIntake;
+  interfaces: InterfaceSeries;
+  listener: () => SflowListener | null;
+}
+
+type Def = (typeof M)[keyof typeof M];
+
+export function registerSflowMetrics(registry: Registry, src: SflowMetricSources): void {
+  const registers = [registry];
+  const counter = (d: Def, fill: (c: Counter) => void | Promise<void>) =>
+    new Counter({
+      name: d.name,
+      help: d.help,
+      labelNames: d.labels,
+      registers,
+      async collect() {
+        this.reset();
+        await fill(this);
+      },
+    });
+  const gauge = (d: Def, fill: (g: Gauge) => void) =>
+    new Gauge({
+      name: d.name,
+      help: d.help,
+      labelNames: d.labels,
+      registers,
+      collect() {
+        this.reset();
+        fill(this);
+      },
+    });
+  const perAgent = (d: Def, value: (a: ReturnType<SflowIntake['agentSummaries']>[number]) => number) =>
+    counter(d, (c) => {
+      for (const a of src.intake.agentSummaries()) c.labels(a.agent).inc(value(a));
+    });
+
+  perAgent(M.datagrams, (a) => a.datagrams);
+  perAgent(M.flowSamples, (a) => a.flow_samples);
+  perAgent(M.counterSamples, (a) => a.counter_samples);
+  perAgent(M.lostDatagrams, (a) => a.lost_datagrams);
+  perAgent(M.lostSamples, (a) => a.lost_samples);
+  perAgent(M.lostPackets, (a) => a.lost_packets_estimate);
+  perAgent(M.agentDrops, (a) => a.agent_drops);
+  gauge(M.lossRatio, (g) => {
+    for (const a of src.intake.agentSummaries()) g.labels(a.agent).set(a.sample_loss_ratio);
+  });
+  counter(M.malformed, (c) => {
+    for (const [k, v] of Object.entries(src.intake.summary())) {
+      if (k.startsWith('malformed_') && k !== 'malformed_datagrams')
+        c.labels(k.slice('malformed_'.length)).inc(v);
+    }
+  });
+  counter(M.kernelDrops, async (c) => {
+    const drops = await src.listener()?.kernelDrops();
+    if (drops !== null && drops !== undefined) c.inc(drops);
+  });
+  const perInterface = (d: Def, field: string) =>
+    counter(d, (c) => {
+      for (const i of src.interfaces.list()) {
+        const s = src.interfaces.series(i.agent, i.ifIndex, field);
+        if (s !== undefined) c.labels(i.agent, String(i.ifIndex)).inc(s.total);
+      }
+    });
+  perInterface(M.ifReceiveBytes, 'ifInOctets');
+  perInterface(M.ifTransmitBytes, 'ifOutOctets');
+  perInterface(M.ifReceiveDiscards, 'ifInDiscards');
+  perInterface(M.ifTransmitDiscards, 'ifOutDiscards');
+  perInterface(M.ifReceiveErrors, 'ifInErrors');
+  gauge(M.ifSpeed, (g) => {
+    for (const i of src.interfaces.list()) g.labels(i.agent, String(i.ifIndex)).set(i.speed / 8);
+  });
+  gauge(M.ifUp, (g) => {
+    for (const i of src.interfaces.list()) g.labels(i.agent, String(i.ifIndex)).set(i.operUp ? 1 : 0);
+  });
+}
