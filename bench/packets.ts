@@ -18,7 +18,7 @@ import { readCaptureFile } from '../collector/capture/reader.js';
 import { decodeConfig } from '../collector/decode/packet.js';
 import { FlowTable } from '../collector/flows/flow-table.js';
 import { PacketPath } from '../collector/packet-path.js';
-import { Prng } from '../collector/synth/prng.js';
+import { drawCdf, Prng, zipfCdf } from '../collector/synth/prng.js';
 import { MIX, mixedTraffic } from '../collector/synth/scenario.js';
 
 const PACKETS = Number(process.env.BENCH_PACKETS ?? 1_000_000);
@@ -33,25 +33,6 @@ const TRAIN_MEAN = 8;
 const TRAINS = 16;
 /** seconds of traffic in the file: three 10 s flow windows (about 33k packets/s) */
 const SPAN_SECONDS = 30;
-
-function zipfCdf(n: number, s: number): Float64Array {
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1) ** s;
-  for (let i = 0; i < n; i++) cdf[i] /= sum;
-  return cdf;
-}
-
-function drawCdf(cdf: Float64Array, r: number): number {
-  let lo = 0;
-  let hi = cdf.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cdf[mid] < r) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 async function generate(): Promise<void> {
   await mkdir(dir, { recursive: true });

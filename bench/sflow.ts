@@ -36,7 +36,7 @@ import { SflowIntake } from '../collector/sflow/intake.js';
 import { SflowListener } from '../collector/sflow/listener.js';
 import { type CapturedDatagram, readSflowCapture } from '../collector/sflow/replay.js';
 import { ethernet, IpProtocol, ipv4, udp } from '../collector/synth/frames.js';
-import { Prng } from '../collector/synth/prng.js';
+import { drawCdf, Prng, zipfCdf } from '../collector/synth/prng.js';
 import { mixedTraffic } from '../collector/synth/scenario.js';
 
 const DATAGRAMS = Number(process.env.BENCH_DATAGRAMS ?? 20_000);
@@ -50,24 +50,6 @@ const MAX_DATAGRAM = 1300;
 const SPAN_SECONDS = 30;
 const ZIPF_S = 0.9;
 
-function zipfCdf(n: number, s: number): Float64Array {
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / (i + 1) ** s;
-  for (let i = 0; i < n; i++) cdf[i] /= sum;
-  return cdf;
-}
-
-function drawCdf(cdf: Float64Array, r: number): number {
-  let lo = 0;
-  let hi = cdf.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cdf[mid] < r) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 const root = new URL('../../', import.meta.url).pathname;
 const dir = `${root}.bench/`;
 const pcapPath = `${dir}sflow-export-v2-${DATAGRAMS}.pcap`;

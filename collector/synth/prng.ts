@@ -42,3 +42,27 @@ export class Prng {
     return (this.next() * 4294967296) >>> 0;
   }
 }
+
+/** Cumulative Zipf(s) weights over ranks 1..n: a few heavy hitters and a long tail (benchmarks' traffic shapes). */
+export function zipfCdf(n: number, s: number): Float64Array {
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    sum += 1 / (i + 1) ** s;
+    cdf[i] = sum;
+  }
+  for (let i = 0; i < n; i++) cdf[i] /= sum;
+  return cdf;
+}
+
+/** The rank whose cumulative weight first reaches r (r uniform in [0, 1)): a draw from `cdf`. */
+export function drawCdf(cdf: Float64Array, r: number): number {
+  let lo = 0;
+  let hi = cdf.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cdf[mid] < r) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoAgent } from '../../collector/endpoints/demo.js';
 import { readSflowCapture } from '../../collector/sflow/replay.js';
 import { openStore } from '../../ingest/store.js';
+import { freeUdpPort } from '../helpers/ports.js';
 import { BIN, ensureBuilt, expectCleanFailure, podwire, ROOT, tempDir } from './helpers.js';
 
 let tmp: { dir: string; remove: () => Promise<void> };
@@ -71,15 +72,6 @@ function start(args: string[]): Run {
     child.on('exit', (code) => r({ code, stderr: err })),
   );
   return { child, url, done };
-}
-
-/** A UDP port nothing listens on right now. */
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 async function query<T>(dataDir: string, sql: string): Promise<T[]> {

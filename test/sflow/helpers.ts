@@ -14,6 +14,7 @@ import { SflowIntake, type SflowIntakeOptions } from '../../collector/sflow/inta
 import type { InterfaceCounters } from '../../collector/sflow/types.js';
 import { Prng } from '../../collector/synth/prng.js';
 import { type InventoryJson, type Leg, podFrame } from '../../collector/synth/scenario.js';
+import type { TsharkSample } from './tools.js';
 
 export const T0 = Date.parse('2026-11-26T10:00:00Z') / 1000;
 
@@ -156,22 +157,9 @@ export function totals(
   return m;
 }
 
-/** What podwire decoded of each flow sample, in the fields tsharkSamples() gives. */
+/** What podwire decoded of each flow sample, in the fields tshark gives (TsharkSample). */
 export function podwireSamples(datagrams: { data: Buffer; tUs: number }[]) {
-  const out: {
-    datagramSequence: number;
-    agent: string;
-    sequence: number;
-    samplingRate: number;
-    samplePool: number;
-    sourceIndex: number;
-    input: number;
-    vlanIn: number;
-    frameLength: number;
-    stripped: number;
-    headerLength: number;
-    header: string;
-  }[] = [];
+  const out: TsharkSample[] = [];
   let buf: Buffer = Buffer.alloc(0);
   const c = collectingIntake({
     onSample: (d, s) => {

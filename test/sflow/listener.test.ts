@@ -17,6 +17,7 @@ import { agentShard } from '../../collector/sflow/workers.js';
 import { podFrame } from '../../collector/synth/scenario.js';
 import { BIN, ensureBuilt, type FlowRec, parseJsonl, podwire } from '../cli/helpers.js';
 import { waitForOutput } from '../helpers/netns.js';
+import { freeUdpPort } from '../helpers/ports.js';
 import { inventory, PODS, type SflowFixture } from './helpers.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/sflow/', import.meta.url));
@@ -98,7 +99,7 @@ describe('podwire flows --sflow', () => {
   });
 
   it('over IPv6 with --duration: sampled flows scaled by the rate, named by agent and ifIndex, loss on the summary', async () => {
-    const port = await freePort();
+    const port = await freeUdpPort('udp6');
     const cli: ChildProcess = spawn(
       process.execPath,
       [BIN, 'flows', '--sflow', `[::1]:${port}`, '--inventory', inv, '--duration', '2s'],
@@ -174,7 +175,7 @@ describe('podwire flows --sflow --sflow-workers', () => {
     const fx = JSON.parse(await readFile(`${FIXTURES}fixture.json`, 'utf8')) as SflowFixture;
     const datagrams = await readSflowCapture(`${FIXTURES}pmacct-export.pcap`, fx.port);
     await writeFile(inv, await readFile(`${FIXTURES}inventory.json`));
-    const port = await freePort('udp4');
+    const port = await freeUdpPort('udp4');
     const cli: ChildProcess = spawn(
       process.execPath,
       [
@@ -231,11 +232,3 @@ describe('podwire flows --sflow --sflow-workers', () => {
     expect(stderr).toMatch(/agent 10\.0\.0\.2: /);
   });
 });
-
-async function freePort(type: 'udp4' | 'udp6' = 'udp6'): Promise<number> {
-  const s = createSocket(type);
-  await new Promise<void>((r) => s.bind(0, type === 'udp6' ? '::1' : '127.0.0.1', () => r()));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}

@@ -9,7 +9,6 @@
  * test/fixtures/sflow/ (the fast replay tests and the benchmark use them).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +19,7 @@ import { SflowListener } from '../../collector/sflow/listener.js';
 import { readSflowCapture } from '../../collector/sflow/replay.js';
 import { BIN, ensureBuilt, type FlowRec, parseJsonl } from '../cli/helpers.js';
 import { waitForOutput } from '../helpers/netns.js';
+import { freeUdpPort } from '../helpers/ports.js';
 import {
   collectingIntake,
   inventory,
@@ -264,11 +264,3 @@ describe('pmacctd sampling 1 in 10 → podwire', () => {
     expect(c.flows.reduce((n, f) => n + f.samples, 0)).toBe(theirs.length);
   });
 });
-
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
