@@ -54,6 +54,9 @@ export interface AllOptions {
   quiet?: boolean;
 }
 
+/** How long the start waits for an endpoint source's initial listing. */
+const ATTACH_WAIT_MS = 10_000;
+
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 const num = (n: number) => Math.round(n).toLocaleString('en');
@@ -103,11 +106,36 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
     const live = new LiveInventory({ retentionSeconds: cfg.endpoints.retentionSeconds, log });
     undo.push(() => live.close());
     for (const sc of cfg.endpoints.sources) {
+      let source: ReturnType<typeof createEndpointSource>;
       try {
-        await live.attach(createEndpointSource(sc, { log }));
+        source = createEndpointSource(sc, { log });
       } catch (err) {
         if (err instanceof EndpointConfigError) throw new UserError(err.message);
-        throw new UserError(`endpoint source ${sc.type}: ${(err as Error).message}`);
+        throw err;
+      }
+      // A source that cannot start at all (a missing file) stops the start; one whose first
+      // listing is slow (an API server down: it retries with backoff) does not hold the
+      // service: it goes on, and attribution fills in once the listing arrives.
+      const attached = live.attach(source);
+      const slow = Symbol('slow');
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const r = await Promise.race([
+          attached,
+          new Promise<typeof slow>((res) => {
+            timer = setTimeout(() => res(slow), ATTACH_WAIT_MS);
+          }),
+        ]);
+        if (r === slow) {
+          log(
+            `endpoint source ${source.name}: no initial listing after ${ATTACH_WAIT_MS / 1000} s; starting without it (it keeps trying)`,
+          );
+          attached.catch((err: Error) => log(`endpoint source ${source.name}: ${err.message}`));
+        }
+      } catch (err) {
+        throw new UserError(`endpoint source ${source.name}: ${(err as Error).message}`);
+      } finally {
+        clearTimeout(timer);
       }
     }
 

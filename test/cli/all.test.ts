@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoAgent } from '../../collector/endpoints/demo.js';
 import { readSflowCapture } from '../../collector/sflow/replay.js';
 import { openStore } from '../../ingest/store.js';
-import { freeUdpPort } from '../helpers/ports.js';
+import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
 import { BIN, ensureBuilt, expectCleanFailure, podwire, ROOT, tempDir } from './helpers.js';
 
 let tmp: { dir: string; remove: () => Promise<void> };
@@ -209,6 +209,32 @@ describe('podwire all (demo agent, demo SmartNIC, demo mirror — stand-ins for 
     expect(rows.length).toBeGreaterThan(2);
     for (const row of rows) expect(row.obs).toMatch(/^sflow:10\.0\.0\.1:\d+$/);
     expect(rows.map((x) => x.pod)).toContain('web-1');
+  }, 60_000);
+
+  it('starts without an endpoint source whose API server is down (stand-in: nothing listens), saying so', async () => {
+    const dataDir = join(tmp.dir, 'k8s-down');
+    const path = join(tmp.dir, 'k8s-down.json');
+    const dead = await freeTcpPort();
+    writeFileSync(
+      path,
+      JSON.stringify({
+        dataDir,
+        endpoints: { sources: [{ type: 'kubernetes', server: `http://127.0.0.1:${dead}` }] },
+        nic: { sources: [] },
+        mirror: { type: 'none' },
+        http: { listen: '127.0.0.1:0' },
+      }),
+    );
+    const run = start(['--config', path, '--status-every', '0']);
+    const url = await run.url;
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).toBe(200);
+    run.child.kill('SIGTERM');
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /endpoint source kubernetes: no initial listing after 10 s; starting without it/,
+    );
   }, 60_000);
 
   it('refuses a broken config naming each bad field, and a taken port', async () => {
