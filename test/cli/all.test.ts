@@ -11,7 +11,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DemoAgent } from '../../collector/endpoints/demo.js';
 import { readSflowCapture } from '../../collector/sflow/replay.js';
 import { openStore } from '../../ingest/store.js';
@@ -22,6 +22,11 @@ let tmp: { dir: string; remove: () => Promise<void> };
 beforeAll(async () => {
   await ensureBuilt();
   tmp = await tempDir('podwire-all-');
+});
+/** services a failed test left running */
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 afterAll(async () => {
   await tmp?.remove();
@@ -58,6 +63,7 @@ function start(args: string[]): Run {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  children.push(child);
   let err = '';
   let gotUrl: (u: string) => void;
   const url = new Promise<string>((r) => {
