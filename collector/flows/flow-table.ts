@@ -241,6 +241,15 @@ export class FlowBatch {
     return this.rows[i * RW + R_RATE];
   }
 
+  /**
+   * The batch's parts, for posting to another thread (the rows' buffer can be transferred:
+   * every emit makes a fresh array); `new FlowBatch(count, rows, base, windowSeconds,
+   * endpoints)` there puts it back together over that thread's endpoint list.
+   */
+  parts(): { count: number; rows: Int32Array; base: number; windowSeconds: number } {
+    return { count: this.count, rows: this.rows, base: this.base, windowSeconds: this.windowSeconds };
+  }
+
   /** The first `count` flows, `seconds` later (a benchmark replaying traffic); shares the rows. */
   shifted(seconds: number, count = this.count): FlowBatch {
     return new FlowBatch(

@@ -37,9 +37,7 @@ const table = new FlowTable({
       post({ type: 'points', entries: points });
       pointsSent += points.length;
     }
-    // FlowBatch keeps its rows private; each batch owns a fresh array (flow-table.ts
-    // emit/emitRow), so it can be moved to the parent as is
-    const { rows, base } = b as unknown as { rows: Int32Array; base: number };
+    const { rows, base } = b.parts();
     post({ type: 'flows', count: b.count, rows, base, windowSeconds: b.windowSeconds }, [
       rows.buffer as ArrayBuffer,
     ]);
