@@ -31,7 +31,7 @@ import { observationName, type PointNames } from '../collector/sflow/observation
 import { DemoMirror } from '../collector/synth/mirror.js';
 import { FlowSink } from '../ingest/flow-sink.js';
 import { migrate, SchemaError } from '../ingest/migrations.js';
-import { packetSampleRow, vfCounterRows } from '../ingest/sample-rows.js';
+import { capturedFrame, packetSampleRow, vfCounterRows } from '../ingest/sample-rows.js';
 import { DEFAULT_RETENTION, flows, packet_samples, vf_counters } from '../ingest/schema.js';
 import { openStore, type Store, StoreError } from '../ingest/store.js';
 import { BatchWriter } from '../ingest/writer.js';
@@ -253,7 +253,9 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
           ? (c, p, a) => {
               if (++seen % oneIn !== 0) return;
               sampled++;
-              void sampleWriter.write(packetSampleRow(c, p, a, observation(p.erspanSession), 1));
+              void sampleWriter.write(
+                packetSampleRow(capturedFrame(c), p, a, observation(p.erspanSession), 1),
+              );
             }
           : undefined,
     });
@@ -305,6 +307,20 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
         windowSeconds: cfg.flows.windowSeconds,
         maxFlows: cfg.flows.maxFlows,
         onFlows: sink.onFlows,
+        // sampled headers are packet samples already: keep one in N for "which pod sent this"
+        onSample:
+          oneIn > 0
+            ? (_d, s, p, a, obs, buf) => {
+                if (++seen % oneIn !== 0) return;
+                sampled++;
+                const frame = {
+                  timeUs: Date.now() * 1000,
+                  bytes: buf.subarray(s.headerOffset, s.headerOffset + s.headerLength),
+                  wireLength: s.headerLength > 0 ? s.frameLength - s.stripped : p.ipLength,
+                };
+                void sampleWriter.write(packetSampleRow(frame, p, a, observation(obs), s.samplingRate));
+              }
+            : undefined,
       });
       points = engine.names;
       pathCounters = engine.intake.counters;

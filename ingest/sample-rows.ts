@@ -26,20 +26,30 @@ function ip(p: DecodedPacket, side: 0 | 1): string {
   return '';
 }
 
-/** One sampled packet (copies its first SAMPLE_BYTES: the captured buffer is reused). */
+/** Where a sampled packet came from: its time and the frame as captured. */
+export interface SampledFrame {
+  /** µs since the epoch */
+  timeUs: number;
+  /** the frame's bytes as captured (the first SAMPLE_BYTES are copied) */
+  bytes: Uint8Array;
+  /** the frame's length on the wire */
+  wireLength: number;
+}
+
+/** One sampled packet (copies its first SAMPLE_BYTES: capture buffers are reused). */
 export function packetSampleRow(
-  c: CapturedPacket,
+  f: SampledFrame,
   p: DecodedPacket,
   a: Attribution,
   observation: string,
   samplingRate: number,
 ): PacketSampleRow {
-  const n = Math.min(c.capLength, SAMPLE_BYTES);
   return {
-    time: c.tsSec * 1e6 + Math.floor(c.tsNsec / 1000),
+    time: f.timeUs,
     observation,
-    frame: Uint8Array.prototype.slice.call(c.data, c.offset, c.offset + n),
-    frame_length: c.wireLength,
+    // a copy even of a Buffer (whose own slice() is a view of the reused capture buffer)
+    frame: Uint8Array.prototype.slice.call(f.bytes, 0, SAMPLE_BYTES),
+    frame_length: f.wireLength,
     vlan: p.vlan,
     vni: p.vni,
     src_mac: p.srcMac,
@@ -52,6 +62,15 @@ export function packetSampleRow(
     tcp_flags: p.tcpFlags,
     ...attributionColumns(a.src, a.dst),
     sampling_rate: samplingRate,
+  };
+}
+
+/** A captured packet as a SampledFrame (a view: packetSampleRow copies what it keeps). */
+export function capturedFrame(c: CapturedPacket): SampledFrame {
+  return {
+    timeUs: c.tsSec * 1e6 + Math.floor(c.tsNsec / 1000),
+    bytes: c.data.subarray(c.offset, c.offset + c.capLength),
+    wireLength: c.wireLength,
   };
 }
 

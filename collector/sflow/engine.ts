@@ -8,7 +8,7 @@ import { AttributionCounters } from '../attribution/attribute.js';
 import type { EndpointIndex } from '../attribution/endpoint-index.js';
 import { decodeConfig } from '../decode/packet.js';
 import { type FlowBatch, FlowTable, type FlowTableStats } from '../flows/flow-table.js';
-import { type AgentSummary, SflowIntake } from './intake.js';
+import { type AgentSummary, type SampleConsumer, SflowIntake } from './intake.js';
 import { InterfaceSeries } from './interface-series.js';
 import type { PointNames } from './observation.js';
 
@@ -39,6 +39,8 @@ export interface SflowEngineOptions {
   windowSeconds?: number;
   maxFlows?: number;
   onFlows: (b: FlowBatch) => void;
+  /** every flow sample, attributed (the service keeps some as packet samples); in-thread only */
+  onSample?: SampleConsumer;
 }
 
 /** Sums of summaries (every key that appears in any). */
@@ -74,6 +76,7 @@ export class LocalSflow implements SflowEngine {
         this.counterSamples++;
         this.interfaceSeries.update(c);
       },
+      onSample: o.onSample,
     });
   }
 

@@ -22,6 +22,8 @@ export type SampleConsumer = (
   p: DecodedPacket,
   a: Attribution,
   observation: number,
+  /** the datagram (the raw header's bytes are at s.headerOffset, s.headerLength long) */
+  buf: Uint8Array,
 ) => void;
 
 export interface SflowIntakeOptions {
@@ -135,7 +137,7 @@ export class SflowIntake implements SflowHandler {
     }
     attribute(p, this.tUs, this.index, this.attribution, this.counters);
     this.flows?.add(p, this.tsSec, this.tUs, obs, rate, this.attribution);
-    this.onSample(d, s, p, this.attribution, obs);
+    this.onSample(d, s, p, this.attribution, obs, buf);
   }
 
   counterSample(d: DatagramHeader, c: InterfaceCounters): void {

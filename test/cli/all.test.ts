@@ -186,6 +186,7 @@ describe('podwire all (demo agent, demo SmartNIC, demo mirror — stand-ins for 
         endpoints: { sources: [{ type: 'file', path: join(ROOT, 'test/fixtures/sflow/inventory.json') }] },
         nic: { sources: [], intervalSeconds: 1 },
         mirror: { type: 'sflow', listen: `127.0.0.1:${port}` },
+        samples: { oneIn: 5 },
         flows: { windowSeconds: 2 },
         http: { listen: '127.0.0.1:0' },
       }),
@@ -215,6 +216,19 @@ describe('podwire all (demo agent, demo SmartNIC, demo mirror — stand-ins for 
     expect(rows.length).toBeGreaterThan(2);
     for (const row of rows) expect(row.obs).toMatch(/^sflow:10\.0\.0\.1:\d+$/);
     expect(rows.map((x) => x.pod)).toContain('web-1');
+    // and the sampled headers are packet samples: which pod sent this, with its sampling rate
+    const samples = await query<{ obs: string; pod: string; rate: string; len: string; bytes: string }>(
+      dataDir,
+      `SELECT observation AS obs, src_pod AS pod, sampling_rate AS rate, frame_length AS len, length(frame) AS bytes
+       FROM podwire.packet_samples WHERE src_pod != ''`,
+    );
+    expect(samples.length).toBeGreaterThan(0);
+    for (const x of samples) {
+      expect(x.obs).toMatch(/^sflow:10\.0\.0\.1:\d+$/);
+      expect(Number(x.rate)).toBeGreaterThanOrEqual(1);
+      expect(Number(x.bytes)).toBeGreaterThan(0);
+      expect(Number(x.bytes)).toBeLessThanOrEqual(Math.min(128, Number(x.len)));
+    }
   }, 60_000);
 
   it('starts without an endpoint source whose API server is down (stand-in: nothing listens), saying so', async () => {
