@@ -118,7 +118,7 @@ describe('vfCounterRows', () => {
     await c.collect();
     t += 15_000;
     const s = await c.collect();
-    const rows = vfCounterRows(s, (node, pf, n) =>
+    const rows = vfCounterRows(s, (_node, _pf, n) =>
       n === 0 ? ({ namespace: 'shop', pod: 'web-1', tier: 'standard' } as never) : null,
     );
     expect(rows).toEqual([
