@@ -32,7 +32,7 @@ import {
 } from '../../ingest/spool.js';
 import { openStore, type Store } from '../../ingest/store.js';
 import { BatchWriter } from '../../ingest/writer.js';
-import { vfRow } from './vf-rows.js';
+import { vfRow } from './fixtures/vf-rows.mjs';
 
 const root = mkdtempSync(join(tmpdir(), 'podwire-spool-'));
 let n = 0;

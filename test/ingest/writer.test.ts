@@ -30,7 +30,7 @@ import { readSpoolFile } from '../../ingest/spool.js';
 import { openStore, type Store } from '../../ingest/store.js';
 import { BatchWriter, WriterClosedError, type WriterOptions } from '../../ingest/writer.js';
 import { type ClickHouseServer, startClickHouseServer } from '../helpers/clickhouse-server.js';
-import { NOW, vfRow } from './vf-rows.js';
+import { NOW, vfRow } from './fixtures/vf-rows.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD = join(ROOT, 'test', 'ingest', 'fixtures', 'writer-child.mjs');
