@@ -3,7 +3,8 @@
  * shell), build dist/ first only when it is missing or older than its sources, parse jsonl
  * output and the summary line, and write inputs to a temporary folder.
  */
-import { type SpawnOptions, spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import {
   createReadStream,
   existsSync,
@@ -276,4 +277,21 @@ export function isoToUs(iso: string): number {
   const m = /^(.*T\d\d:\d\d:\d\d)\.(\d+)Z$/.exec(iso);
   if (!m) throw new Error(`not an ISO timestamp with a fraction: ${iso}`);
   return Date.parse(`${m[1]}Z`) * 1000 + Number(m[2].padEnd(9, '0').slice(0, 6));
+}
+
+/** `podwire ARGS` running in the background: its output so far (`out`), and its exit. */
+export function spawnPodwire(args: readonly string[]): {
+  child: ChildProcess;
+  out: { stdout: string; stderr: string };
+  exited: Promise<unknown[]>;
+} {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (b: Buffer) => {
+    out.stdout += b;
+  });
+  child.stderr!.on('data', (b: Buffer) => {
+    out.stderr += b;
+  });
+  return { child, out, exited: once(child, 'exit') };
 }

@@ -2,9 +2,7 @@
  * The listener's edges and the CLI's --sflow option: bind errors, the /proc/net/udp drop
  * count, usage errors, and a hand-built sampled export through `podwire flows --sflow`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +13,7 @@ import { dropsForPort, SflowListener } from '../../collector/sflow/listener.js';
 import { readSflowCapture } from '../../collector/sflow/replay.js';
 import { agentShard } from '../../collector/sflow/workers.js';
 import { podFrame } from '../../collector/synth/scenario.js';
-import { BIN, ensureBuilt, type FlowRec, parseJsonl, podwire } from '../cli/helpers.js';
+import { ensureBuilt, type FlowRec, parseJsonl, podwire, spawnPodwire } from '../cli/helpers.js';
 import { waitForOutput } from '../helpers/netns.js';
 import { freeUdpPort } from '../helpers/ports.js';
 import { inventory, PODS, type SflowFixture } from './helpers.js';
@@ -100,16 +98,11 @@ describe('podwire flows --sflow', () => {
 
   it('over IPv6 with --duration: sampled flows scaled by the rate, named by agent and ifIndex, loss on the summary', async () => {
     const port = await freeUdpPort('udp6');
-    const cli: ChildProcess = spawn(
-      process.execPath,
-      [BIN, 'flows', '--sflow', `[::1]:${port}`, '--inventory', inv, '--duration', '2s'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    cli.stdout!.on('data', (b: Buffer) => (stdout += b));
-    cli.stderr!.on('data', (b: Buffer) => (stderr += b));
-    const exited = once(cli, 'exit');
+    const {
+      child: cli,
+      out,
+      exited,
+    } = spawnPodwire(['flows', '--sflow', `[::1]:${port}`, '--inventory', inv, '--duration', '2s']);
     await waitForOutput(cli, 'stderr', /listening for sFlow on \[::1\]:\d+ \(receive buffer \d+ bytes\)/);
     const [web1, web2] = [PODS[0].leg, PODS[1].leg];
     const frame = podFrame(web1, web2, { proto: 'tcp', sport: 41000, dport: 8080, size: 500 }, [
@@ -138,8 +131,8 @@ describe('podwire flows --sflow', () => {
     }
     sender.close();
     const [code] = (await exited) as [number | null];
-    expect(code, stderr).toBe(0);
-    const flows = parseJsonl<FlowRec & { observation_point: string }>(stdout);
+    expect(code, out.stderr).toBe(0);
+    const flows = parseJsonl<FlowRec & { observation_point: string }>(out.stdout);
     expect(flows).toHaveLength(1);
     expect(flows[0]).toMatchObject({
       observation_point: 'sflow:[2001:db8::10]:12',
@@ -151,8 +144,10 @@ describe('podwire flows --sflow', () => {
       src: { namespace: 'shop', pod: 'web-1' },
       dst: { namespace: 'shop', pod: 'web-2' },
     });
-    expect(stderr).toMatch(/ datagrams=3 flow_samples=6 .* lost_datagrams=1 lost_samples=2 kernel_drops=0 /);
-    expect(stderr).toMatch(/agent \[2001:db8::10\]: .*lost_packets_estimate=1024 sample_loss=25\.00%/);
+    expect(out.stderr).toMatch(
+      / datagrams=3 flow_samples=6 .* lost_datagrams=1 lost_samples=2 kernel_drops=0 /,
+    );
+    expect(out.stderr).toMatch(/agent \[2001:db8::10\]: .*lost_packets_estimate=1024 sample_loss=25\.00%/);
   });
 });
 
@@ -176,27 +171,21 @@ describe('podwire flows --sflow --sflow-workers', () => {
     const datagrams = await readSflowCapture(`${FIXTURES}pmacct-export.pcap`, fx.port);
     await writeFile(inv, await readFile(`${FIXTURES}inventory.json`));
     const port = await freeUdpPort('udp4');
-    const cli: ChildProcess = spawn(
-      process.execPath,
-      [
-        BIN,
-        'flows',
-        '--sflow',
-        `127.0.0.1:${port}`,
-        '--inventory',
-        inv,
-        '--sflow-workers',
-        '2',
-        '--duration',
-        '3s',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    cli.stdout!.on('data', (b: Buffer) => (stdout += b));
-    cli.stderr!.on('data', (b: Buffer) => (stderr += b));
-    const exited = once(cli, 'exit');
+    const {
+      child: cli,
+      out,
+      exited,
+    } = spawnPodwire([
+      'flows',
+      '--sflow',
+      `127.0.0.1:${port}`,
+      '--inventory',
+      inv,
+      '--sflow-workers',
+      '2',
+      '--duration',
+      '3s',
+    ]);
     await waitForOutput(cli, 'stderr', /listening for sFlow on .*2 intake workers/);
     const sender = createSocket('udp4');
     // the fixture as agent 10.0.0.1 and again as 10.0.0.2 (the agent address rewritten)
@@ -209,8 +198,8 @@ describe('podwire flows --sflow --sflow-workers', () => {
     }
     sender.close();
     const [code] = (await exited) as [number | null];
-    expect(code, stderr).toBe(0);
-    const flows = parseJsonl<FlowRec & { observation_point: string }>(stdout);
+    expect(code, out.stderr).toBe(0);
+    const flows = parseJsonl<FlowRec & { observation_point: string }>(out.stdout);
     for (const agent of ['10.0.0.1', '10.0.0.2']) {
       const got: Record<string, { packets: number; bytes: number }> = {};
       for (const f of flows.filter(
@@ -226,9 +215,9 @@ describe('podwire flows --sflow --sflow-workers', () => {
     expect(new Set(flows.map((f) => f.observation_point))).toEqual(
       new Set(['sflow:10.0.0.1:1', 'sflow:10.0.0.2:1']),
     );
-    expect(stderr).toMatch(new RegExp(` datagrams=${2 * datagrams.length} `));
-    expect(stderr).toMatch(/lost_datagrams=0 lost_samples=0 kernel_drops=0 overload_drops=0 /);
-    expect(stderr).toMatch(/agent 10\.0\.0\.1: /);
-    expect(stderr).toMatch(/agent 10\.0\.0\.2: /);
+    expect(out.stderr).toMatch(new RegExp(` datagrams=${2 * datagrams.length} `));
+    expect(out.stderr).toMatch(/lost_datagrams=0 lost_samples=0 kernel_drops=0 overload_drops=0 /);
+    expect(out.stderr).toMatch(/agent 10\.0\.0\.1: /);
+    expect(out.stderr).toMatch(/agent 10\.0\.0\.2: /);
   });
 });

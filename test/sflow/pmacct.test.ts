@@ -8,8 +8,6 @@
  * UPDATE_SFLOW_FIXTURE=1 copies the pcap, the export capture and the inventory into
  * test/fixtures/sflow/ (the fast replay tests and the benchmark use them).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SflowListener } from '../../collector/sflow/listener.js';
 import { readSflowCapture } from '../../collector/sflow/replay.js';
-import { BIN, ensureBuilt, type FlowRec, parseJsonl } from '../cli/helpers.js';
+import { ensureBuilt, type FlowRec, parseJsonl, spawnPodwire } from '../cli/helpers.js';
 import { waitForOutput } from '../helpers/netns.js';
 import { freeUdpPort } from '../helpers/ports.js';
 import {
@@ -163,16 +161,11 @@ describe('pmacctd sfprobe → podwire', () => {
   it('podwire flows --sflow from the command line, stopped by SIGINT: flows and summary', async () => {
     await ensureBuilt();
     const port = await freeUdpPort();
-    const cli: ChildProcess = spawn(
-      process.execPath,
-      [BIN, 'flows', '--sflow', `127.0.0.1:${port}`, '--inventory', join(dir, 'inventory.json')],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    cli.stdout!.on('data', (b: Buffer) => (stdout += b));
-    cli.stderr!.on('data', (b: Buffer) => (stderr += b));
-    const exited = once(cli, 'exit');
+    const {
+      child: cli,
+      out,
+      exited,
+    } = spawnPodwire(['flows', '--sflow', `127.0.0.1:${port}`, '--inventory', join(dir, 'inventory.json')]);
     // the CLI shows nothing before it stops: watch the export on lo to know when every
     // pod packet has been sent
     const exportPath = join(dir, 'export-cli.pcap');
@@ -199,8 +192,8 @@ describe('pmacctd sfprobe → podwire', () => {
       cli.kill('SIGINT');
     }
     const [code] = (await exited) as [number | null];
-    expect(code, stderr).toBe(0);
-    const flows = parseJsonl<FlowRec & { observation_point: string }>(stdout);
+    expect(code, out.stderr).toBe(0);
+    const flows = parseJsonl<FlowRec & { observation_point: string }>(out.stdout);
     const got = new Map<string, { packets: number; bytes: number }>();
     for (const f of flows.filter((x) => x.vlan !== FILLER_VLAN)) {
       const k = `${f.vlan} ${f.src_ip}:${f.src_port} > ${f.dst_ip}:${f.dst_port}`;
@@ -212,10 +205,10 @@ describe('pmacctd sfprobe → podwire', () => {
       expect(f.src?.pod).toBe(podOfIp(f.src_ip!));
     }
     expect(got).toEqual(truthTotals());
-    const samples = Number(/ flow_samples=(\d+)/.exec(stderr)?.[1]);
+    const samples = Number(/ flow_samples=(\d+)/.exec(out.stderr)?.[1]);
     expect(samples).toBeGreaterThanOrEqual(PACKETS);
-    expect(stderr).toMatch(/lost_datagrams=0 lost_samples=0 kernel_drops=0 /);
-    expect(stderr).toMatch(new RegExp(`agent ${AGENT}: datagrams=\\d+ flow_samples=${samples} `));
+    expect(out.stderr).toMatch(/lost_datagrams=0 lost_samples=0 kernel_drops=0 /);
+    expect(out.stderr).toMatch(new RegExp(`agent ${AGENT}: datagrams=\\d+ flow_samples=${samples} `));
   });
 });
 
