@@ -112,14 +112,12 @@ export function mountApi(app: Hono<any>, deps: ApiDeps): void {
         'www-authenticate': 'Bearer',
       });
     }
-    try {
-      await next();
-    } catch (err) {
-      if (err instanceof BadRequest || err instanceof RangeError) return c.json({ error: err.message }, 400);
-      throw err;
-    }
+    await next();
   });
+  // Hono hands a handler's error to onError (next() does not throw): bad requests are a
+  // 400 naming the parameter, anything else a 500 in JSON for /api, the default elsewhere
   app.onError((err, c) => {
+    if (!c.req.path.startsWith('/api/')) return c.text('Internal Server Error', 500);
     if (err instanceof BadRequest || err instanceof RangeError) return c.json({ error: err.message }, 400);
     return c.json({ error: `podwire: ${err.message}` }, 500);
   });
