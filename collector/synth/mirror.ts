@@ -40,7 +40,6 @@ export class DemoMirror {
   private readonly captured = new CapturedPacket();
   /** frames by (src, dst, port, size) — a pod pair repeats its frames, they need building once */
   private readonly frames = new Map<string, Buffer>();
-  sent = 0;
 
   constructor(private readonly o: DemoMirrorOptions) {
     this.rng = new Prng(o.seed ?? 1);
@@ -103,7 +102,6 @@ export class DemoMirror {
       handle(c);
       n++;
     }
-    this.sent += n;
     return n;
   }
 
