@@ -15,13 +15,49 @@ export interface TableDef<C extends Columns = Columns> {
   readonly engine: string;
   readonly partitionBy?: string;
   readonly orderBy: readonly string[];
-  /** TTL: column (a DateTime) + the setting that holds the days */
-  readonly ttl?: { readonly column: string; readonly days: keyof RetentionDays };
+  /**
+   * The traffic-time column (when the traffic was on the wire): it windows, partitions and
+   * answers queries. Retention does not count from it but from the arrival column
+   * (`received`, see ARRIVAL), so an import of an old capture is kept for the full retention.
+   */
+  readonly time?: string;
+  /** the setting that holds this table's retention, in days, counted from arrival (none: kept) */
+  readonly retention?: keyof RetentionDays;
   /** fed by a materialized view from this table, aggregating as its SELECT says */
   readonly from?: { readonly table: string; readonly select: string };
 }
 
 export type RowOf<T extends TableDef> = { -readonly [K in keyof T['columns']]: ValueOf<T['columns'][K]> };
+
+/**
+ * Arrival time: when the row reached the store, filled by ClickHouse (`DEFAULT now()`), never
+ * sent by podwire's encoders (so it is not in `columns` or `RowOf`). Every table's TTL counts
+ * from it — the second of the two clocks (ARCHITECTURE.md): traffic time windows and answers
+ * queries, arrival time drives retention, as Akvorado's TimeReceived does. Rows replayed from
+ * the spool arrive when they are replayed, so retention never ends before its promise.
+ * A rollup keeps the latest arrival of the rows it sums (SimpleAggregateFunction(max)), so a
+ * bucket that keeps getting rows lives as long as its newest row.
+ */
+export const ARRIVAL = {
+  name: 'received',
+  type: "DateTime('UTC')",
+  rollupType: "SimpleAggregateFunction(max, DateTime('UTC'))",
+  codec: 'DoubleDelta, ZSTD(1)',
+  default: 'now()',
+} as const;
+
+/**
+ * What `received` is for rows stored before the column existed (an upgrade from a release
+ * whose TTL counted from traffic time): their traffic time, which is what their retention
+ * counted from until then.
+ */
+export function arrivalBackfill(t: TableDef): string {
+  if (t.time === undefined) return ARRIVAL.default;
+  return t.columns[t.time]?.type.startsWith('DateTime64') ? `toDateTime(${t.time})` : t.time;
+}
+
+/** The arrival column's type in this table: a rollup keeps the max of what it sums. */
+export const arrivalType = (t: TableDef) => (t.from ? ARRIVAL.rollupType : ARRIVAL.type);
 
 /** Retention per table, in days (configurable; these are the defaults of the issue). */
 export interface RetentionDays {
@@ -99,7 +135,8 @@ export const flows: TableDef<typeof flowColumns> = {
   engine: 'MergeTree',
   partitionBy: 'toYYYYMMDD(window_start)',
   orderBy: ['src_namespace', 'src_pod', 'window_start', 'dst_namespace', 'dst_pod'],
-  ttl: { column: 'window_start', days: 'flows' },
+  time: 'window_start',
+  retention: 'flows',
 };
 
 const rollupColumns = {
@@ -138,7 +175,8 @@ const rollupKey = [
 const rollupSelect = (bucket: string, from: string, count: string) => `SELECT
   ${bucket}(window_start) AS window_start, observation, vlan, vni, protocol,
   src_namespace, src_pod, dst_namespace, dst_pod,
-  sum(bytes) AS bytes, sum(packets) AS packets, sum(samples) AS samples, ${count} AS flows
+  sum(bytes) AS bytes, sum(packets) AS packets, sum(samples) AS samples, ${count} AS flows,
+  max(received) AS received
 FROM {db}.${from}
 GROUP BY window_start, observation, vlan, vni, protocol, src_namespace, src_pod, dst_namespace, dst_pod`;
 
@@ -149,7 +187,8 @@ export const flows_1m: TableDef<typeof rollupColumns> = {
   engine: 'SummingMergeTree((bytes, packets, samples, flows))',
   partitionBy: 'toYYYYMMDD(window_start)',
   orderBy: rollupKey,
-  ttl: { column: 'window_start', days: 'flows_1m' },
+  time: 'window_start',
+  retention: 'flows_1m',
   from: { table: 'flows', select: rollupSelect('toStartOfMinute', 'flows', 'count()') },
 };
 
@@ -160,7 +199,8 @@ export const flows_1h: TableDef<typeof rollupColumns> = {
   engine: 'SummingMergeTree((bytes, packets, samples, flows))',
   partitionBy: 'toYYYYMM(window_start)',
   orderBy: rollupKey,
-  ttl: { column: 'window_start', days: 'flows_1h' },
+  time: 'window_start',
+  retention: 'flows_1h',
   from: { table: 'flows_1m', select: rollupSelect('toStartOfHour', 'flows_1m', 'sum(flows)') },
 };
 
@@ -181,7 +221,8 @@ export const packet_samples: TableDef<typeof sampleColumns> = {
   engine: 'MergeTree',
   partitionBy: 'toYYYYMMDD(time)',
   orderBy: ['time', 'vlan', 'vni'],
-  ttl: { column: 'time', days: 'packet_samples' },
+  time: 'time',
+  retention: 'packet_samples',
 };
 
 /** A VF and its pod, and the counter deltas of one interval: shared by raw and rollup. */
@@ -216,7 +257,8 @@ export const vf_counters: TableDef<typeof vfColumns> = {
   engine: 'MergeTree',
   partitionBy: 'toYYYYMMDD(time)',
   orderBy: ['node', 'pf', 'vf', 'time'],
-  ttl: { column: 'time', days: 'vf_counters' },
+  time: 'time',
+  retention: 'vf_counters',
 };
 
 const vfRollupColumns = {
@@ -232,13 +274,14 @@ export const vf_counters_1h: TableDef<typeof vfRollupColumns> = {
     'SummingMergeTree((rx_bytes, rx_packets, rx_dropped, tx_bytes, tx_packets, tx_dropped, qos_dropped, samples))',
   partitionBy: 'toYYYYMM(time)',
   orderBy: ['node', 'pf', 'vf', 'time', 'namespace', 'pod', 'tier'],
-  ttl: { column: 'time', days: 'vf_counters_1h' },
+  time: 'time',
+  retention: 'vf_counters_1h',
   from: {
     table: 'vf_counters',
     select: `SELECT toStartOfHour(time) AS time, node, pf, vf, namespace, pod, tier,
   sum(rx_bytes) AS rx_bytes, sum(rx_packets) AS rx_packets, sum(rx_dropped) AS rx_dropped,
   sum(tx_bytes) AS tx_bytes, sum(tx_packets) AS tx_packets, sum(tx_dropped) AS tx_dropped,
-  sum(qos_dropped) AS qos_dropped, count() AS samples
+  sum(qos_dropped) AS qos_dropped, count() AS samples, max(received) AS received
 FROM {db}.vf_counters
 GROUP BY time, node, pf, vf, namespace, pod, tier`,
   },
@@ -264,7 +307,8 @@ export const sla_events: TableDef<typeof slaColumns> = {
   engine: 'MergeTree',
   partitionBy: 'toYYYYMM(time)',
   orderBy: ['namespace', 'pod', 'time'],
-  ttl: { column: 'time', days: 'sla_events' },
+  time: 'time',
+  retention: 'sla_events',
 };
 
 /** Every table, in creation order (a rollup after its source). */

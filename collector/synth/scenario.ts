@@ -125,9 +125,12 @@ const overlay = (o: Record<string, unknown>) => ({
  * multi-homed gateway; an IP reused by another pod half way; ERSPAN II and III copies;
  * IPv6; and traffic to hosts the inventory does not know.
  */
-export function demoScenario(): { inventory: InventoryJson; packets: PcapRecord[] } {
-  const t0 = new Date(DEMO_T0 * 1000).toISOString();
-  const tReuse = new Date((DEMO_T0 + 30) * 1000).toISOString();
+export function demoScenario(
+  /** the capture's first second (whole seconds since the epoch): tests shift it in time */
+  start = DEMO_T0,
+): { inventory: InventoryJson; packets: PcapRecord[] } {
+  const t0 = new Date(start * 1000).toISOString();
+  const tReuse = new Date((start + 30) * 1000).toISOString();
   const nodes = [
     { name: 'node-a', vteps: ['192.168.50.1'] },
     { name: 'node-b', vteps: ['192.168.50.2'] },
@@ -299,7 +302,7 @@ export function demoScenario(): { inventory: InventoryJson; packets: PcapRecord[
   let seq = 0;
 
   for (let s = 0; s < 60; s++) {
-    const t = DEMO_T0 + s + rng.next() * 0.9;
+    const t = start + s + rng.next() * 0.9;
     // shop web tier over VLAN 100: a TCP conversation
     at(
       t,
