@@ -128,7 +128,9 @@ async function reconcile(client: Client, o: DdlOptions): Promise<string[]> {
       const type = have.get(col.name);
       if (type === undefined) {
         await addColumn(client, t, col, o);
-        changes.push(`${t.name}: added ${col.name}${col.name === ARRIVAL.name ? ` (from ${arrivalBackfill(t)})` : ''}`);
+        changes.push(
+          `${t.name}: added ${col.name}${col.name === ARRIVAL.name ? ` (from ${arrivalBackfill(t)})` : ''}`,
+        );
       } else if (type !== col.type) {
         throw new SchemaError(
           `${o.database}.${localName(t, o)}.${col.name} is ${type} in the database but ${col.type} in this podwire's schema: ` +
@@ -137,7 +139,8 @@ async function reconcile(client: Client, o: DdlOptions): Promise<string[]> {
       }
     }
   }
-  for (const t of TABLES) if (t.from && (await recreateViewIfChanged(client, t, o))) changes.push(`${viewName(t)}: recreated`);
+  for (const t of TABLES)
+    if (t.from && (await recreateViewIfChanged(client, t, o))) changes.push(`${viewName(t)}: recreated`);
   return changes;
 }
 
@@ -149,8 +152,8 @@ async function liveColumns(client: Client, database: string): Promise<Map<string
   );
   const out = new Map<string, Map<string, string>>();
   for (const c of cols) {
-    let m = out.get(c.table);
-    if (!m) out.set(c.table, (m = new Map()));
+    const m = out.get(c.table) ?? new Map<string, string>();
+    out.set(c.table, m);
     m.set(c.name, c.type);
   }
   return out;
@@ -165,13 +168,17 @@ async function liveColumns(client: Client, database: string): Promise<Map<string
 async function addColumn(client: Client, t: TableDef, col: StoredColumn, o: DdlOptions): Promise<void> {
   const table = `${ident(o.database)}.${localName(t, o)}${onCluster(o)}`;
   const backfill = col.name === ARRIVAL.name ? arrivalBackfill(t) : undefined;
-  await client.command({ query: `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${columnSql(col, backfill)}` });
+  await client.command({
+    query: `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${columnSql(col, backfill)}`,
+  });
   if (backfill !== undefined) {
     await client.command({
       query: `ALTER TABLE ${table} MATERIALIZE COLUMN ${ident(col.name)}`,
       clickhouse_settings: { mutations_sync: '2' },
     });
-    await client.command({ query: `ALTER TABLE ${table} MODIFY COLUMN ${ident(col.name)} DEFAULT ${col.default}` });
+    await client.command({
+      query: `ALTER TABLE ${table} MODIFY COLUMN ${ident(col.name)} DEFAULT ${col.default}`,
+    });
   }
   if (o.cluster) {
     await client.command({
@@ -189,7 +196,9 @@ async function recreateViewIfChanged(client: Client, t: TableDef, o: DdlOptions)
     { db: o.database, n: viewName(t), q: want },
   );
   if (cur && cur.as_select === cur.want) return false;
-  await client.command({ query: `DROP VIEW IF EXISTS ${ident(o.database)}.${viewName(t)}${onCluster(o)} SYNC` });
+  await client.command({
+    query: `DROP VIEW IF EXISTS ${ident(o.database)}.${viewName(t)}${onCluster(o)} SYNC`,
+  });
   await client.command({ query: viewSql(t, o)! });
   return true;
 }

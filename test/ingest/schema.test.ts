@@ -17,6 +17,7 @@ import { type FlowBatch, type FlowRecord, FlowTable } from '../../collector/flow
 import { PacketPath } from '../../collector/packet-path.js';
 import { demoScenario } from '../../collector/synth/scenario.js';
 import { ArrowBatchBuilder } from '../../ingest/arrow-batch.js';
+import { dateTimeText } from '../../ingest/columns.js';
 import { createTableSql, type DdlOptions, storedColumns } from '../../ingest/ddl.js';
 import { rowEncoder } from '../../ingest/encode.js';
 import { FlowArrowBuilder } from '../../ingest/flow-arrow.js';
@@ -29,7 +30,6 @@ import {
   topTalkers,
   vfCounterSeries,
 } from '../../ingest/queries.js';
-import { dateTimeText } from '../../ingest/columns.js';
 import { DEFAULT_RETENTION, flows, packet_samples, TABLES, vf_counters } from '../../ingest/schema.js';
 import { openStore, type Store } from '../../ingest/store.js';
 
