@@ -19,7 +19,7 @@ import {
   type Vector,
   vectorFromArray,
 } from 'apache-arrow';
-import type { ArrowKind, Column } from './columns.js';
+import { type ArrowKind, type Column, TimeRangeError } from './columns.js';
 import type { RowOf, TableDef } from './schema.js';
 
 /** A batch ready to insert: Arrow IPC (the writer's format) or TabSeparated lines. */
@@ -225,6 +225,8 @@ export class ArrowBatchBuilder<T extends TableDef> {
   private readonly checks: Uint8Array;
   /** the row being added, checked before any value is pushed */
   private readonly values: unknown[];
+  /** per column, the times it holds (time columns only) */
+  private readonly ranges: (readonly [number, number] | undefined)[];
   rows = 0;
 
   constructor(
@@ -238,11 +240,12 @@ export class ArrowBatchBuilder<T extends TableDef> {
       k === 'str' ? CHECK_STRING : k === 'bin' ? CHECK_BYTES : k === 'dt64' ? CHECK_FINITE : CHECK_NUMBER,
     );
     this.values = new Array(this.columns.length);
+    this.ranges = this.columns.map((c) => (table.columns[c] as Column<unknown>).range);
   }
 
   /**
-   * Adds one row, or throws a TypeError (a missing value, or one of the wrong type) and
-   * adds nothing: every value is read and checked before any is pushed, so a bad row
+   * Adds one row, or throws a TypeError (a missing value, or one of the wrong type) or a
+   * TimeRangeError (a time the column cannot hold) and adds nothing: every value is read and checked before any is pushed, so a bad row
    * cannot leave the columns misaligned or fail the batch later in finish().
    */
   add(row: RowOf<T>): void {
@@ -263,6 +266,9 @@ export class ArrowBatchBuilder<T extends TableDef> {
       ) {
         throw new TypeError(`${this.table.name}.${cols[i]}: not ${CHECK_WHAT[k]}: ${String(v).slice(0, 40)}`);
       }
+      const range = this.ranges[i];
+      if (range !== undefined && !((v as number) >= range[0] && (v as number) <= range[1]))
+        throw new TimeRangeError(`${this.table.name}.${cols[i]}`, v as number, range);
       vals[i] = v;
     }
     for (let i = 0; i < cols.length; i++) this.builders[i].push(vals[i]);

@@ -11,6 +11,8 @@ export interface Column<T> {
   readonly type: string;
   readonly codec?: string;
   readonly arrow: ArrowKind;
+  /** a time column: the values it holds, [min, max] in its unit (see TimeRangeError) */
+  readonly range?: readonly [number, number];
   /** the value as it appears in a TSV insert (escaped) */
   readonly tsv: (v: T) => string;
   /** phantom: the TypeScript type of the column's values */
@@ -18,6 +20,29 @@ export interface Column<T> {
 }
 
 const num = (v: number) => String(v);
+
+/** DateTime holds whole seconds 1970-01-01 .. 2106-02-07 06:28:15 UTC (a UInt32). */
+export const DATETIME_RANGE = [0, 0xffffffff] as const;
+/** DateTime64(6) holds 1900-01-01 .. 2299-12-31 23:59:59.999999 UTC; podwire's times start at 1970. */
+export const DATETIME64_RANGE_US = [0, Date.UTC(2300, 0, 1) * 1000 - 1] as const;
+
+/**
+ * A time a column cannot hold. The store would not refuse it: ClickHouse clamps such a
+ * time in text and an Arrow UInt32 wraps it, so the row would be stored at a wrong time.
+ * The encoders refuse the row instead, and the writer counts it (`time_out_of_range`).
+ */
+export class TimeRangeError extends RangeError {
+  constructor(column: string, value: number, range: readonly [number, number]) {
+    super(`${column}: time ${value} is outside what the column holds [${range[0]}, ${range[1]}]`);
+    this.name = 'TimeRangeError';
+  }
+}
+
+/** Throws TimeRangeError unless v is within the column's range. */
+export function checkTime(column: string, v: number, range: readonly [number, number]): number {
+  if (!(v >= range[0] && v <= range[1])) throw new TimeRangeError(column, v, range);
+  return v;
+}
 
 /** TSV escaping (ClickHouse's TabSeparated): backslash, tab, newline. */
 export function tsvEscape(s: string): string {
@@ -39,6 +64,16 @@ export function tsvEscape(s: string): string {
 
 function col<T>(type: string, arrow: ArrowKind, tsv: (v: T) => string, codec?: string): Column<T> {
   return codec === undefined ? { type, arrow, tsv } : { type, arrow, tsv, codec };
+}
+
+function timeCol(
+  type: string,
+  arrow: ArrowKind,
+  text: (v: number) => string,
+  range: readonly [number, number],
+  codec: string,
+): Column<number> {
+  return { type, arrow, codec, range, tsv: (v) => text(checkTime(type, v, range)) };
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => `\\x${i.toString(16).padStart(2, '0')}`);
@@ -66,10 +101,11 @@ export function dateTime64Text(us: number): string {
 
 export const c = {
   /** seconds since the epoch, UTC */
-  dateTime: (codec = 'DoubleDelta, ZSTD(1)') => col<number>("DateTime('UTC')", 'u32', dateTimeText, codec),
+  dateTime: (codec = 'DoubleDelta, ZSTD(1)') =>
+    timeCol("DateTime('UTC')", 'u32', dateTimeText, DATETIME_RANGE, codec),
   /** microseconds since the epoch, UTC */
   dateTime64: (codec = 'DoubleDelta, ZSTD(1)') =>
-    col<number>("DateTime64(6, 'UTC')", 'dt64', dateTime64Text, codec),
+    timeCol("DateTime64(6, 'UTC')", 'dt64', dateTime64Text, DATETIME64_RANGE_US, codec),
   uint8: () => col<number>('UInt8', 'u8', num),
   uint16: () => col<number>('UInt16', 'u16', num),
   uint32: () => col<number>('UInt32', 'u32', num),

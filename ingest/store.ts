@@ -76,7 +76,15 @@ function checkToken(token: string): string {
 const INSERT_SETTINGS = {
   // a retried batch's materialized-view blocks are deduplicated too
   deduplicate_blocks_in_dependent_materialized_views: 1,
+  // an import of a long capture spans many day partitions in one batch: the default limit
+  // (100) would refuse the whole batch ("Too many partitions for single INSERT block")
+  max_partitions_per_insert_block: '0',
 } as const;
+
+/** INSERT_SETTINGS as a SETTINGS clause (chDB's file insert carries them in its SQL). */
+const INSERT_SETTINGS_SQL = Object.entries(INSERT_SETTINGS)
+  .map(([k, v]) => `${k} = ${v}`)
+  .join(', ');
 
 export async function openStore(o: StoreOptions = {}): Promise<Store> {
   return o.url ? openServer(o) : openEmbedded(o);
@@ -146,7 +154,7 @@ async function openEmbedded(o: StoreOptions): Promise<Store> {
         const cols = batch.columns.join(', ');
         await conn.chdb.queryAsync(
           `INSERT INTO ${database}.${table} (${cols}) SETTINGS insert_deduplication_token = '${checkToken(dedupToken)}', ` +
-            `deduplicate_blocks_in_dependent_materialized_views = 1 SELECT ${cols} FROM file('${file}', '${batch.format}')`,
+            `${INSERT_SETTINGS_SQL} SELECT ${cols} FROM file('${file}', '${batch.format}')`,
         );
       } finally {
         await rm(file, { force: true });

@@ -62,7 +62,7 @@ import { performance } from 'node:perf_hooks';
 import { tableFromIPC } from 'apache-arrow';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ArrowBatchBuilder, type EncodedBatch } from './arrow-batch.js';
-import type { ArrowKind, Column } from './columns.js';
+import { type ArrowKind, type Column, TimeRangeError } from './columns.js';
 import { type RowEncoder, rowEncoder } from './encode.js';
 import type { RowOf, TableDef } from './schema.js';
 import {
@@ -246,7 +246,7 @@ function metricsEntry(registry: Registry): MetricsEntry {
       }),
       dropped: new Counter({
         name: 'podwire_ingest_rows_dropped_total',
-        help: 'Rows lost: spool_error, spool_full, rejected (bad data, kept in rejected.spool), corrupt (spool record), invalid (not encodable).',
+        help: 'Rows lost: spool_error, spool_full, rejected (bad data, kept in rejected.spool), corrupt (spool record), invalid (not encodable), time_out_of_range (a time its column cannot hold).',
         labelNames: ['table', 'reason'],
         registers,
       }),
@@ -651,7 +651,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
       // throws on a missing value or one of the wrong type, adding nothing
       b.add(row);
     } catch (err) {
-      this.drop('invalid', 1);
+      this.drop(err instanceof TimeRangeError ? 'time_out_of_range' : 'invalid', 1);
       throw err;
     }
     this.pendingAccepted++;

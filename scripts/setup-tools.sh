@@ -9,6 +9,8 @@ set -euo pipefail
 declare -A need=(
   [tcpdump]=tcpdump
   [tshark]=tshark
+  # editcap (shifting captures in time) comes with tshark's wireshark-common
+  [editcap]=wireshark-common
   [iperf3]=iperf3
   [tcpreplay]=tcpreplay
   [ip]=iproute2
