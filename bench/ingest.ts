@@ -9,11 +9,15 @@
  * window after window, each later in time: what is timed is storing, not aggregating
  * (bench:packets measures the packet path and its flow table). Prints sustained rows/s,
  * event-loop lag p99 during ingest, and top-talkers latency over the whole range from raw
- * flows and from the 1-hour rollup. Last line: `rows/s: N`.
+ * flows and from the 1-hour rollup. Before that, in the same run, the engine's own limit:
+ * the same Arrow bytes (one 250k-row flow batch, the size the sink grows to) inserted by
+ * chDB itself, INSERT … FROM file() in a loop with nothing of podwire around it, into a
+ * fresh database with the same schema; podwire's ratio to it is printed.
+ * Last line: `rows/s: N`.
  * Targets: >= 500,000 rows/s, lag p99 < 50 ms, top talkers < 100 ms (1 h rollup) and
  * < 500 ms (raw).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -23,6 +27,7 @@ import { parseInventory } from '../collector/attribution/inventory.js';
 import { parseIpv4 } from '../collector/decode/addr.js';
 import { DecodedPacket, IpProto, Layer } from '../collector/decode/packet.js';
 import { type FlowBatch, FlowTable } from '../collector/flows/flow-table.js';
+import { FlowArrowBuilder } from '../ingest/flow-arrow.js';
 import { FlowSink } from '../ingest/flow-sink.js';
 import { migrate } from '../ingest/migrations.js';
 import { topTalkers } from '../ingest/queries.js';
@@ -38,11 +43,7 @@ const T0 = Date.parse('2026-11-25T00:00:00Z') / 1000;
 
 const dir = mkdtempSync(join(tmpdir(), 'podwire-bench-ingest-'));
 const store = await openStore({ dataDir: join(dir, 'ch'), database: 'bench' });
-const keep = 3650;
-await migrate(store.client, {
-  database: store.database,
-  retention: { ...DEFAULT_RETENTION, flows: keep, flows_1m: keep, flows_1h: keep },
-});
+await migrate(store.client, { database: store.database, retention: DEFAULT_RETENTION });
 
 // diagnostic: BENCH_NO_MV=1 measures raw inserts without the rollup views
 if (process.env.BENCH_NO_MV === '1') {
@@ -104,6 +105,29 @@ for (let i = 0; i < DISTINCT * PER_WINDOW; i++) {
 }
 table.flush();
 const span = DISTINCT * 10;
+
+// ── the engine's own limit: chDB inserting the same Arrow bytes, nothing of podwire around ──
+const ENGINE_BATCH = 5 * BATCH;
+const one = new FlowArrowBuilder(() => 'bench', ENGINE_BATCH);
+for (const b of made) {
+  if (one.rows >= ENGINE_BATCH) break;
+  one.add(b, 0, Math.min(b.count, ENGINE_BATCH - one.rows));
+}
+const sample = one.finish();
+const arrowFile = join(dir, 'engine-batch.arrows');
+writeFileSync(arrowFile, sample.body);
+await migrate(store.client, { database: 'bench_engine', retention: DEFAULT_RETENTION });
+const cols = sample.columns.join(', ');
+const te = performance.now();
+let engineRows = 0;
+for (let i = 0; engineRows < ROWS; i++) {
+  await store.client.command({
+    query: `INSERT INTO bench_engine.flows (${cols}) SETTINGS insert_deduplication_token = 'e${i}' SELECT ${cols} FROM file('${arrowFile}', 'ArrowStream')`,
+  });
+  engineRows += sample.rows;
+}
+const engineRate = engineRows / ((performance.now() - te) / 1000);
+await store.client.command({ query: 'DROP DATABASE bench_engine SYNC' });
 
 // ── storing them (timed) ─────────────────────────────────────────────────────────────────
 const writer = await BatchWriter.open({ store, table: flows, spoolDir: join(dir, 'spool'), maxRows: BATCH });
@@ -179,5 +203,8 @@ console.log(
 );
 console.log(
   `top talkers over ${((range.to - range.from) / 3600).toFixed(0)} h from flows_1h: ${rollupMs.toFixed(0)} ms, from raw flows: ${rawMs.toFixed(0)} ms`,
+);
+console.log(
+  `engine limit (chDB inserting the same Arrow bytes, ${sample.rows.toLocaleString('en')}-row batches): ${Math.round(engineRate).toLocaleString('en')} rows/s; podwire at ${((100 * ROWS) / secs / engineRate).toFixed(0)}% of it`,
 );
 console.log(`rows/s: ${Math.round(ROWS / secs)}`);

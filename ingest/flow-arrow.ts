@@ -9,6 +9,7 @@ import { FixedSizeBinary, makeData, makeVector, type Vector } from 'apache-arrow
 import type { Endpoint } from '../collector/attribution/endpoint-index.js';
 import type { FlowBatch } from '../collector/flows/flow-table.js';
 import {
+  BodyPool,
   type ColumnBuilder,
   DictionaryColumn,
   type EncodedBatch,
@@ -169,6 +170,8 @@ export class FlowArrowBuilder {
   constructor(
     private readonly names: ObservationName,
     private readonly capacity = 65536,
+    /** where batch bodies come from (see BodyPool: reused memory, shared with the engine) */
+    private readonly pool = new BodyPool(),
   ) {
     this.reset();
   }
@@ -274,7 +277,7 @@ export class FlowArrowBuilder {
   }
   /** The batch so far, and a fresh builder for the next one. */
   finish(): EncodedBatch {
-    const out = encodeArrow(COLUMNS, this.builders, this.rows);
+    const out = encodeArrow(COLUMNS, this.builders, this.rows, this.pool);
     this.reset();
     return out;
   }

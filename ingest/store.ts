@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { type ClickHouseClient, type ClickHouseSettings, createClient } from '@clickhouse/client';
 import type { EncodedBatch } from './arrow-batch.js';
+import { EmbeddedEngine } from './embedded-engine.js';
 
 export interface StoreOptions {
   /** a server: http(s)://user:password@host:8123/database; absent = embedded chDB */
@@ -22,6 +23,8 @@ export interface StoreOptions {
   cluster?: string;
   username?: string;
   password?: string;
+  /** embedded only: the engine thread's nice value (default 10, below the event loop) */
+  engineNice?: number;
 }
 
 export interface Store {
@@ -95,12 +98,10 @@ const OWNER_FILE = 'podwire.owner';
 async function openEmbedded(o: StoreOptions): Promise<Store> {
   const dir = resolve(o.dataDir ?? 'data/clickhouse');
   mkdirSync(dir, { recursive: true });
-  const { createChdbConnection } = await import('chdb/connection');
-  let conn: ReturnType<typeof createChdbConnection>;
+  let engine: EmbeddedEngine;
   try {
-    conn = createChdbConnection({ path: dir });
-    // the session opens lazily: make it open (and take the lock) now
-    await conn.chdb.queryAsync('SELECT 1');
+    // the session opens now (and takes the directory's lock), in the engine's own thread
+    engine = await EmbeddedEngine.open({ path: dir, nice: o.engineNice });
   } catch (err) {
     let owner = '';
     try {
@@ -118,23 +119,42 @@ async function openEmbedded(o: StoreOptions): Promise<Store> {
   mkdirSync(tmpDir, { recursive: true });
   writeFileSync(join(dir, OWNER_FILE), `podwire pid ${process.pid} since ${new Date().toISOString()}\n`);
   const database = o.database ?? 'podwire';
-  // The client bundles its own copy of client-common, so the Connection types differ
-  // nominally though they are the same interface.
   const client = createClient({
-    connection: conn as unknown as NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>,
+    connection: engine as unknown as NonNullable<
+      NonNullable<Parameters<typeof createClient>[0]>['connection']
+    >,
     clickhouse_settings: BASE_SETTINGS,
   });
   // chDB's default database is an overlay that cannot hold everything: use an Atomic one
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database} ENGINE = Atomic` });
-  const insertTsv = async (table: string, columns: readonly string[], body: Buffer, dedupToken: string) => {
-    // chDB's raw insert: the client's insert path turns the body into a string first
-    await conn.chdb.rawInsert({
-      table: `${database}.${table}`,
-      columns,
-      values: body,
-      format: 'TabSeparated',
-      settings: { ...INSERT_SETTINGS, insert_deduplication_token: dedupToken },
-    });
+  // Arrow goes through a file the engine reads (chDB's client path turns a binary body
+  // into a string), TSV inline after its INSERT; the path and the token are ours, never
+  // user input.
+  const insertBatch = async (table: string, batch: EncodedBatch, dedupToken: string) => {
+    // the engine reads the body until it answers, even after the writer gave up waiting
+    batch.lease?.retain();
+    try {
+      await insertBody(table, batch, dedupToken);
+    } finally {
+      batch.lease?.release();
+    }
+  };
+  const insertBody = async (table: string, batch: EncodedBatch, dedupToken: string) => {
+    const cols = batch.columns.join(', ');
+    const settings = `SETTINGS insert_deduplication_token = '${checkToken(dedupToken)}', ${INSERT_SETTINGS_SQL}`;
+    if (batch.format === 'TabSeparated') {
+      await engine.insert(
+        `INSERT INTO ${database}.${table} (${cols}) ${settings} FORMAT TabSeparated`,
+        batch.body,
+      );
+      return;
+    }
+    const file = join(tmpDir, `${table}-${process.pid}-${randomBytes(6).toString('hex')}.arrows`);
+    await engine.insert(
+      `INSERT INTO ${database}.${table} (${cols}) ${settings} SELECT ${cols} FROM file('${file}', 'ArrowStream')`,
+      batch.body,
+      file,
+    );
   };
   return {
     kind: 'chdb',
@@ -142,29 +162,16 @@ async function openEmbedded(o: StoreOptions): Promise<Store> {
     database,
     cluster: undefined,
     location: dir,
-    insertTsv,
+    insertTsv: (table, columns, body, dedupToken) =>
+      insertBatch(table, { format: 'TabSeparated', columns, rows: 0, body }, dedupToken),
     insertFormats: ['ArrowStream', 'TabSeparated'],
-    async insertBatch(table, batch, dedupToken) {
-      if (batch.format === 'TabSeparated') return insertTsv(table, batch.columns, batch.body, dedupToken);
-      // chDB's connection turns insert bodies into strings (binary formats break), so the
-      // batch goes through a file the engine reads itself; the path and token are ours
-      const file = join(tmpDir, `${table}-${process.pid}-${randomBytes(6).toString('hex')}.arrows`);
-      await writeFile(file, batch.body);
-      try {
-        const cols = batch.columns.join(', ');
-        await conn.chdb.queryAsync(
-          `INSERT INTO ${database}.${table} (${cols}) SETTINGS insert_deduplication_token = '${checkToken(dedupToken)}', ` +
-            `${INSERT_SETTINGS_SQL} SELECT ${cols} FROM file('${file}', '${batch.format}')`,
-        );
-      } finally {
-        await rm(file, { force: true });
-      }
-    },
+    insertBatch,
     async ping() {
       return (await client.ping()).success;
     },
     async close() {
       await client.close();
+      await engine.close();
     },
   };
 }
@@ -237,13 +244,19 @@ async function openServer(o: StoreOptions): Promise<Store> {
     insertFormats: formats,
     async insertBatch(table, batch, dedupToken) {
       if (batch.format === 'TabSeparated') return insertTsv(table, batch.columns, batch.body, dedupToken);
-      // the client's insert() knows no Arrow format: send the body with exec()
-      const r = await client.exec({
-        query: `INSERT INTO ${database}.${table} (${batch.columns.join(', ')}) FORMAT ${batch.format}`,
-        values: Readable.from([batch.body], { objectMode: false }),
-        clickhouse_settings: dedup ? { ...INSERT_SETTINGS, insert_deduplication_token: dedupToken } : {},
-      });
-      r.stream.resume();
+      // the client's insert() knows no Arrow format: send the body with exec(); the request
+      // reads the body until the server answers (see EncodedBatch.lease)
+      batch.lease?.retain();
+      try {
+        const r = await client.exec({
+          query: `INSERT INTO ${database}.${table} (${batch.columns.join(', ')}) FORMAT ${batch.format}`,
+          values: Readable.from([batch.body], { objectMode: false }),
+          clickhouse_settings: dedup ? { ...INSERT_SETTINGS, insert_deduplication_token: dedupToken } : {},
+        });
+        r.stream.resume();
+      } finally {
+        batch.lease?.release();
+      }
     },
     async ping() {
       return (await client.ping()).success;

@@ -842,6 +842,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
           this.releaseProducers();
           await this.handle(b);
           this.inFlight = undefined;
+          b.batch.lease?.release();
           this.batchDone(b.seq);
           continue;
         }
@@ -855,6 +856,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
         this.inFlight = undefined;
         if (b) {
           this.drop('spool_error', b.batch.rows);
+          b.batch.lease?.release();
           this.batchDone(b.seq);
         }
         this.log('error', `${this.table}: ${(err as Error)?.stack ?? err}`);
