@@ -2,11 +2,12 @@
  * Counter samples → per-interface series: each cumulative counter of an (agent, ifIndex)
  * — and of an (agent, VLAN) from VLAN counter records — goes through the NIC collector's
  * CounterTracker (collector/nic/counters.ts), which turns readings into deltas, rates
- * and monotonic totals, handling 32-bit wraps (sFlow's packet counters are 32-bit) and
- * agent restarts. Keys: `sflow|AGENT|IFINDEX|COUNTER` and `sflow|AGENT|vlan VID|COUNTER`.
+ * and monotonic totals, handling wraps and agent restarts at each counter's width as the
+ * sFlow v5 counter structures declare it (WIDTHS): octet counters are counter64 (a
+ * decrease is a reset), every other counter is counter32 (it wraps at 2^32). Keys: `sflow|AGENT|IFINDEX|COUNTER` and `sflow|AGENT|vlan VID|COUNTER`.
  * The latest gauges (speed, status) are kept per interface. Times are arrival times.
  */
-import { CounterTracker, type CounterTrackerOptions } from '../nic/counters.js';
+import { CounterTracker, type CounterTrackerOptions, type CounterWidth } from '../nic/counters.js';
 import type { EthernetCounters, GenericInterfaceCounters, InterfaceCounters, VlanCounters } from './types.js';
 
 /** Generic counters tracked as series (the others are gauges or configuration). */
@@ -44,6 +45,13 @@ export const VLAN_SERIES = [
   'broadcastPkts',
   'discards',
 ] as const satisfies readonly (keyof VlanCounters)[];
+
+/**
+ * Widths per sflow_version_5.txt: if_counters' ifInOctets/ifOutOctets and
+ * vlan_counters' octets are unsigned hyper (64-bit); everything else is unsigned int.
+ */
+const WIDE = new Set<string>(['ifInOctets', 'ifOutOctets', 'octets']);
+const width = (field: string): CounterWidth => (WIDE.has(field) ? 64 : 32);
 
 /** One interface as its counter samples describe it. */
 export interface InterfaceState {
@@ -92,15 +100,15 @@ export class InterfaceSeries {
         st.speed = g.ifSpeed;
         st.adminUp = (g.ifStatus & 1) !== 0;
         st.operUp = (g.ifStatus & 2) !== 0;
-        for (const f of GENERIC_SERIES) this.tracker.update(base + f, g[f], at);
+        for (const f of GENERIC_SERIES) this.tracker.update(base + f, g[f], at, undefined, width(f));
       }
       const e = c.ethernet;
-      if (e !== null) for (const f of ETHERNET_SERIES) this.tracker.update(base + f, e[f], at);
+      if (e !== null) for (const f of ETHERNET_SERIES) this.tracker.update(base + f, e[f], at, undefined, 32);
     }
     const v = c.vlan;
     if (v !== null) {
       const vbase = `sflow|${c.agent}|vlan ${v.vlanId}|`;
-      for (const f of VLAN_SERIES) this.tracker.update(vbase + f, v[f], at);
+      for (const f of VLAN_SERIES) this.tracker.update(vbase + f, v[f], at, undefined, width(f));
     }
   }
 

@@ -87,4 +87,25 @@ describe('per-interface counter series', () => {
       lost_counter_samples: 0,
     });
   });
+
+  it('widths from the spec: 64-bit octet counters going down are resets, 32-bit packet counters wrap', () => {
+    const engine = new LocalSflow({ index: endpointIndex(), onFlows: () => {} });
+    const at = (s: number) => (T0 + s) * 1e6;
+    const near = 2 ** 32 - 100;
+    engine.receive(
+      counters(1, { inOctets: 4_000_000_000, inUcast: near, fcs: near, vlanOctets: 4_000_000_000 }),
+      at(0),
+    );
+    engine.receive(
+      counters(2, { inOctets: 10_000_000, inUcast: 50, fcs: 50, vlanOctets: 10_000_000 }),
+      at(20),
+    );
+    const s = engine.interfaceSeries;
+    // counter64 ifInOctets / VLAN octets: reset to 10 MB, not a wrap adding ~305 MB
+    expect(s.series('192.0.2.1', 7, 'ifInOctets')).toMatchObject({ last: 'reset', delta: 10_000_000 });
+    expect(s.vlanSeries('192.0.2.1', 100, 'octets')).toMatchObject({ last: 'reset', delta: 10_000_000 });
+    // counter32 ifInUcastPkts and dot3StatsFCSErrors wrap
+    expect(s.series('192.0.2.1', 7, 'ifInUcastPkts')).toMatchObject({ last: 'wrap', delta: 150 });
+    expect(s.series('192.0.2.1', 7, 'fcsErrors')).toMatchObject({ last: 'wrap', delta: 150 });
+  });
 });
