@@ -20,6 +20,7 @@
  *   CounterSeries: `total` (monotonic, never decreases across device resets or wraps:
  *   export it as the Prometheus counter), `delta`, `rate` (per second), `value` (the
  *   device's raw reading), `resets`, `wraps`. Counters no source reports are absent.
+ *   `measured[name]`: its source read it in this round (else `delta` is an older round's).
  * - times (`at`, `lastSeen`, `lastSuccessAt`) are ms on a monotonic clock aligned with
  *   the epoch (performance.timeOrigin + performance.now()), unless `clock` is given.
  * - `qdiscs: TrackedQdisc[]` — one per (node, interface, level, handle, parent);
@@ -109,6 +110,12 @@ interface Tracked<S, C extends string> {
 export interface TrackedVf extends Tracked<VfSample, VfCounterName> {
   /** the source each counter comes from */
   counterSources: Partial<Record<VfCounterName, string>>;
+  /**
+   * true for each counter whose source read it in this state's round: its `delta` is this
+   * round's increase. A counter whose source failed keeps its last delta until it turns
+   * stale; a consumer writing deltas (vf_counters) writes only measured ones, once.
+   */
+  measured: Partial<Record<VfCounterName, boolean>>;
   /** every source reporting this VF */
   sources: string[];
 }
@@ -173,6 +180,8 @@ interface Entry<S> {
   /** each counter's width, as the source declares it */
   widths: CounterWidth[];
   lastSeen: number;
+  /** the round (collection number) of its last reading */
+  round: number;
 }
 
 interface Kind<S> {
@@ -456,11 +465,14 @@ export class NicCollector {
           series: names.map(() => undefined),
           widths: names.map((n) => declared?.[n] ?? 64),
           lastSeen: at,
+          round: 0,
         };
         map.set(entryKey, e);
       }
       e.sample = sample;
       e.lastSeen = at;
+      // the round in progress: `collections` counts it once every source is read
+      e.round = this.collections + 1;
       const values = this.values;
       kind.values(sample, values);
       for (let i = 0; i < names.length; i++) {
@@ -577,11 +589,13 @@ export class NicCollector {
       const v = this.mergeVf(g, now);
       const counters: TrackedVf['counters'] = {};
       const counterSources: TrackedVf['counterSources'] = {};
+      const measured: TrackedVf['measured'] = {};
       for (let i = 0; i < VF_COUNTERS.length; i++) {
         const s = v.series[i];
         if (s === undefined) continue;
         counters[VF_COUNTERS[i]!] = copySeries(s);
         counterSources[VF_COUNTERS[i]!] = v.from[i]!.source;
+        measured[VF_COUNTERS[i]!] = v.from[i]!.round === this.collections;
       }
       return {
         key: v.primary.key,
@@ -589,6 +603,7 @@ export class NicCollector {
         sample: v.sample,
         counters,
         counterSources,
+        measured,
         sources: g.map((e) => e.source),
         lastSeen: Math.max(...g.map((e) => e.lastSeen)),
         stale: v.stale,
