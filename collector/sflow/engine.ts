@@ -93,6 +93,7 @@ export class LocalSflow implements SflowEngine {
   }
 
   async stop(): Promise<SflowTotals> {
+    this.intake.finish();
     this.table.flush();
     const s = this.table.stats;
     return {

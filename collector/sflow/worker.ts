@@ -70,6 +70,7 @@ port.on('message', (m: MainMessage) => {
   } else if (m.type === 'tick') {
     table.tick(m.nowSec);
   } else if (m.type === 'stop') {
+    intake.finish();
     table.flush();
     const s = table.stats;
     post({

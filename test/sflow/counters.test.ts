@@ -11,10 +11,12 @@ import { endpointIndex, T0 } from './helpers.js';
 function counters(
   sequence: number,
   o: { inOctets: number; inUcast: number; fcs: number; vlanOctets: number; status?: number },
+  uptimeMs = 0,
 ) {
   return encodeDatagram({
     agent: '192.0.2.1',
     sequence,
+    uptimeMs,
     samples: [
       {
         kind: 'counters',
@@ -48,8 +50,10 @@ describe('per-interface counter series', () => {
   it('rates between samples, 32-bit wraps, VLAN series, speed and status', async () => {
     const engine = new LocalSflow({ index: endpointIndex(), onFlows: () => {} });
     const at = (s: number) => (T0 + s) * 1e6;
+    // the agent's uptime: up an hour at the first sample, rebooted 5 s before the third
+    const uptime = (s: number) => (s < 40 ? 3_600_000 + s * 1000 : 5000);
     const feed = (seq: number, s: number, o: Parameters<typeof counters>[1]) => {
-      const d = counters(seq, o);
+      const d = counters(seq, o, uptime(s));
       engine.receive(d, at(s));
     };
     feed(1, 0, { inOctets: 1e12, inUcast: 2 ** 32 - 100, fcs: 3, vlanOctets: 5000 });
