@@ -123,6 +123,7 @@ export function sflowSummary(r: SflowRun): string {
     `flow_table_overflows=${t.flows.overflows}`,
     `late_packets=${t.flows.latePackets}`,
   );
+  if (t.interfaceOverflows > 0) parts.push(`interface_overflows=${t.interfaceOverflows}`);
   const lines = [`podwire: ${parts.join(' ')}`];
   for (const a of t.agents) {
     lines.push(

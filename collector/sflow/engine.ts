@@ -18,8 +18,10 @@ export interface SflowTotals {
   agents: AgentSummary[];
   flows: Pick<FlowTableStats, 'emitted' | 'overflows' | 'latePackets'>;
   counterSamples: number;
-  /** distinct (agent, ifIndex) with generic or Ethernet counter samples */
+  /** distinct (agent, ifIndex) with generic or Ethernet counter samples, kept at the end */
   interfaces: number;
+  /** counter samples of interfaces or VLANs beyond the series cap: counted, not kept */
+  interfaceOverflows: number;
   /** datagrams the intake could not keep up with (worker queues full), counted and dropped */
   overloadDrops: number;
 }
@@ -102,6 +104,7 @@ export class LocalSflow implements SflowEngine {
       flows: { emitted: s.emitted, overflows: s.overflows, latePackets: s.latePackets },
       counterSamples: this.counterSamples,
       interfaces: this.interfaceSeries.list().length,
+      interfaceOverflows: this.interfaceSeries.overflows,
       overloadDrops: 0,
     };
   }

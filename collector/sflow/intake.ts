@@ -158,6 +158,8 @@ export class SflowIntake implements SflowHandler {
     const a = this.agent!;
     const src = a.source(d.subAgent, c.sourceType, c.sourceIndex);
     if (!a.counterSample(src, c.sequence, d.uptimeMs, this.tUs)) return;
+    // the shared `other` agent's counters belong to many switches: no series of them
+    if (!a.tracked) return;
     c.agent = a.name;
     c.timeUs = this.tUs;
     this.onCounters?.(c);

@@ -88,6 +88,10 @@ export function registerSflowMetrics(registry: Registry, src: SflowMetricSources
   perInterface(M.ifReceiveDiscards, 'ifInDiscards');
   perInterface(M.ifTransmitDiscards, 'ifOutDiscards');
   perInterface(M.ifReceiveErrors, 'ifInErrors');
+  gauge(M.agents, (g) => g.set(src.intake.agents.size));
+  counter(M.agentOverflow, (c) => c.inc(src.intake.agents.overflowDatagrams));
+  gauge(M.interfaces, (g) => g.set(src.interfaces.size));
+  counter(M.interfaceOverflow, (c) => c.inc(src.interfaces.overflows));
   gauge(M.ifSpeed, (g) => {
     for (const i of src.interfaces.list()) g.labels(i.agent, String(i.ifIndex)).set(i.speed / 8);
   });

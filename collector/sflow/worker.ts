@@ -80,6 +80,7 @@ port.on('message', (m: MainMessage) => {
       flows: { emitted: s.emitted, overflows: s.overflows, latePackets: s.latePackets },
       counterSamples,
       interfaces: interfaceSeries.list().map((i) => `${i.agent}|${i.ifIndex}`),
+      interfaceOverflows: interfaceSeries.overflows,
     });
   }
 });
