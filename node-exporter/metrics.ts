@@ -472,7 +472,7 @@ export const SFLOW_METRICS = {
     'counter',
     'sflow',
     [],
-    'Datagrams of new agent addresses while the agent table was full: aggregated as agent "other" (observation sflow:other), no loss tracking.',
+    'Datagrams of new agent addresses while the agent table was full: aggregated as agent "other", no loss tracking.',
   ),
   interfaces: def(
     'podwire_sflow_interfaces',

@@ -86,6 +86,11 @@ export class LocalSflow implements SflowEngine {
     return this.intake.observations;
   }
 
+  /** The intake's flow table: flows emitted and open now (for a status line). */
+  get flowStats(): Readonly<FlowTableStats> {
+    return this.table.stats;
+  }
+
   receive(msg: Buffer, tUs: number): void {
     this.intake.receive(msg, 0, msg.length, tUs);
   }
