@@ -129,7 +129,11 @@ export class NodeExporter {
     const app = createMetricsApp({
       registry: this.registry,
       health: () => this.health(),
-      refresh: () => this.registry.refresh(liveMaxAgeMs),
+      // a metric whose collect() throws is a bug: say so, serve the last render
+      refresh: () =>
+        this.registry
+          .refresh(liveMaxAgeMs)
+          .catch((err: unknown) => this.log(`podwire: /metrics refresh failed: ${String(err)}`)),
     });
     this.options.routes?.(app);
     this.server = await startMetricsServer(app, { host: this.options.host, port: this.options.port });
