@@ -281,6 +281,8 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
     });
 
     const inputStop = new AbortController();
+    /** the flow table of the input in use (the sFlow intake has its own) */
+    let flowStats = () => flowTable.stats;
     let demoMirror: DemoMirror | null = null;
     let sflowTick: ((nowSec: number) => void) | null = null;
     let capture: Promise<unknown> | null = null;
@@ -324,6 +326,7 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
       });
       points = engine.names;
       pathCounters = engine.intake.counters;
+      flowStats = () => engine.flowStats;
       let listener: SflowListener | null = null;
       try {
         listener = await SflowListener.open({
@@ -392,7 +395,7 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
         uptimeSeconds: Math.round((Date.now() - started) / 1000),
         endpoints: { live: inv.live, history: inv.history, conflicts: inv.conflicts, vfsInUse: nodes },
         packets: { seen: pathCounters.packets, attributed: pathCounters.attributed, sampled },
-        flows: { emitted: flowTable.stats.emitted, open: flowTable.stats.open, ...f },
+        flows: { emitted: flowStats().emitted, open: flowStats().open, ...f },
         vfCounterRows: vfRows,
         nic: health.sources.map((s) => ({ source: s.name, ok: s.ok, lastError: s.lastError })),
       };

@@ -123,13 +123,15 @@ export function sflowSummary(r: SflowRun): string {
     `flow_table_overflows=${t.flows.overflows}`,
     `late_packets=${t.flows.latePackets}`,
   );
+  if (t.interfaceOverflows > 0) parts.push(`interface_overflows=${t.interfaceOverflows}`);
   const lines = [`podwire: ${parts.join(' ')}`];
   for (const a of t.agents) {
     lines.push(
       `podwire: agent ${a.agent}: datagrams=${a.datagrams} flow_samples=${a.flow_samples} ` +
         `counter_samples=${a.counter_samples} lost_datagrams=${a.lost_datagrams} lost_samples=${a.lost_samples} ` +
         `lost_packets_estimate=${a.lost_packets_estimate} sample_loss=${(100 * a.sample_loss_ratio).toFixed(2)}% ` +
-        `agent_drops=${a.agent_drops} sequence_resets=${a.sequence_resets}`,
+        `agent_drops=${a.agent_drops} sequence_resets=${a.sequence_resets} ` +
+        `late_datagrams=${a.late_datagrams} duplicate_datagrams=${a.duplicate_datagrams}`,
     );
   }
   return lines.join('\n');

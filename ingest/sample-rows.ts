@@ -74,11 +74,16 @@ export function capturedFrame(c: CapturedPacket): SampledFrame {
   };
 }
 
-const delta = (v: { delta: number } | undefined): number => (v === undefined ? 0 : Math.round(v.delta));
+/** A counter's increase in this collection: 0 unless its source read it in this round. */
+const delta = (v: { delta: number } | undefined, measured: boolean | undefined): number =>
+  v === undefined || measured !== true ? 0 : Math.round(v.delta);
 
 /**
  * The counter deltas of one collection, a row per VF that moved (an idle, unbound VF
  * writes nothing). `pod` finds the endpoint that held the VF at the collection's instant.
+ * A delta is written once, in the collection that measured it: while a source fails its
+ * VFs keep their last delta (until they turn stale), which is not written again; the
+ * source's next reading covers the whole gap.
  */
 export function vfCounterRows(
   state: NicState,
@@ -90,6 +95,7 @@ export function vfCounterRows(
   for (const v of state.vfs) {
     if (v.stale) continue;
     const c = v.counters;
+    const m = v.measured;
     const row: VfCounterRow = {
       time,
       node: v.sample.node,
@@ -98,13 +104,13 @@ export function vfCounterRows(
       namespace: '',
       pod: '',
       tier: '',
-      rx_bytes: delta(c.rxBytes),
-      rx_packets: delta(c.rxPackets),
-      rx_dropped: delta(c.rxDropped),
-      tx_bytes: delta(c.txBytes),
-      tx_packets: delta(c.txPackets),
-      tx_dropped: delta(c.txDropped),
-      qos_dropped: delta(c.qosDropped),
+      rx_bytes: delta(c.rxBytes, m.rxBytes),
+      rx_packets: delta(c.rxPackets, m.rxPackets),
+      rx_dropped: delta(c.rxDropped, m.rxDropped),
+      tx_bytes: delta(c.txBytes, m.txBytes),
+      tx_packets: delta(c.txPackets, m.txPackets),
+      tx_dropped: delta(c.txDropped, m.txDropped),
+      qos_dropped: delta(c.qosDropped, m.qosDropped),
       min_rate: v.sample.minTxRate,
       max_rate: v.sample.maxTxRate,
     };

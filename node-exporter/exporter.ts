@@ -25,6 +25,12 @@ export interface NodeExporterOptions {
   nodes?: readonly string[];
   /** collection interval (default 15 s, the NIC collector's default) */
   intervalMs?: number;
+  /**
+   * A scrape re-reads the metrics other parts registered (sFlow intake, writers, endpoint
+   * lifecycle: prom-client collect()) when their last render is older than this (default
+   * 1000 ms); the NIC families follow the collection interval.
+   */
+  liveMaxAgeMs?: number;
   /** listen address (default 127.0.0.1) and port (default 9742; 0 = any free port) */
   host?: string;
   port?: number;
@@ -119,7 +125,16 @@ export class NodeExporter {
     if (this.server) return { url: this.server.url };
     this.stopped = false;
     await this.collectOnce();
-    const app = createMetricsApp({ registry: this.registry, health: () => this.health() });
+    const liveMaxAgeMs = this.options.liveMaxAgeMs ?? 1000;
+    const app = createMetricsApp({
+      registry: this.registry,
+      health: () => this.health(),
+      // a metric whose collect() throws is a bug: say so, serve the last render
+      refresh: () =>
+        this.registry
+          .refresh(liveMaxAgeMs)
+          .catch((err: unknown) => this.log(`podwire: /metrics refresh failed: ${String(err)}`)),
+    });
     this.options.routes?.(app);
     this.server = await startMetricsServer(app, { host: this.options.host, port: this.options.port });
     this.nextSlot = Math.ceil(Date.now() / this.intervalMs) * this.intervalMs;

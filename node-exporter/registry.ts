@@ -304,6 +304,8 @@ interface Slot {
   readonly writer: ByteWriter;
   /** scrapes (and gzip jobs) still sending this slot's bytes */
   users: number;
+  /** where the NIC families end (the other metrics follow) */
+  nicEnd: number;
 }
 
 /** The exposition of a render, held until released (its bytes are not reused meanwhile). */
@@ -337,6 +339,10 @@ export class ExporterRegistry {
   private gz: { version: number; body: Promise<Buffer> } | null = null;
   /** the last render version a client asked gzipped */
   private gzRequested = -1;
+  /** wall clock (ms) of the last render or refresh */
+  private renderedWallMs = 0;
+  private rendering: Promise<void> = Promise.resolve();
+  private refreshing: Promise<void> | null = null;
   private readonly join: EndpointJoin;
   private readonly families = new Map<string, RenderedFamily>();
   private readonly nicFamilies: RenderedFamily[];
@@ -489,6 +495,7 @@ export class ExporterRegistry {
     const slot: Slot = {
       writer: new ByteWriter(this.current ? this.current.writer.buf.length : 1 << 20),
       users: 0,
+      nicEnd: 0,
     };
     this.slots.push(slot);
     // a slow client held one: keep at most 3 writers around
@@ -500,7 +507,62 @@ export class ExporterRegistry {
   }
 
   /** Renders `state` (and the self-metrics) into the cached exposition. */
-  async update(state: NicState): Promise<void> {
+  update(state: NicState): Promise<void> {
+    return this.serially(() => this.render(state));
+  }
+
+  /**
+   * Re-reads the metrics other parts registered (their prom-client collect() runs now: the
+   * sFlow intake's, the writers', the endpoint lifecycle's) when the last render is older
+   * than `maxAgeMs`, keeping the NIC families as the last collection rendered them. The
+   * server calls it at scrape time, so those metrics are at most `maxAgeMs` old while the
+   * NIC ones follow the collection interval. Concurrent calls share one refresh.
+   */
+  refresh(maxAgeMs: number): Promise<void> {
+    if (this.refreshing !== null) return this.refreshing;
+    if (this.current === null || Date.now() - this.renderedWallMs < maxAgeMs) return Promise.resolve();
+    this.refreshing = this.serially(async () => {
+      const from = this.current!;
+      const slot = this.freeSlot();
+      const w = slot.writer;
+      w.reset();
+      w.bytes(from.writer.buf.subarray(0, from.nicEnd));
+      slot.nicEnd = w.pos;
+      await this.renderOthers(w);
+      this.publish(slot);
+    }).finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  /** Renders never interleave: each writes a free slot and publishes it. */
+  private serially(render: () => Promise<void>): Promise<void> {
+    const run = this.rendering.then(render);
+    this.rendering = run.catch(() => {});
+    return run;
+  }
+
+  /** every family that is not a NIC family, formatted by prom-client, in order */
+  private async renderOthers(w: ByteWriter): Promise<void> {
+    for (const m of this.prom.getMetricsAsArray() as unknown[]) {
+      if (m instanceof RenderedFamily) continue;
+      w.text(`${await promFormat.call(this.prom, m)}\n`);
+    }
+  }
+
+  /** Makes `slot` the exposition scrapes get. */
+  private publish(slot: Slot): void {
+    // a client took the gzip of the previous render (Prometheus does, each scrape): compress
+    // this one now, in the thread pool, so its scrape does not wait for it
+    const gzipWanted = this.gzRequested === this.version && this.version > 0;
+    this.current = slot;
+    this.version++;
+    this.renderedWallMs = Date.now();
+    if (gzipWanted) this.compress().catch(() => {});
+  }
+
+  private async render(state: NicState): Promise<void> {
     for (const h of state.sources) {
       this.c.scrapeDuration.labels(h.source).set(h.durationSeconds);
       this.c.scrapeSuccess.labels(h.source).set(h.ok ? 1 : 0);
@@ -526,19 +588,12 @@ export class ExporterRegistry {
     const w = slot.writer;
     w.reset();
     this.renderNic(state, w);
+    slot.nicEnd = w.pos;
     this.c.series.set(this.series);
     // everything else in the registry (self-metrics, others' prom-client metrics), in order
-    for (const m of this.prom.getMetricsAsArray() as unknown[]) {
-      if (m instanceof RenderedFamily) continue;
-      w.text(`${await promFormat.call(this.prom, m)}\n`);
-    }
-    // a client took the gzip of the previous render (Prometheus does, each scrape): compress
-    // this one now, in the thread pool, so its scrape does not wait for it
-    const gzipWanted = this.gzRequested === this.version && this.version > 0;
-    this.current = slot;
-    this.version++;
+    await this.renderOthers(w);
     this.renderedAt = state.at;
-    if (gzipWanted) this.compress().catch(() => {});
+    this.publish(slot);
   }
 
   /**

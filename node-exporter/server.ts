@@ -2,7 +2,9 @@
  * The HTTP side: hono on @hono/node-server, bound to 127.0.0.1 by default.
  *
  *   GET /metrics  the exposition rendered after the last collection (text format 0.0.4;
- *                 gzip when the client accepts it). A scrape copies a cached Buffer.
+ *                 gzip when the client accepts it). A scrape copies a cached Buffer; the
+ *                 metrics other parts register (sFlow, writers…) are re-read first when
+ *                 their render is older than a second (`refresh`).
  *   GET /healthz  200 with JSON while collections run on time, 503 when they stall;
  *                 a failing NIC source does not fail it (see podwire_collector_* instead).
  *
@@ -29,6 +31,8 @@ export interface Health {
 export interface MetricsAppDeps {
   registry: ExporterRegistry;
   health(): Health;
+  /** run before a scrape is served: brings the non-NIC metrics up to date (registry.refresh) */
+  refresh?: () => Promise<void>;
 }
 
 /** q=0 refuses an encoding; anything else accepts it */
@@ -53,6 +57,7 @@ export function createMetricsApp(deps: MetricsAppDeps): Hono<{ Bindings: HttpBin
         headers: { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' },
       });
     }
+    await deps.refresh?.();
     if (acceptsGzip(c.req.header('accept-encoding'))) {
       const body = await reg.gzipped();
       return new Response(body, {

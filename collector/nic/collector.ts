@@ -1,7 +1,8 @@
 /**
  * The NIC collector: runs the enabled sources (iproute2, sysfs, netdev, tc, demo…) on an
  * interval or on demand, turns their cumulative counters into deltas, rates and monotonic
- * totals (counters.ts), merges what several sources say about the same thing, and keeps the
+ * totals (counters.ts, each counter at the width its source declares: only 32-bit ones
+ * wrap), merges what several sources say about the same thing, and keeps the
  * latest state plus each source's health for the exporter.
  *
  * ## API (what the exporter reads)
@@ -19,6 +20,7 @@
  *   CounterSeries: `total` (monotonic, never decreases across device resets or wraps:
  *   export it as the Prometheus counter), `delta`, `rate` (per second), `value` (the
  *   device's raw reading), `resets`, `wraps`. Counters no source reports are absent.
+ *   `measured[name]`: its source read it in this round (else `delta` is an older round's).
  * - times (`at`, `lastSeen`, `lastSuccessAt`) are ms on a monotonic clock aligned with
  *   the epoch (performance.timeOrigin + performance.now()), unless `clock` is given.
  * - `qdiscs: TrackedQdisc[]` — one per (node, interface, level, handle, parent);
@@ -42,9 +44,25 @@
  * of its message (and once when it recovers), counted in `errors`, and the others go on;
  * its things keep their last values until they turn stale.
  */
-import { type CounterSeries, CounterTracker, type CounterTrackerStats, copySeries } from './counters.js';
+import {
+  type CounterSeries,
+  CounterTracker,
+  type CounterTrackerStats,
+  type CounterWidth,
+  copySeries,
+} from './counters.js';
 import { errorMessage } from './exec.js';
-import type { NetdevSample, NicReading, NicSource, QdiscSample, VfSample } from './types.js';
+import {
+  type CounterWidths,
+  NETDEV_COUNTERS,
+  type NetdevSample,
+  type NicReading,
+  type NicSource,
+  QDISC_COUNTERS,
+  type QdiscSample,
+  VF_COUNTERS,
+  type VfSample,
+} from './types.js';
 
 export type NicLogLevel = 'info' | 'warn' | 'error';
 export type NicLog = (level: NicLogLevel, message: string) => void;
@@ -73,29 +91,7 @@ export interface NicCollectorOptions {
   clock?: () => number;
 }
 
-export const VF_COUNTERS = [
-  'rxBytes',
-  'rxPackets',
-  'rxDropped',
-  'rxBroadcast',
-  'rxMulticast',
-  'txBytes',
-  'txPackets',
-  'txDropped',
-  // optional in VfSample: only sources that can tell QoS drops apart report it (the demo)
-  'qosDropped',
-] as const;
-export const QDISC_COUNTERS = ['bytes', 'packets', 'drops', 'overlimits', 'requeues'] as const;
-export const NETDEV_COUNTERS = [
-  'rxBytes',
-  'rxPackets',
-  'rxDropped',
-  'rxErrors',
-  'txBytes',
-  'txPackets',
-  'txDropped',
-  'txErrors',
-] as const;
+export { NETDEV_COUNTERS, QDISC_COUNTERS, VF_COUNTERS };
 
 export type VfCounterName = (typeof VF_COUNTERS)[number];
 export type QdiscCounterName = (typeof QDISC_COUNTERS)[number];
@@ -114,6 +110,12 @@ interface Tracked<S, C extends string> {
 export interface TrackedVf extends Tracked<VfSample, VfCounterName> {
   /** the source each counter comes from */
   counterSources: Partial<Record<VfCounterName, string>>;
+  /**
+   * true for each counter whose source read it in this state's round: its `delta` is this
+   * round's increase. A counter whose source failed keeps its last delta until it turns
+   * stale; a consumer writing deltas (vf_counters) writes only measured ones, once.
+   */
+  measured: Partial<Record<VfCounterName, boolean>>;
   /** every source reporting this VF */
   sources: string[];
 }
@@ -175,10 +177,16 @@ interface Entry<S> {
   sample: S;
   seriesKeys: string[];
   series: (CounterSeries | undefined)[];
+  /** each counter's width, as the source declares it */
+  widths: CounterWidth[];
   lastSeen: number;
+  /** the round (collection number) of its last reading */
+  round: number;
 }
 
 interface Kind<S> {
+  /** which of a source's counterWidths declarations applies */
+  name: keyof CounterWidths;
   counters: readonly string[];
   identity(s: S): string;
   /**
@@ -242,6 +250,7 @@ export class NicCollector {
     const pktRate = options.maxPacketRate ?? 5e9;
     const rates = (names: readonly string[]) => names.map((n) => (/bytes/i.test(n) ? byteRate : pktRate));
     this.vfKind = {
+      name: 'vf',
       counters: VF_COUNTERS,
       identity: (s) => `${s.node}|${s.pf}|${s.vf}`,
       values: (s, o) => {
@@ -258,6 +267,7 @@ export class NicCollector {
       maxRate: rates(VF_COUNTERS),
     };
     this.qdiscKind = {
+      name: 'qdisc',
       counters: QDISC_COUNTERS,
       identity: (s) => `${s.node}|${s.interface}|${s.level}|${s.handle}|${s.parent}`,
       values: (s, o) => {
@@ -270,6 +280,7 @@ export class NicCollector {
       maxRate: rates(QDISC_COUNTERS),
     };
     this.netdevKind = {
+      name: 'netdev',
       counters: NETDEV_COUNTERS,
       identity: (s) => `${s.node}|${s.interface}`,
       values: (s, o) => {
@@ -442,6 +453,9 @@ export class NicCollector {
       const entryKey = `${source}|${key}`;
       let e = map.get(entryKey);
       if (e === undefined) {
+        const declared = this.sources[priority]!.counterWidths?.[kind.name] as
+          | Readonly<Record<string, CounterWidth>>
+          | undefined;
         e = {
           key,
           source,
@@ -449,12 +463,16 @@ export class NicCollector {
           sample,
           seriesKeys: names.map((n) => `${entryKey}|${n}`),
           series: names.map(() => undefined),
+          widths: names.map((n) => declared?.[n] ?? 64),
           lastSeen: at,
+          round: 0,
         };
         map.set(entryKey, e);
       }
       e.sample = sample;
       e.lastSeen = at;
+      // the round in progress: `collections` counts it once every source is read
+      e.round = this.collections + 1;
       const values = this.values;
       kind.values(sample, values);
       for (let i = 0; i < names.length; i++) {
@@ -463,7 +481,7 @@ export class NicCollector {
         const s = e.series[i];
         e.series[i] =
           s === undefined || s.removed
-            ? this.tracker.update(e.seriesKeys[i]!, v, at, kind.maxRate[i])
+            ? this.tracker.update(e.seriesKeys[i]!, v, at, kind.maxRate[i], e.widths[i])
             : this.tracker.observe(s, v, at);
       }
     }
@@ -571,11 +589,13 @@ export class NicCollector {
       const v = this.mergeVf(g, now);
       const counters: TrackedVf['counters'] = {};
       const counterSources: TrackedVf['counterSources'] = {};
+      const measured: TrackedVf['measured'] = {};
       for (let i = 0; i < VF_COUNTERS.length; i++) {
         const s = v.series[i];
         if (s === undefined) continue;
         counters[VF_COUNTERS[i]!] = copySeries(s);
         counterSources[VF_COUNTERS[i]!] = v.from[i]!.source;
+        measured[VF_COUNTERS[i]!] = v.from[i]!.round === this.collections;
       }
       return {
         key: v.primary.key,
@@ -583,6 +603,7 @@ export class NicCollector {
         sample: v.sample,
         counters,
         counterSources,
+        measured,
         sources: g.map((e) => e.source),
         lastSeen: Math.max(...g.map((e) => e.lastSeen)),
         stale: v.stale,

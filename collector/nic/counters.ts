@@ -9,10 +9,13 @@
  *
  * - first reading → `last: 'first'`, delta 0, rate null;
  * - increase → delta = new - prev, rate = delta / elapsed seconds;
- * - decrease, previous value close to 2^32 (top quarter of the u32 range) and new value
- *   small (bottom quarter) → a 32-bit wrap: delta = new + 2^32 - prev (`wraps`++);
- * - any other decrease → a reset (driver reload, VF re-created): delta = new value
- *   (`resets`++), never negative;
+ * - decrease of a 32-bit counter, previous value close to 2^32 (top quarter of the u32
+ *   range) and new value small (bottom quarter) → a 32-bit wrap: delta = new + 2^32 - prev
+ *   (`wraps`++);
+ * - any other decrease, and every decrease of a 64-bit counter → a reset (driver reload,
+ *   VF re-created): delta = new value (`resets`++), never negative. A 64-bit counter does
+ *   not wrap in the life of a device, so reading its drop as a wrap would invent ~2^32 of
+ *   traffic that never crossed the wire;
  * - a delta above `maxRate` × elapsed seconds (elapsed at least 1 s) → an absurd jump
  *   (garbage from a driver, a counter swapped under us): delta 0, the new value becomes the
  *   baseline (`jumps`++);
@@ -25,6 +28,12 @@
  */
 
 export type CounterEvent = 'first' | 'ok' | 'reset' | 'wrap' | 'jump' | 'invalid';
+
+/**
+ * How wide a device keeps a counter, in bits. Every source declares it per field where it
+ * reads the field (the kernel's or the device's own width): only a 32-bit counter wraps.
+ */
+export type CounterWidth = 32 | 64;
 
 /** The state of one series; updated in place by CounterTracker. */
 export interface CounterSeries {
@@ -50,6 +59,8 @@ export interface CounterSeries {
   stale: boolean;
   /** per-series absurd-jump limit, units per second */
   readonly maxRate: number;
+  /** the device counter's width: only a 32-bit counter wraps */
+  readonly width: CounterWidth;
   /** removed from its tracker (by sweep or delete): a holder must drop it and ask again */
   removed: boolean;
 }
@@ -101,11 +112,18 @@ export class CounterTracker {
   }
 
   /**
-   * Records a cumulative reading taken at `at` (ms). `maxRate` (units per second) applies
-   * when the series is created; later calls keep the series' own limit.
+   * Records a cumulative reading taken at `at` (ms). `maxRate` (units per second) and
+   * `width` (the device counter's bits, default 64: a decrease is a reset) apply when the
+   * series is created; later calls keep the series' own.
    */
-  update(key: string, value: number, at: number, maxRate = this.defaultMaxRate): CounterSeries {
-    const s = this.get(key) ?? this.create(key, at, maxRate);
+  update(
+    key: string,
+    value: number,
+    at: number,
+    maxRate = this.defaultMaxRate,
+    width: CounterWidth = 64,
+  ): CounterSeries {
+    const s = this.get(key) ?? this.create(key, at, maxRate, width);
     observe(s, value, at, this.stats);
     return s;
   }
@@ -120,7 +138,7 @@ export class CounterTracker {
     return s;
   }
 
-  private create(key: string, at: number, maxRate: number): CounterSeries {
+  private create(key: string, at: number, maxRate: number, width: CounterWidth): CounterSeries {
     // Every series starts with the same field representations (V8 "double" for the
     // numbers, tagged for rate): created with 0/null, a series' first double write would
     // migrate its map, and code optimized for one map deoptimized on the next series —
@@ -140,6 +158,7 @@ export class CounterTracker {
       firstSeen: at,
       stale: false,
       maxRate,
+      width,
       removed: false,
     };
     s.total = 0;
@@ -208,6 +227,7 @@ export function copySeries(s: Readonly<CounterSeries>): CounterSeries {
     firstSeen: s.firstSeen,
     stale: s.stale,
     maxRate: s.maxRate,
+    width: s.width,
     removed: s.removed,
   };
 }
@@ -236,7 +256,7 @@ function observe(s: CounterSeries, value: number, at: number, stats: CounterTrac
   if (value >= prev) {
     delta = value - prev;
     event = 'ok';
-  } else if (looksLikeWrap32(prev, value)) {
+  } else if (s.width === 32 && looksLikeWrap32(prev, value)) {
     delta = value + U32 - prev;
     event = 'wrap';
   } else {

@@ -28,7 +28,28 @@
  * ended at or before the clock (counters start at the first tick after `start`).
  */
 import { type EndpointRecord, type Inventory, parseInventory } from '../attribution/inventory.js';
-import type { NetdevSample, NicReading, NicSource, QdiscSample, VfSample } from './types.js';
+import {
+  allWidths,
+  type CounterWidths,
+  NETDEV_COUNTERS,
+  type NetdevSample,
+  type NicReading,
+  type NicSource,
+  QDISC_COUNTERS,
+  type QdiscSample,
+  VF_COUNTERS,
+  type VfSample,
+} from './types.js';
+
+/**
+ * The simulated counters are plain numbers that never wrap (they only start again when a
+ * device is re-created): 64-bit, like the real VF and netdev statistics.
+ */
+export const DEMO_WIDTHS: CounterWidths = {
+  vf: allWidths(VF_COUNTERS, 64),
+  qdisc: allWidths(QDISC_COUNTERS, 64),
+  netdev: allWidths(NETDEV_COUNTERS, 64),
+};
 
 /** A performance tier: guaranteed minimum and allowed maximum transmit rate, bits per second. */
 export interface DemoTier {
@@ -324,6 +345,7 @@ const UNBOUND_MAC = '00:00:00:00:00:00';
 
 export class DemoNic implements NicSource {
   readonly name: string;
+  readonly counterWidths = DEMO_WIDTHS;
   readonly seed: number;
   /** the endpoints whose devices are simulated (the latest given to follow()) */
   get inventory(): Inventory {

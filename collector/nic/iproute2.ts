@@ -14,7 +14,7 @@
  *   kernels: null when absent), and no `stats` at all when the driver has none.
  */
 import { checkCommon, checkName, type ExecFn, errorMessage, execCommand, netnsArgs } from './exec.js';
-import type { NicSource, VfSample } from './types.js';
+import { allWidths, type CounterWidths, type NicSource, VF_COUNTERS, type VfSample } from './types.js';
 
 export interface Iproute2SourceOptions {
   /** the node name put in every sample */
@@ -194,6 +194,13 @@ export function ipLinkArgs(pf: string, netns?: string): string[] {
 }
 
 /**
+ * The kernel's VF statistics are 64-bit (struct ifla_vf_stats: IFLA_VF_STATS_* are u64
+ * netlink attributes), so a VF counter that goes down was reset (the VF re-created), never
+ * wrapped.
+ */
+export const IPROUTE2_WIDTHS: CounterWidths = { vf: allWidths(VF_COUNTERS, 64) };
+
+/**
  * A NicSource reading each PF with one `ip` command. One PF failing (gone, bad output) is
  * reported in `errors` while the others are read; all failing rejects.
  */
@@ -206,6 +213,7 @@ export function createIproute2Source(options: Iproute2SourceOptions): NicSource 
   const node = options.node;
   return {
     name: options.name ?? 'iproute2',
+    counterWidths: IPROUTE2_WIDTHS,
     async read() {
       const vfs: VfSample[] = [];
       const errors: string[] = [];

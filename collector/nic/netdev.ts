@@ -9,7 +9,13 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkCommon, errorMessage } from './exec.js';
-import type { NetdevSample, NicSource } from './types.js';
+import {
+  allWidths,
+  type CounterWidths,
+  NETDEV_COUNTERS as NETDEV_FIELDS,
+  type NetdevSample,
+  type NicSource,
+} from './types.js';
 
 export interface NetdevSourceOptions {
   node: string;
@@ -80,6 +86,12 @@ export async function readNetdevStats(root: string, node: string, ifname: string
   return sample;
 }
 
+/**
+ * /sys/class/net/IF/statistics/* print the 64-bit struct rtnl_link_stats64 (dev_get_stats):
+ * a decrease is a reset (the device re-created), never a wrap.
+ */
+export const NETDEV_WIDTHS: CounterWidths = { netdev: allWidths(NETDEV_FIELDS, 64) };
+
 export function createNetdevSource(options: NetdevSourceOptions): NicSource {
   const devices = checkCommon('netdev', options.node, options.devices);
   if (devices.length === 0 && options.match === undefined) {
@@ -90,6 +102,7 @@ export function createNetdevSource(options: NetdevSourceOptions): NicSource {
   const match = options.match;
   return {
     name: options.name ?? 'netdev',
+    counterWidths: NETDEV_WIDTHS,
     async read() {
       const netdevs: NetdevSample[] = [];
       const errors: string[] = [];

@@ -20,7 +20,7 @@
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { checkCommon, errorMessage } from './exec.js';
-import type { NicSource, VfSample } from './types.js';
+import { allWidths, type CounterWidths, type NicSource, VF_COUNTERS, type VfSample } from './types.js';
 
 export interface SysfsSourceOptions {
   node: string;
@@ -215,12 +215,19 @@ export async function readSysfsPf(root: string, node: string, pf: string): Promi
   return Promise.all(sorted.map((i) => readVf(node, pf, deviceDir, i)));
 }
 
+/**
+ * Drivers print the per-VF stats files from the kernel's 64-bit VF statistics (struct
+ * ifla_vf_stats, e.g. mlx5's sriov/N/stats with %llu): a decrease is a reset.
+ */
+export const SYSFS_WIDTHS: CounterWidths = { vf: allWidths(VF_COUNTERS, 64) };
+
 export function createSysfsSource(options: SysfsSourceOptions): NicSource {
   const devices = checkCommon('sysfs', options.node, options.devices);
   const root = options.root ?? '/sys';
   const node = options.node;
   return {
     name: options.name ?? 'sysfs',
+    counterWidths: SYSFS_WIDTHS,
     async read() {
       const vfs: VfSample[] = [];
       const errors: string[] = [];

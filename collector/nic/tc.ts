@@ -12,11 +12,13 @@
  *
  * Classes without a "Sent" line (tbf's internal class) carry no statistics and are left
  * out. Text backlog bytes are printed rounded ("12Kb"); JSON ones are exact.
- * Drops, overlimits and requeues are u32 in the kernel (gnet_stats_queue): they wrap at
- * 2^32, which counters.ts detects.
+ * Counter widths (TC_WIDTHS) are the kernel's: bytes are u64 (gnet_stats_basic); packets
+ * are counted in 64 bits since Linux 5.5 and printed whole by tc since iproute2 5.5 (the
+ * TCA_STATS_PKT64 attribute follows the u32 of gnet_stats_basic once it overflows);
+ * drops, overlimits and requeues are u32 (gnet_stats_queue) and wrap at 2^32.
  */
 import { checkCommon, checkName, type ExecFn, errorMessage, execCommand, netnsArgs } from './exec.js';
-import type { NicSource, QdiscSample } from './types.js';
+import type { CounterWidths, NicSource, QdiscSample } from './types.js';
 
 export interface TcSourceOptions {
   node: string;
@@ -178,6 +180,15 @@ export function tcClassArgs(dev: string, netns?: string): string[] {
 }
 
 /**
+ * See the top of this file. On a kernel or iproute2 older than 5.5 packets are u32: their
+ * wrap then reads as a reset, which loses the count from the old value up to 2^32 (less
+ * than one interval's packets) rather than inventing 2^32 of them.
+ */
+export const TC_WIDTHS: CounterWidths = {
+  qdisc: { bytes: 64, packets: 64, drops: 32, overlimits: 32, requeues: 32 },
+};
+
+/**
  * A NicSource running tc for each device (qdiscs, then classes). A device failing is
  * reported in `errors` while the others are read; all failing rejects.
  */
@@ -191,6 +202,7 @@ export function createTcSource(options: TcSourceOptions): NicSource {
   const node = options.node;
   return {
     name: options.name ?? 'tc',
+    counterWidths: TC_WIDTHS,
     async read() {
       const qdiscs: QdiscSample[] = [];
       const errors: string[] = [];

@@ -5,6 +5,8 @@
  * through the endpoint inventory (vf.pf + vf.index).
  */
 
+import type { CounterWidth } from './counters.js';
+
 /** One VF of a physical function, as the NIC reports it. Counters are cumulative. */
 export interface VfSample {
   node: string;
@@ -95,6 +97,53 @@ export interface NicReading {
   errors?: string[];
 }
 
+/** The cumulative counters of each kind, in the order the collector keeps them. */
+export const VF_COUNTERS = [
+  'rxBytes',
+  'rxPackets',
+  'rxDropped',
+  'rxBroadcast',
+  'rxMulticast',
+  'txBytes',
+  'txPackets',
+  'txDropped',
+  // optional in VfSample: only sources that can tell QoS drops apart report it (the demo)
+  'qosDropped',
+] as const;
+export const QDISC_COUNTERS = ['bytes', 'packets', 'drops', 'overlimits', 'requeues'] as const;
+export const NETDEV_COUNTERS = [
+  'rxBytes',
+  'rxPackets',
+  'rxDropped',
+  'rxErrors',
+  'txBytes',
+  'txPackets',
+  'txDropped',
+  'txErrors',
+] as const;
+export type VfCounterField = (typeof VF_COUNTERS)[number];
+export type QdiscCounterField = (typeof QDISC_COUNTERS)[number];
+export type NetdevCounterField = (typeof NETDEV_COUNTERS)[number];
+
+/**
+ * The width of every counter of each kind a source reads, as the kernel or device keeps
+ * it (see CounterWidth). A counter whose width is not declared is taken as 64-bit: its
+ * decrease is a reset, never a wrap that would invent 2^32 of traffic.
+ */
+export interface CounterWidths {
+  vf?: Readonly<Record<VfCounterField, CounterWidth>>;
+  qdisc?: Readonly<Record<QdiscCounterField, CounterWidth>>;
+  netdev?: Readonly<Record<NetdevCounterField, CounterWidth>>;
+}
+
+/** Every counter of `fields` at `width` bits. */
+export function allWidths<F extends string>(
+  fields: readonly F[],
+  width: CounterWidth,
+): Record<F, CounterWidth> {
+  return Object.fromEntries(fields.map((f) => [f, width])) as Record<F, CounterWidth>;
+}
+
 /**
  * One source, one file (like node_exporter's collectors). `read()` resolves with what it
  * read or rejects with an Error saying what failed (command missing, file gone, bad
@@ -102,5 +151,7 @@ export interface NicReading {
  */
 export interface NicSource {
   readonly name: string;
+  /** the width of each counter it reads (undeclared: 64-bit) */
+  readonly counterWidths?: CounterWidths;
   read(): Promise<Omit<NicReading, 'at'>>;
 }

@@ -27,8 +27,11 @@ import { u32 } from './xdr.js';
 export const SampleFormat = { FLOW: 1, COUNTERS: 2, EXPANDED_FLOW: 3, EXPANDED_COUNTERS: 4 } as const;
 
 export interface SflowHandler {
-  /** After a datagram's header decoded, before its samples. */
-  datagram(d: DatagramHeader): void;
+  /**
+   * After a datagram's header decoded, before its samples; false skips its samples (a
+   * duplicate of a datagram already taken).
+   */
+  datagram(d: DatagramHeader): boolean;
   /** A flow sample and its records; `buf` holds the raw header bytes (s.headerOffset). */
   flowSample(d: DatagramHeader, s: FlowSample, buf: Uint8Array): void;
   counterSample(d: DatagramHeader, c: InterfaceCounters): void;
@@ -91,7 +94,7 @@ export function decodeDatagram(
   d.uptimeMs = v.getUint32(o + 8);
   d.sampleCount = v.getUint32(o + 12);
   o += 16;
-  h.datagram(d);
+  if (!h.datagram(d)) return Malformed.OK;
 
   let result: number = Malformed.OK;
   let n = 0;

@@ -18,8 +18,10 @@ export interface SflowTotals {
   agents: AgentSummary[];
   flows: Pick<FlowTableStats, 'emitted' | 'overflows' | 'latePackets'>;
   counterSamples: number;
-  /** distinct (agent, ifIndex) with generic or Ethernet counter samples */
+  /** distinct (agent, ifIndex) with generic or Ethernet counter samples, kept at the end */
   interfaces: number;
+  /** counter samples of interfaces or VLANs beyond the series cap: counted, not kept */
+  interfaceOverflows: number;
   /** datagrams the intake could not keep up with (worker queues full), counted and dropped */
   overloadDrops: number;
 }
@@ -84,6 +86,11 @@ export class LocalSflow implements SflowEngine {
     return this.intake.observations;
   }
 
+  /** The intake's flow table: flows emitted and open now (for a status line). */
+  get flowStats(): Readonly<FlowTableStats> {
+    return this.table.stats;
+  }
+
   receive(msg: Buffer, tUs: number): void {
     this.intake.receive(msg, 0, msg.length, tUs);
   }
@@ -93,6 +100,7 @@ export class LocalSflow implements SflowEngine {
   }
 
   async stop(): Promise<SflowTotals> {
+    this.intake.finish();
     this.table.flush();
     const s = this.table.stats;
     return {
@@ -101,6 +109,7 @@ export class LocalSflow implements SflowEngine {
       flows: { emitted: s.emitted, overflows: s.overflows, latePackets: s.latePackets },
       counterSamples: this.counterSamples,
       interfaces: this.interfaceSeries.list().length,
+      interfaceOverflows: this.interfaceSeries.overflows,
       overloadDrops: 0,
     };
   }

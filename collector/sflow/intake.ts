@@ -10,7 +10,7 @@ import { Attribution, AttributionCounters, attribute } from '../attribution/attr
 import type { EndpointIndex } from '../attribution/endpoint-index.js';
 import { type DecodeConfig, DecodedPacket, decodeStatusName } from '../decode/packet.js';
 import type { FlowTable } from '../flows/flow-table.js';
-import { type AgentState, AgentTable } from './agents.js';
+import { type AgentState, AgentTable, type AgentTableOptions, addTotals } from './agents.js';
 import { decodeDatagram, SflowDecodeStats, type SflowHandler } from './datagram.js';
 import { ObservationPoints } from './observation.js';
 import { NOTHING_DECODABLE, samplePacket } from './sample-packet.js';
@@ -38,6 +38,8 @@ export interface SflowIntakeOptions {
   onSample?: SampleConsumer;
   /** the observation point table (default: a fresh one; workers get disjoint ones) */
   observations?: ObservationPoints;
+  /** bounds on per-agent state (default: 1024 live agents, forgotten after 10 idle minutes) */
+  agents?: AgentTableOptions;
 }
 
 /** Per-agent figures for logs, the CLI summary and metrics. */
@@ -53,9 +55,19 @@ export interface AgentSummary {
   lost_counter_samples: number;
   /** lost / (lost + received) flow samples */
   sample_loss_ratio: number;
+  /** datagrams that arrived behind a later one and filled its gap (reordering, not loss) */
+  late_datagrams: number;
+  /** flow and counter samples that arrived late */
+  late_samples: number;
+  /** datagrams received twice: counted, not aggregated again */
+  duplicate_datagrams: number;
+  /** samples received twice in datagrams that were not: counted, not aggregated again */
+  duplicate_samples: number;
   agent_drops: number;
   sample_pool: number;
   sequence_resets: number;
+  /** datagrams and samples whose sequence was not checked (beyond the sub-agent or source cap) */
+  untracked_sequences: number;
 }
 
 export class SflowIntake implements SflowHandler {
@@ -92,7 +104,7 @@ export class SflowIntake implements SflowHandler {
     this.onCounters = o.onCounters;
     this.onSample = o.onSample;
     this.observations = o.observations ?? new ObservationPoints();
-    this.agents = new AgentTable(this.observations);
+    this.agents = new AgentTable(this.observations, o.agents);
   }
 
   /**
@@ -108,16 +120,18 @@ export class SflowIntake implements SflowHandler {
 
   // ---- SflowHandler (called by decodeDatagram) ----
 
-  datagram(d: DatagramHeader): void {
-    const a = this.agents.lookup(d);
-    a.datagram(d.subAgent, d.sequence);
+  datagram(d: DatagramHeader): boolean {
+    const a = this.agents.lookup(d, this.tUs);
     this.agent = a;
+    return a.datagram(d.subAgent, d.sequence, d.uptimeMs, this.tUs);
   }
 
   flowSample(d: DatagramHeader, s: FlowSample, buf: Uint8Array): void {
     const a = this.agent!;
     const rate = s.samplingRate;
-    a.flowSample(a.source(d.subAgent, s.sourceType, s.sourceIndex), s.sequence, rate, s.samplePool, s.drops);
+    const src = a.source(d.subAgent, s.sourceType, s.sourceIndex);
+    // a duplicate (counted by its agent) is not aggregated again
+    if (!a.flowSample(src, s.sequence, rate, s.samplePool, s.drops, d.uptimeMs, this.tUs)) return;
     const p = this.packet;
     const status = samplePacket(s, buf, p, this.cfg);
     if (status === NOTHING_DECODABLE) {
@@ -142,7 +156,10 @@ export class SflowIntake implements SflowHandler {
 
   counterSample(d: DatagramHeader, c: InterfaceCounters): void {
     const a = this.agent!;
-    a.counterSample(a.source(d.subAgent, c.sourceType, c.sourceIndex), c.sequence);
+    const src = a.source(d.subAgent, c.sourceType, c.sourceIndex);
+    if (!a.counterSample(src, c.sequence, d.uptimeMs, this.tUs)) return;
+    // the shared `other` agent's counters belong to many switches: no series of them
+    if (!a.tracked) return;
     c.agent = a.name;
     c.timeUs = this.tUs;
     this.onCounters?.(c);
@@ -159,14 +176,20 @@ export class SflowIntake implements SflowHandler {
       bytes: this.scaledBytes,
       attributed: this.counters.attributed,
     };
-    let lostDatagrams = 0;
-    let lostSamples = 0;
-    for (const a of this.agents.all()) {
-      lostDatagrams += a.lostDatagrams;
-      lostSamples += a.lostSamples;
-    }
-    out.lost_datagrams = lostDatagrams;
-    out.lost_samples = lostSamples;
+    const t = this.totals();
+    out.lost_datagrams = t.lostDatagrams;
+    out.lost_samples = t.lostSamples;
+    const more: Record<string, number> = {
+      late_datagrams: t.lateDatagrams,
+      late_samples: t.lateSamples,
+      duplicate_datagrams: t.duplicateDatagrams,
+      duplicate_samples: t.duplicateSamples,
+      sequence_resets: t.resets,
+      untracked_sequences: t.untracked,
+      agents_expired: this.agents.expiredAgents,
+      agent_overflow_datagrams: this.agents.overflowDatagrams,
+    };
+    for (const [k, v] of Object.entries(more)) if (v > 0) out[k] = v;
     if (st.malformedDatagrams > 0) out.malformed_datagrams = st.malformedDatagrams;
     for (let i = 1; i < st.malformed.length; i++) {
       if (st.malformed[i] > 0) out[`malformed_${malformedName[i]}`] = st.malformed[i];
@@ -181,21 +204,47 @@ export class SflowIntake implements SflowHandler {
     return out;
   }
 
-  /** Per-agent loss figures. */
+  /** Sequence figures of every agent, the forgotten ones included. */
+  private totals() {
+    this.agents.settle(this.tUs);
+    const t = { ...this.agents.expired };
+    for (const a of this.agents.all()) addTotals(t, a.totals());
+    return t;
+  }
+
+  /**
+   * Per-agent figures of the live agents (and `other`, once used). Gaps pending for long
+   * enough by the last arrival are given up on first (see loss.ts), so what is lost shows
+   * even when the agent went quiet.
+   */
   agentSummaries(): AgentSummary[] {
-    return this.agents.all().map((a) => ({
-      agent: a.name,
-      datagrams: a.datagrams,
-      flow_samples: a.flowSamples,
-      counter_samples: a.counterSamples,
-      lost_datagrams: a.lostDatagrams,
-      lost_samples: a.lostSamples,
-      lost_packets_estimate: a.lostPacketsEstimate,
-      lost_counter_samples: a.lostCounterSamples,
-      sample_loss_ratio: a.lostSamples === 0 ? 0 : a.lostSamples / (a.lostSamples + a.flowSamples),
-      agent_drops: a.agentDrops,
-      sample_pool: a.samplePool,
-      sequence_resets: a.resets,
-    }));
+    this.agents.settle(this.tUs);
+    return this.agents.all().map((a) => {
+      const t = a.totals();
+      return {
+        agent: a.name,
+        datagrams: t.datagrams,
+        flow_samples: t.flowSamples,
+        counter_samples: t.counterSamples,
+        lost_datagrams: t.lostDatagrams,
+        lost_samples: t.lostSamples,
+        lost_packets_estimate: t.lostPacketsEstimate,
+        lost_counter_samples: t.lostCounterSamples,
+        sample_loss_ratio: t.lostSamples === 0 ? 0 : t.lostSamples / (t.lostSamples + t.flowSamples),
+        late_datagrams: t.lateDatagrams,
+        late_samples: t.lateSamples,
+        duplicate_datagrams: t.duplicateDatagrams,
+        duplicate_samples: t.duplicateSamples,
+        agent_drops: t.agentDrops,
+        sample_pool: t.samplePool,
+        sequence_resets: t.resets,
+        untracked_sequences: t.untracked,
+      };
+    });
+  }
+
+  /** The input ended: every pending sequence gap is loss now. */
+  finish(): void {
+    this.agents.finish();
   }
 }

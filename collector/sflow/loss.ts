@@ -1,22 +1,58 @@
 /**
- * Sequence-number arithmetic for loss estimates. sFlow numbers datagrams per (agent,
- * sub-agent) and samples per data source, each a u32 that wraps; a gap means datagrams or
- * samples that were sent and not decoded here (lost on the way, in the kernel's receive
- * buffer, or dropped as malformed). A number that goes back, or leaps further than any
- * plausible loss, is an agent restart (or reordering): the tracker restarts from it and
- * counts a reset, never a loss.
+ * Sequence numbers → loss, late arrivals, duplicates and restarts. sFlow numbers datagrams
+ * per (agent, sub-agent) and samples per data source, each a u32 that wraps; a number that
+ * never arrives is a datagram or sample sent and not decoded here (lost on the way, in the
+ * kernel's receive buffer, or dropped as malformed).
+ *
+ * UDP reorders and duplicates, so a gap is not loss at once. A tracker keeps the last
+ * REORDER_WINDOW numbers up to the highest seen, each missing, received or not expected
+ * (before the first number, or given up on):
+ * - a number ahead of the highest (by at most MAX_SEQUENCE_GAP) advances it; the numbers it
+ *   skipped are missing;
+ * - a missing number that arrives late fills its gap (`late`): no loss, no restart;
+ * - a number already received, sent no later than the highest, is a duplicate (the
+ *   caller does not aggregate it twice);
+ * - a missing number is lost once it leaves the window, or once gaps have been pending for
+ *   SETTLE_US of arrival time (`settle`, so a quiet agent's loss shows too), or at
+ *   `finish`; `lost` only grows (a Prometheus counter), and what arrives after it was given
+ *   up on is late, not un-counted;
+ * - a restart starts the numbering again (the jump is no loss; the old numbering's pending
+ *   gaps are given up on): a jump back beyond the window, a
+ *   jump ahead beyond MAX_SEQUENCE_GAP, a number at or behind the highest that was sent
+ *   after it (its datagram's uptime is later: the agent's numbering restarted), or an
+ *   uptime more than MAX_LATE_MS behind the highest's (the agent rebooted; nothing is
+ *   reordered that long).
+ *
+ * This follows what flow collectors do with sequence gaps (SiLK's NetFlow v5 reader counts
+ * late arrivals within a window against the missing records and takes large jumps for a
+ * reset; Akvorado counts a step back as reordering and resynchronizes), with a window
+ * kept per number so that duplicates are told from late arrivals.
  */
 
+/** Numbers kept up to the highest: one bit each in a 32-bit word, so a tracker allocates nothing. */
+export const REORDER_WINDOW = 32;
+const MASK = REORDER_WINDOW - 1;
 /** A forward jump above this is taken for a restart, not loss. */
 export const MAX_SEQUENCE_GAP = 1 << 20;
+/** Gaps pending this long (µs of arrival time) are counted lost. */
+export const SETTLE_US = 2_000_000;
+/** An uptime this far behind the highest's is a reboot, not a late datagram. */
+export const MAX_LATE_MS = 10_000;
 
-/** Lost numbers between `last` and `seq` (u32): >= 0, or -1 for a restart, -2 for a repeat. */
-export function sequenceGap(last: number, seq: number): number {
-  const advance = (seq - last) >>> 0;
-  if (advance === 0) return -2;
-  if (advance > MAX_SEQUENCE_GAP) return -1;
-  return advance - 1;
-}
+/** What one number was. */
+export const SeqEvent = {
+  /** the first number (or the first after a restart) */
+  FIRST: 0,
+  /** ahead of the highest (the gap before it, if any, is missing) */
+  NEXT: 1,
+  /** behind the highest, not received before: fills a gap */
+  LATE: 2,
+  /** received before: not to be aggregated again */
+  DUPLICATE: 3,
+  /** the numbering started again */
+  RESTART: 4,
+} as const;
+export type SeqEvent = (typeof SeqEvent)[keyof typeof SeqEvent];
 
 /** u32 counter difference, wrap-aware (sample pool, drops). */
 export function u32Delta(last: number, value: number): number {
@@ -25,24 +61,114 @@ export function u32Delta(last: number, value: number): number {
 
 /** One numbered stream (a sub-agent's datagrams, a source's samples). */
 export class SequenceTracker {
-  /** -1 before the first number */
+  /** the highest number seen (-1 before the first) */
   last = -1;
+  /** the uptime (ms) of the datagram that carried the highest number */
+  uptimeMs = 0;
+  /** numbers given up on (only grows) */
   lost = 0;
+  /** numbers missing within the window, not yet given up on */
+  missing = 0;
+  /** numbers that arrived behind the highest, not received before */
+  late = 0;
+  duplicates = 0;
   resets = 0;
-  repeats = 0;
+  /** arrival time (µs) when the pending gaps began */
+  private pendingSinceUs = 0;
+  /**
+   * The window, bit (n & MASK) for number n in (last - WINDOW, last]: set in `received`
+   * when it arrived, in `missingBits` while it is awaited; neither: not expected (before
+   * the first number, or given up on).
+   */
+  private received = 0;
+  private missingBits = 0;
 
-  /** Takes the next number; returns how many were lost before it. */
-  update(seq: number): number {
-    const last = this.last;
-    this.last = seq;
-    if (last < 0) return 0;
-    const gap = sequenceGap(last, seq);
-    if (gap >= 0) {
-      this.lost += gap;
-      return gap;
+  /** Takes a number carried by a datagram of `uptimeMs` that arrived at `tUs`. */
+  update(seq: number, uptimeMs: number, tUs: number): SeqEvent {
+    if (this.last < 0) {
+      this.start(seq, uptimeMs);
+      return SeqEvent.FIRST;
     }
-    if (gap === -1) this.resets++;
-    else this.repeats++;
-    return 0;
+    this.settle(tUs);
+    // signed difference modulo 2^32: uptime wraps after 49.7 days
+    const du = (uptimeMs - this.uptimeMs) | 0;
+    if (du < -MAX_LATE_MS) return this.restart(seq, uptimeMs);
+    const ahead = (seq - this.last) >>> 0;
+    if (ahead !== 0 && ahead <= MAX_SEQUENCE_GAP) {
+      this.advance(seq, ahead, tUs);
+      if (du > 0) this.uptimeMs = uptimeMs;
+      return SeqEvent.NEXT;
+    }
+    const behind = (this.last - seq) >>> 0;
+    if (behind >= REORDER_WINDOW || du > 0) return this.restart(seq, uptimeMs);
+    const bit = 1 << (seq & MASK);
+    if ((this.received & bit) !== 0) {
+      this.duplicates++;
+      return SeqEvent.DUPLICATE;
+    }
+    this.received |= bit;
+    if ((this.missingBits & bit) !== 0) {
+      this.missingBits &= ~bit;
+      this.missing--;
+    }
+    this.late++;
+    return SeqEvent.LATE;
+  }
+
+  /** Gives up on gaps pending for SETTLE_US of arrival time by `nowUs`. */
+  settle(nowUs: number): void {
+    if (this.missing > 0 && nowUs - this.pendingSinceUs >= SETTLE_US) this.finish();
+  }
+
+  /** Gives up on every pending gap (the input ended). */
+  finish(): void {
+    this.lost += this.missing;
+    this.missing = 0;
+    this.missingBits = 0;
+  }
+
+  private start(seq: number, uptimeMs: number): void {
+    this.received = 1 << (seq & MASK);
+    this.missingBits = 0;
+    this.last = seq;
+    this.uptimeMs = uptimeMs;
+  }
+
+  private restart(seq: number, uptimeMs: number): SeqEvent {
+    // what the old numbering still missed will not come any more
+    this.finish();
+    this.resets++;
+    this.start(seq, uptimeMs);
+    return SeqEvent.RESTART;
+  }
+
+  /** Moves the highest `ahead` numbers on to `seq`: what leaves the window unreceived is lost. */
+  private advance(seq: number, ahead: number, tUs: number): void {
+    const wasPending = this.missing > 0;
+    if (ahead > REORDER_WINDOW) {
+      // everything in the window leaves it; the numbers before seq - WINDOW + 1 never enter
+      this.lost += this.missing + (ahead - REORDER_WINDOW);
+      this.missing = REORDER_WINDOW - 1;
+      this.received = 0;
+      this.missingBits = ~(1 << (seq & MASK));
+    } else {
+      // each bit passed over now stands for a number WINDOW later: the old one leaves
+      for (let k = 1; k < ahead; k++) {
+        const bit = 1 << ((this.last + k) & MASK);
+        if ((this.missingBits & bit) !== 0) this.lost++;
+        else this.missing++;
+        this.missingBits |= bit;
+        this.received &= ~bit;
+      }
+    }
+    const bit = 1 << (seq & MASK);
+    if ((this.missingBits & bit) !== 0) {
+      this.lost++;
+      this.missing--;
+      this.missingBits &= ~bit;
+    }
+    this.received |= bit;
+    this.last = seq;
+    if (!wasPending && this.missing > 0) this.pendingSinceUs = tUs;
   }
 }

@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { SFLOW_METRICS as M } from '../../node-exporter/metrics.js';
-import type { SflowIntake } from './intake.js';
+import type { AgentSummary, SflowIntake } from './intake.js';
 import type { InterfaceSeries } from './interface-series.js';
 import type { SflowListener } from './listener.js';
 
@@ -42,9 +42,16 @@ export function registerSflowMetrics(registry: Registry, src: SflowMetricSources
         fill(this);
       },
     });
-  const perAgent = (d: Def, value: (a: ReturnType<SflowIntake['agentSummaries']>[number]) => number) =>
+  // one computation per scrape, not per family: nothing changes until a datagram arrives
+  let memo: { datagrams: number; list: AgentSummary[] } | null = null;
+  const summaries = (): AgentSummary[] => {
+    const n = src.intake.decodeStats.datagrams;
+    if (memo === null || memo.datagrams !== n) memo = { datagrams: n, list: src.intake.agentSummaries() };
+    return memo.list;
+  };
+  const perAgent = (d: Def, value: (a: AgentSummary) => number) =>
     counter(d, (c) => {
-      for (const a of src.intake.agentSummaries()) c.labels(a.agent).inc(value(a));
+      for (const a of summaries()) c.labels(a.agent).inc(value(a));
     });
 
   perAgent(M.datagrams, (a) => a.datagrams);
@@ -53,9 +60,11 @@ export function registerSflowMetrics(registry: Registry, src: SflowMetricSources
   perAgent(M.lostDatagrams, (a) => a.lost_datagrams);
   perAgent(M.lostSamples, (a) => a.lost_samples);
   perAgent(M.lostPackets, (a) => a.lost_packets_estimate);
+  perAgent(M.lateDatagrams, (a) => a.late_datagrams);
+  perAgent(M.duplicateDatagrams, (a) => a.duplicate_datagrams);
   perAgent(M.agentDrops, (a) => a.agent_drops);
   gauge(M.lossRatio, (g) => {
-    for (const a of src.intake.agentSummaries()) g.labels(a.agent).set(a.sample_loss_ratio);
+    for (const a of summaries()) g.labels(a.agent).set(a.sample_loss_ratio);
   });
   counter(M.malformed, (c) => {
     for (const [k, v] of Object.entries(src.intake.summary())) {
@@ -79,6 +88,10 @@ export function registerSflowMetrics(registry: Registry, src: SflowMetricSources
   perInterface(M.ifReceiveDiscards, 'ifInDiscards');
   perInterface(M.ifTransmitDiscards, 'ifOutDiscards');
   perInterface(M.ifReceiveErrors, 'ifInErrors');
+  gauge(M.agents, (g) => g.set(src.intake.agents.size));
+  counter(M.agentOverflow, (c) => c.inc(src.intake.agents.overflowDatagrams));
+  gauge(M.interfaces, (g) => g.set(src.interfaces.size));
+  counter(M.interfaceOverflow, (c) => c.inc(src.interfaces.overflows));
   gauge(M.ifSpeed, (g) => {
     for (const i of src.interfaces.list()) g.labels(i.agent, String(i.ifIndex)).set(i.speed / 8);
   });

@@ -70,6 +70,7 @@ port.on('message', (m: MainMessage) => {
   } else if (m.type === 'tick') {
     table.tick(m.nowSec);
   } else if (m.type === 'stop') {
+    intake.finish();
     table.flush();
     const s = table.stats;
     post({
@@ -79,6 +80,7 @@ port.on('message', (m: MainMessage) => {
       flows: { emitted: s.emitted, overflows: s.overflows, latePackets: s.latePackets },
       counterSamples,
       interfaces: interfaceSeries.list().map((i) => `${i.agent}|${i.ifIndex}`),
+      interfaceOverflows: interfaceSeries.overflows,
     });
   }
 });

@@ -48,6 +48,7 @@ export type WorkerMessage =
       flows: Pick<FlowTableStats, 'emitted' | 'overflows' | 'latePackets'>;
       counterSamples: number;
       interfaces: string[];
+      interfaceOverflows: number;
     };
 
 /** The worker a datagram goes to: a hash of its agent address (shard 0 when it has none). */
@@ -181,6 +182,7 @@ export class SflowWorkerPool implements SflowEngine {
       },
       counterSamples: done.reduce((n, d) => n + d.counterSamples, 0),
       interfaces: interfaces.size,
+      interfaceOverflows: done.reduce((n, d) => n + d.interfaceOverflows, 0),
       overloadDrops: this.overloadDrops,
     };
   }

@@ -10,13 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  NETDEV_COUNTERS,
   NicCollector,
   type NicLogLevel,
   QDISC_COUNTERS,
   VF_COUNTERS,
 } from '../../collector/nic/collector.js';
+import { createDemoSource } from '../../collector/nic/demo.js';
+import { createIproute2Source, IPROUTE2_WIDTHS } from '../../collector/nic/iproute2.js';
 import { createNetdevSource } from '../../collector/nic/netdev.js';
-import { createTcSource } from '../../collector/nic/tc.js';
+import { createSysfsSource } from '../../collector/nic/sysfs.js';
+import { createTcSource, TC_WIDTHS } from '../../collector/nic/tc.js';
 import type { NicReading, NicSource, QdiscSample, VfSample } from '../../collector/nic/types.js';
 
 type Reading = Omit<NicReading, 'at'>;
@@ -205,7 +209,10 @@ describe('NicCollector', () => {
         qdiscs: [qdisc({ drops: drops! })],
       })),
     );
-    const h = harness([src]);
+    // the kernel's widths: VF bytes 64-bit (a decrease is a reset), qdisc drops 32-bit
+    const h = harness([
+      { ...src, read: () => src.read(), counterWidths: { ...IPROUTE2_WIDTHS, ...TC_WIDTHS } },
+    ]);
     const totals: number[][] = [];
     for (let i = 0; i < seq.length; i++) {
       const s = await h.c.collect();
@@ -418,5 +425,157 @@ describe('NicCollector', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+/**
+ * Counter widths: each source says how wide each counter it reads is (the kernel's or
+ * device's own width), and only a 32-bit counter wraps. A 64-bit counter that goes down
+ * was reset (a VF re-created, a qdisc replaced): its delta is the new value, never the
+ * ~2^32 a wrap would invent.
+ */
+describe('counter widths', () => {
+  const ipLink = (rxBytes: number) =>
+    JSON.stringify([
+      {
+        ifname: 'ens1f0',
+        vfinfo_list: [
+          {
+            vf: 0,
+            address: '02:00:00:00:01:01',
+            stats: {
+              rx: { bytes: rxBytes, packets: 10, multicast: 0, broadcast: 0, dropped: 0 },
+              tx: { tx_bytes: 0, tx_packets: 0, dropped: 0 },
+            },
+          },
+        ],
+      },
+    ]);
+  const U32 = 2 ** 32;
+
+  it('a VF re-created (stand-in `ip -j link` output): 64-bit rx_bytes 4,000,000,000 → 10,000,000 is a reset, not a wrap', async () => {
+    let rx = 4_000_000_000;
+    const ip = createIproute2Source({ node: 'n', devices: ['ens1f0'], exec: async () => ipLink(rx) });
+    const h = harness([ip]);
+    await h.c.collect();
+    rx = 10_000_000;
+    h.advance(1000);
+    const s = await h.c.collect();
+    expect(s.vfs[0]!.counters.rxBytes).toMatchObject({ last: 'reset', delta: 10_000_000, total: 10_000_000 });
+    expect(s.counters).toMatchObject({ resets: 1, wraps: 0 });
+  });
+
+  it('netdev and sysfs counters (temp sysfs tree stand-in) are 64-bit: going down is a reset', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'podwire-width-'));
+    try {
+      const stats = join(root, 'class/net/pf0vf0/statistics');
+      const vfStats = join(root, 'class/net/ens1f0/device/sriov/0/stats');
+      mkdirSync(stats, { recursive: true });
+      mkdirSync(vfStats, { recursive: true });
+      const write = (bytes: number) => {
+        for (const f of [
+          'rx_bytes',
+          'rx_packets',
+          'rx_dropped',
+          'rx_errors',
+          'tx_bytes',
+          'tx_packets',
+          'tx_dropped',
+          'tx_errors',
+        ])
+          writeFileSync(join(stats, f), `${f === 'rx_bytes' ? bytes : 0}\n`);
+        writeFileSync(join(vfStats, 'tx_bytes'), `${bytes}\n`);
+      };
+      write(U32 - 1000);
+      const h = harness([
+        createNetdevSource({ node: 'n', devices: ['pf0vf0'], root }),
+        createSysfsSource({ node: 'n', devices: ['ens1f0'], root }),
+      ]);
+      await h.c.collect();
+      write(500);
+      h.advance(1000);
+      const s = await h.c.collect();
+      expect(s.netdevs[0]!.counters.rxBytes).toMatchObject({ last: 'reset', delta: 500 });
+      expect(s.vfs[0]!.counters.txBytes).toMatchObject({ last: 'reset', delta: 500 });
+      expect(s.counters.wraps).toBe(0);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('tc (stand-in `tc -s -j` output): bytes and packets are 64-bit, drops/overlimits/requeues 32-bit wrap', async () => {
+    let v = U32 - 100;
+    const json = () =>
+      JSON.stringify([
+        {
+          kind: 'tbf',
+          handle: '10:',
+          root: true,
+          bytes: v,
+          packets: v,
+          drops: v,
+          overlimits: v,
+          requeues: v,
+          backlog: 0,
+          qlen: 0,
+        },
+      ]);
+    const tc = createTcSource({ node: 'n', devices: ['va'], classes: false, exec: async () => json() });
+    const h = harness([tc]);
+    await h.c.collect();
+    v = 50;
+    h.advance(1000);
+    const c = (await h.c.collect()).qdiscs[0]!.counters;
+    expect([c.bytes, c.packets].map((x) => [x!.last, x!.delta])).toEqual([
+      ['reset', 50],
+      ['reset', 50],
+    ]);
+    expect([c.drops, c.overlimits, c.requeues].map((x) => [x!.last, x!.delta])).toEqual([
+      ['wrap', 150],
+      ['wrap', 150],
+      ['wrap', 150],
+    ]);
+  });
+
+  it('every source declares the width of every counter of the kinds it reads', () => {
+    const opts = { node: 'n', devices: ['x'] };
+    const declared: [NicSource, ('vf' | 'qdisc' | 'netdev')[]][] = [
+      [createIproute2Source(opts), ['vf']],
+      [createSysfsSource(opts), ['vf']],
+      [createNetdevSource(opts), ['netdev']],
+      [createTcSource(opts), ['qdisc']],
+      [createDemoSource(), ['vf', 'qdisc', 'netdev']],
+    ];
+    const names = { vf: VF_COUNTERS, qdisc: QDISC_COUNTERS, netdev: NETDEV_COUNTERS };
+    for (const [src, kinds] of declared) {
+      for (const k of kinds) {
+        const w = src.counterWidths?.[k] as Record<string, number> | undefined;
+        expect(Object.keys(w ?? {}).sort(), `${src.name} ${k}`).toEqual([...names[k]].sort());
+        for (const n of names[k]) expect([32, 64], `${src.name} ${k}.${n}`).toContain(w![n]);
+      }
+    }
+  });
+
+  it('an undeclared counter is taken as 64-bit (a decrease is a reset); a declared 32-bit one wraps', async () => {
+    const read = (rx: number): Reading => ({ ...empty(), vfs: [vf({ rxBytes: rx, rxPackets: rx })] });
+    let rx = U32 - 100;
+    const bare: NicSource = { name: 'bare', read: async () => read(rx) };
+    const narrow: NicSource = {
+      name: 'narrow',
+      counterWidths: {
+        vf: { ...Object.fromEntries(VF_COUNTERS.map((n) => [n, 64])), rxPackets: 32 } as never,
+      },
+      read: async () => read(rx),
+    };
+    const h = harness([bare]);
+    const h2 = harness([narrow]);
+    await Promise.all([h.c.collect(), h2.c.collect()]);
+    rx = 20;
+    h.advance(1000);
+    h2.advance(1000);
+    const [a, b] = await Promise.all([h.c.collect(), h2.c.collect()]);
+    expect(a.vfs[0]!.counters.rxPackets).toMatchObject({ last: 'reset', delta: 20 });
+    expect(b.vfs[0]!.counters.rxPackets).toMatchObject({ last: 'wrap', delta: 120 });
+    expect(b.vfs[0]!.counters.rxBytes).toMatchObject({ last: 'reset', delta: 20 });
   });
 });

@@ -8,9 +8,9 @@ import { CounterTracker, looksLikeWrap32 } from '../../collector/nic/counters.js
 const U32 = 2 ** 32;
 
 /** Feeds [value, atMs] pairs to one series; returns (delta, total, event) after each. */
-function run(t: CounterTracker, key: string, seq: [number, number][], maxRate?: number) {
+function run(t: CounterTracker, key: string, seq: [number, number][], maxRate?: number, width: 32 | 64 = 32) {
   return seq.map(([v, at]) => {
-    const s = t.update(key, v, at, maxRate);
+    const s = t.update(key, v, at, maxRate, width);
     return { delta: s.delta, total: s.total, rate: s.rate, last: s.last };
   });
 }
@@ -48,6 +48,36 @@ describe('CounterTracker', () => {
     const s = t.get('a')!;
     expect(s.resets).toBe(2);
     expect(t.stats.resets).toBe(2);
+  });
+
+  it('a 64-bit counter going down is a reset, whatever its values: only a 32-bit counter wraps', () => {
+    const t = new CounterTracker();
+    // a VF re-created: rx_bytes 4,000,000,000 → 10,000,000 (as a wrap: ~305 MB never sent)
+    const wide = run(
+      t,
+      'vf',
+      [
+        [4_000_000_000, 0],
+        [10_000_000, 1000],
+      ],
+      undefined,
+      64,
+    );
+    expect(wide[1]).toMatchObject({ delta: 10_000_000, total: 10_000_000, last: 'reset' });
+    const narrow = run(
+      t,
+      'drops',
+      [
+        [4_000_000_000, 0],
+        [10_000_000, 1000],
+      ],
+      undefined,
+      32,
+    );
+    expect(narrow[1]).toMatchObject({ delta: 10_000_000 + U32 - 4_000_000_000, last: 'wrap' });
+    expect(t.update('default', 4_000_000_000, 0).width).toBe(64);
+    expect(t.update('default', 5, 1000)).toMatchObject({ last: 'reset', delta: 5 });
+    expect(t.stats).toMatchObject({ wraps: 1, resets: 2 });
   });
 
   it('detects a 32-bit wrap (prev near 2^32, new small)', () => {

@@ -11,10 +11,12 @@ import { endpointIndex, T0 } from './helpers.js';
 function counters(
   sequence: number,
   o: { inOctets: number; inUcast: number; fcs: number; vlanOctets: number; status?: number },
+  uptimeMs = 0,
 ) {
   return encodeDatagram({
     agent: '192.0.2.1',
     sequence,
+    uptimeMs,
     samples: [
       {
         kind: 'counters',
@@ -48,8 +50,10 @@ describe('per-interface counter series', () => {
   it('rates between samples, 32-bit wraps, VLAN series, speed and status', async () => {
     const engine = new LocalSflow({ index: endpointIndex(), onFlows: () => {} });
     const at = (s: number) => (T0 + s) * 1e6;
+    // the agent's uptime: up an hour at the first sample, rebooted 5 s before the third
+    const uptime = (s: number) => (s < 40 ? 3_600_000 + s * 1000 : 5000);
     const feed = (seq: number, s: number, o: Parameters<typeof counters>[1]) => {
-      const d = counters(seq, o);
+      const d = counters(seq, o, uptime(s));
       engine.receive(d, at(s));
     };
     feed(1, 0, { inOctets: 1e12, inUcast: 2 ** 32 - 100, fcs: 3, vlanOctets: 5000 });
@@ -86,5 +90,26 @@ describe('per-interface counter series', () => {
       sequence_resets: 3,
       lost_counter_samples: 0,
     });
+  });
+
+  it('widths from the spec: 64-bit octet counters going down are resets, 32-bit packet counters wrap', () => {
+    const engine = new LocalSflow({ index: endpointIndex(), onFlows: () => {} });
+    const at = (s: number) => (T0 + s) * 1e6;
+    const near = 2 ** 32 - 100;
+    engine.receive(
+      counters(1, { inOctets: 4_000_000_000, inUcast: near, fcs: near, vlanOctets: 4_000_000_000 }),
+      at(0),
+    );
+    engine.receive(
+      counters(2, { inOctets: 10_000_000, inUcast: 50, fcs: 50, vlanOctets: 10_000_000 }),
+      at(20),
+    );
+    const s = engine.interfaceSeries;
+    // counter64 ifInOctets / VLAN octets: reset to 10 MB, not a wrap adding ~305 MB
+    expect(s.series('192.0.2.1', 7, 'ifInOctets')).toMatchObject({ last: 'reset', delta: 10_000_000 });
+    expect(s.vlanSeries('192.0.2.1', 100, 'octets')).toMatchObject({ last: 'reset', delta: 10_000_000 });
+    // counter32 ifInUcastPkts and dot3StatsFCSErrors wrap
+    expect(s.series('192.0.2.1', 7, 'ifInUcastPkts')).toMatchObject({ last: 'wrap', delta: 150 });
+    expect(s.series('192.0.2.1', 7, 'fcsErrors')).toMatchObject({ last: 'wrap', delta: 150 });
   });
 });

@@ -376,6 +376,7 @@ describe('counter samples', () => {
         T_US,
       );
     }
+    c.intake.finish();
     expect(c.intake.agentSummaries()[0]).toMatchObject({ counter_samples: 3, lost_counter_samples: 2 });
   });
 });

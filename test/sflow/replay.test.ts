@@ -71,6 +71,7 @@ describe('the pmacct export fixture', () => {
       c.intake.receive(d.data, 0, d.data.length, d.tUs);
     });
     expect(lostDatagrams).toBeGreaterThan(5);
+    c.intake.finish();
     expect(c.intake.agentSummaries()[0]).toMatchObject({
       lost_datagrams: lostDatagrams,
       lost_samples: lostSamples,

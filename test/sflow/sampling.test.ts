@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodeDatagram, type SampleSpec } from '../../collector/sflow/encode.js';
-import { MAX_SEQUENCE_GAP, SequenceTracker, sequenceGap } from '../../collector/sflow/loss.js';
+import { MAX_SEQUENCE_GAP, SequenceTracker } from '../../collector/sflow/loss.js';
 import { podFrame } from '../../collector/synth/scenario.js';
 import { collectingIntake, PODS, T0, totals } from './helpers.js';
 
@@ -44,6 +44,8 @@ function feed(datagrams: { seq: number; sub?: number; samples: SampleSpec[]; age
     });
     c.intake.receive(b, 0, b.length, T_US);
   }
+  // the input ended: pending gaps are loss
+  c.intake.finish();
   c.table.flush();
   return c;
 }
@@ -163,16 +165,19 @@ describe('loss', () => {
     expect(c.intake.agentSummaries()[0]).toMatchObject({ sample_pool: 50, agent_drops: 5 });
   });
 
-  it('sequence arithmetic', () => {
-    expect(sequenceGap(1, 2)).toBe(0);
-    expect(sequenceGap(1, 5)).toBe(3);
-    expect(sequenceGap(0xffffffff, 0)).toBe(0);
-    expect(sequenceGap(0xfffffffe, 1)).toBe(2);
-    expect(sequenceGap(5, 5)).toBe(-2);
-    expect(sequenceGap(5, 4)).toBe(-1);
-    expect(sequenceGap(5, 5 + MAX_SEQUENCE_GAP + 1)).toBe(-1);
-    const t = new SequenceTracker();
-    expect([7, 8, 8, 12, 3, 4].map((s) => t.update(s))).toEqual([0, 0, 0, 3, 0, 0]);
-    expect(t).toMatchObject({ lost: 3, resets: 1, repeats: 1 });
+  it('sequence arithmetic: gaps, u32 wraps, repeats and restarts', () => {
+    const lost = (seqs: number[]) => {
+      const t = new SequenceTracker();
+      for (const [i, q] of seqs.entries()) t.update(q, 0, i);
+      t.finish();
+      return [t.lost, t.resets, t.duplicates];
+    };
+    expect(lost([1, 2])).toEqual([0, 0, 0]);
+    expect(lost([1, 5])).toEqual([3, 0, 0]);
+    expect(lost([0xffffffff, 0])).toEqual([0, 0, 0]);
+    expect(lost([0xfffffffe, 1])).toEqual([2, 0, 0]);
+    expect(lost([5, 5])).toEqual([0, 0, 1]);
+    expect(lost([5, 5 + MAX_SEQUENCE_GAP + 1])).toEqual([0, 1, 0]);
+    expect(lost([7, 8, 8, 12, 100, 1])).toEqual([90, 1, 1]);
   });
 });
