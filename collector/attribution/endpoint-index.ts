@@ -185,6 +185,7 @@ export class EndpointIndex {
     0,
     Number.NEGATIVE_INFINITY,
     Number.POSITIVE_INFINITY,
+    0,
   ]);
   private readonly byMac = new BindingTable(2, this.st);
   private readonly byIp4 = new BindingTable(2, this.st);
@@ -283,6 +284,15 @@ export class EndpointIndex {
   }
   get stableTo(): number {
     return this.st[2];
+  }
+
+  /**
+   * Whether the last lookup's key had more than one binding active at its time (two live
+   * claims of one (scope, MAC) or (scope, IP): a conflict). Its answer is then only the
+   * newest of them; attribution asks the IP which one it was (attribute.ts).
+   */
+  get ambiguous(): boolean {
+    return this.st[3] !== 0;
   }
 
   beginLookups(): void {

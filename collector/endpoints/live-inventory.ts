@@ -26,7 +26,8 @@
  *   a conflict: counted per claim (`podwire_endpoint_conflicts_total{kind}`), logged once per
  *   pair of bindings, and resolved by the index deterministically: the binding that started
  *   last wins; on equal start times the smaller `source\0key` wins. The loser is kept: when
- *   the winner unbinds, the loser is found again. The same endpoint (namespace, pod,
+ *   the winner unbinds, the loser is found again. While a MAC is claimed twice, attribution
+ *   asks the packet's IP which claimant sent it (attribute.ts). The same endpoint (namespace, pod,
  *   interface) reported by two sources is not a conflict.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';

@@ -260,6 +260,31 @@ describe('flow table', () => {
     expect(counters.attributed).toBe(5);
   });
 
+  it('a MAC two live pods claim: each flow goes to the pod its IP names, also once one claim ends', () => {
+    const shared = (pod: string, ips: string[], from: number, to: number | null = null) => ({
+      namespace: 'ns',
+      pod,
+      node: 'n',
+      mode: 'l2',
+      vlan: 100,
+      mac: '02:00:00:00:00:55',
+      ips,
+      from: iso(from),
+      to: to === null ? null : iso(to),
+    });
+    const idx = index([shared('x', ['10.0.0.55'], T - 60), shared('y', ['10.0.0.56'], T - 30, T + 5)]);
+    const { t, out, add } = table({ idx });
+    for (const sec of [T + 1, T + 2, T + 6]) {
+      add(pkt({ srcMac: '02:00:00:00:00:55', src: '10.0.0.55' }), sec);
+      add(pkt({ srcMac: '02:00:00:00:00:55', src: '10.0.0.56', sport: 40001 }), sec);
+    }
+    t.flush();
+    const got = out.map((f) => `${f.srcIp} ${f.src?.pod} ${f.srcBy} ${f.packets}`).sort();
+    // after T+5 only x claims the MAC: the MAC alone answers (x's flow goes on, now by MAC),
+    // and traffic from y's old IP is x's (a split: its pod changed)
+    expect(got).toEqual(['10.0.0.55 x mac 3', '10.0.0.56 x mac 1', '10.0.0.56 y ip 2']);
+  });
+
   it('rejects a window longer than it can hold', () => {
     expect(() => table({ window: 3600 })).toThrow(/flow window/);
   });
