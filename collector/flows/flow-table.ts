@@ -67,7 +67,7 @@ export interface FlowTableOptions {
   index: EndpointIndex;
   /** per-packet attribution counts (by reason), kept whether or not a flow was cached */
   counters: AttributionCounters;
-  /** at most 1800 s: packet times within a window are kept as int32 µs offsets */
+  /** whole seconds, at most 1800, nesting in minutes and hours (see windowProblem) */
   windowSeconds?: number;
   /** a window closes once a packet this many seconds past its end arrives (disorder tolerance) */
   graceSeconds?: number;
@@ -129,7 +129,32 @@ const RW = 32; // 128 bytes
 const RF = RW / 2;
 
 const TWO32 = 4294967296;
-const MAX_WINDOW_SECONDS = 1800;
+/** packet times within a window are int32 µs offsets (at most 2147 s); 30 min nests in an hour */
+export const MAX_WINDOW_SECONDS = 1800;
+
+/**
+ * Why a flow window length cannot be used, or null. Whole seconds (the store's window_start
+ * is a DateTime), at most MAX_WINDOW_SECONDS, and nesting in the 1-minute and 1-hour
+ * rollups: up to a minute it divides a minute, above it is whole minutes dividing an hour.
+ * Windows start at multiples of their length since the epoch, so a 7 s or 16 s window
+ * would straddle minutes and be rolled up into the minute it starts in.
+ */
+export function windowProblem(seconds: number, text: string = String(seconds)): string | null {
+  if (!Number.isInteger(seconds)) return `${text} is not a whole number of seconds`;
+  if (seconds <= 0) return `${text} must be greater than zero`;
+  if (seconds > MAX_WINDOW_SECONDS) {
+    return `${text} is longer than the longest window, ${MAX_WINDOW_SECONDS / 60}m (${MAX_WINDOW_SECONDS} s)`;
+  }
+  if (seconds <= 60) {
+    return 60 % seconds === 0
+      ? null
+      : `${text} does not divide a minute (windows up to 1m: 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60 s)`;
+  }
+  if (seconds % 60 !== 0) return `${text} is not a whole number of minutes (windows above 1m)`;
+  return 3600 % seconds === 0
+    ? null
+    : `${text} does not divide an hour (windows above 1m: 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30 m)`;
+}
 
 const BY = ['none', 'mac', 'ip'] as const;
 
@@ -358,9 +383,8 @@ export class FlowTable {
     this.windowSeconds = opts.windowSeconds ?? 10;
     this.graceSeconds = opts.graceSeconds ?? 1;
     this.maxFlows = opts.maxFlows ?? DEFAULT_MAX_FLOWS;
-    if (!(this.windowSeconds > 0 && this.windowSeconds <= MAX_WINDOW_SECONDS)) {
-      throw new RangeError(`flow window must be > 0 and <= ${MAX_WINDOW_SECONDS} seconds`);
-    }
+    const problem = windowProblem(this.windowSeconds);
+    if (problem !== null) throw new RangeError(`flow window: ${problem}`);
     if (!(this.maxFlows >= 1)) throw new RangeError('maxFlows must be >= 1');
     this.windowUs = this.windowSeconds * 1e6;
     this.index = opts.index;
