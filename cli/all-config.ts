@@ -139,7 +139,7 @@ export const allConfigSchema = z
             if (problem !== null) c.addIssue({ code: 'custom', message: problem });
           })
           .default(10),
-        /** open flows held (128 bytes each) before they are emitted early */
+        /** open flows held before they are emitted early (the default takes 128 MiB: flow-table.ts) */
         maxFlows: z.number().int().min(1).default(262_144),
       })
       .strict()

@@ -112,7 +112,11 @@ export function buildProgram(): Command {
       'flow window: whole seconds dividing a minute, or minutes dividing an hour, at most 30m (e.g. 10s, 1m)',
       '10s',
     )
-    .option('--max-flows <n>', 'open flows held in memory (128 B each) before emitting early', '262144')
+    .option(
+      '--max-flows <n>',
+      'open flows held in memory before emitting early (the default takes 128 MiB: 128 B a flow in a table at most 3/4 full, and its spare)',
+      '262144',
+    )
     .option('--store', 'also store the flows in ClickHouse (embedded in --data-dir unless --clickhouse-url)')
     .option('--data-dir <dir>', 'embedded ClickHouse data and the writer spool', 'data')
     .addOption(

@@ -84,6 +84,11 @@ export class LocalSflow implements SflowEngine {
     return this.intake.observations;
   }
 
+  /** the flow table's counts, live (for metrics) */
+  get flowStats(): FlowTableStats {
+    return this.table.stats;
+  }
+
   receive(msg: Buffer, tUs: number): void {
     this.intake.receive(msg, 0, msg.length, tUs);
   }
