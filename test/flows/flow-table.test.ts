@@ -189,6 +189,15 @@ describe('flow table', () => {
     expect(out.map((f) => f.windowStart).sort()).toEqual([T, T + 20]);
   });
 
+  it('counts a late packet once, also when it finds the table full', () => {
+    const { t, add } = table({ window: 10, grace: 0, maxFlows: 2 });
+    add(pkt({ sport: 1 }), T + 25);
+    add(pkt({ sport: 2 }), T + 26);
+    add(pkt({ sport: 3 }), T + 1);
+    expect(t.stats.overflows).toBe(1);
+    expect(t.stats.latePackets).toBe(1);
+  });
+
   it('bounds memory: a full table emits early and counts the overflow, losing no packet', () => {
     const { t, out, add } = table({ maxFlows: 4 });
     for (let i = 0; i < 10; i++) add(pkt({ sport: 1000 + i }), T);
