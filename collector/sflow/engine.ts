@@ -16,7 +16,7 @@ export interface SflowTotals {
   /** SflowIntake.summary(), summed over intakes */
   summary: Record<string, number>;
   agents: AgentSummary[];
-  flows: Pick<FlowTableStats, 'emitted' | 'overflows' | 'latePackets'>;
+  flows: Pick<FlowTableStats, 'emitted' | 'overflows' | 'latePackets' | 'timeOutliers'>;
   counterSamples: number;
   /** distinct (agent, ifIndex) with generic or Ethernet counter samples */
   interfaces: number;
@@ -103,7 +103,12 @@ export class LocalSflow implements SflowEngine {
     return {
       summary: this.intake.summary(),
       agents: this.intake.agentSummaries(),
-      flows: { emitted: s.emitted, overflows: s.overflows, latePackets: s.latePackets },
+      flows: {
+        emitted: s.emitted,
+        overflows: s.overflows,
+        latePackets: s.latePackets,
+        timeOutliers: s.timeOutliers,
+      },
       counterSamples: this.counterSamples,
       interfaces: this.interfaceSeries.list().length,
       overloadDrops: 0,
