@@ -103,6 +103,6 @@ export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void>
   const s = flowTable!.stats;
   process.stderr.write(
     `${summaryLine(run!.path)} flows=${s.emitted} flow_table_overflows=${s.overflows} late_packets=${s.latePackets}` +
-      ` time_outliers=${s.timeOutliers} clock_jumps=${s.clockJumps}\n`,
+      ` time_outliers=${s.timeOutliers} time_out_of_range=${s.timeOutOfRange} clock_jumps=${s.clockJumps}\n`,
   );
 }

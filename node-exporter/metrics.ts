@@ -542,7 +542,14 @@ export const FLOW_METRICS = {
     'counter',
     'flow',
     [],
-    "Packets stamped over an hour from the input's time that it did not follow (kept at their time), or past 2106 (put at its time).",
+    "Packets stamped over an hour from the input's time that it did not follow (kept in flows of their own time).",
+  ),
+  timeOutOfRange: def(
+    'podwire_flow_time_out_of_range_total',
+    'counter',
+    'flow',
+    [],
+    "Packets stamped past 2106-02-07T06:28:15Z, which no flow window (nor the store's DateTime) holds: counted, in no flow.",
   ),
   clockJumps: def(
     'podwire_flow_clock_jumps_total',

@@ -22,8 +22,9 @@
  *
  * Windows close by the input's time (InputClock): a packet stamped far from it (a corrupt
  * record) keeps its own time but neither closes windows nor makes later packets late.
- * Window starts are kept as uint32 seconds, as the store's DateTime (up to 2106-02-07); a
- * later time is put at the input's time. Both are counted in `timeOutliers`.
+ * Window starts are kept as uint32 seconds, as the store's DateTime (up to 2106-02-07): a
+ * packet stamped later is attributed and counted (`timeOutOfRange`) but in no flow, as the
+ * store refuses such a time rather than keep it at a wrong one.
  */
 
 import { Attribution, type AttributionCounters, attribute } from '../attribution/attribute.js';
@@ -97,10 +98,14 @@ export interface FlowTableStats {
   latePackets: number;
   /**
    * packets stamped far from the input's time that the input did not follow (InputClock),
-   * kept in windows of their own time; and packets past what a window start holds
-   * (2106-02-07), put at the input's time
+   * kept in windows of their own time
    */
   timeOutliers: number;
+  /**
+   * packets stamped past 2106-02-07T06:28:15Z, what a window start and the store's DateTime
+   * hold: counted (and attributed), in no flow
+   */
+  timeOutOfRange: number;
   /** times the input's time moved more than clockStepSeconds at once and was followed */
   clockJumps: number;
   /** flows emitted early because their endpoints changed within the window */
@@ -118,7 +123,7 @@ const MIN_SLOTS = 1 << 12;
  * until its consumer lets it go: about 160 MiB at peak.
  */
 export const DEFAULT_MAX_FLOWS = 262_144;
-/** a window start is a uint32 of seconds, as the store's DateTime: times from here on cannot be windowed */
+/** a window start is a uint32 of seconds, as the store's DateTime: no time from here on has a window */
 const TIME_LIMIT = 4294967296;
 
 // Row layout, in int32 words. Words R_WINDOW..R_KEY_END-1 are the key.
@@ -396,8 +401,6 @@ export class FlowTable {
   private farRun = false;
   /** packets of the clock's current far run that were counted late (undone if it jumps back) */
   private runLate = 0;
-  /** times past TIME_LIMIT (or negative), put at the input's time */
-  private clamped = 0;
   /** windows starting before this are closed */
   private closedBefore = Number.NEGATIVE_INFINITY;
   /** the clock when windows were last closed by it */
@@ -410,6 +413,7 @@ export class FlowTable {
     overflows: 0,
     latePackets: 0,
     timeOutliers: 0,
+    timeOutOfRange: 0,
     clockJumps: 0,
     splits: 0,
     attributions: 0,
@@ -443,18 +447,15 @@ export class FlowTable {
     samplingRate = 1,
     attributed?: Attribution,
   ): void {
-    if (tsSec >= 0 && tsSec < TIME_LIMIT) {
-      const seen = this.clock.see(tsSec);
-      if (seen !== Seen.NEAR) this.clockEvent(seen);
-      if (this.clock.now > this.closedAt) this.closeByClock();
-    } else {
-      // no window can hold it (nor the store): at the input's time, counted
-      this.clamped++;
-      this.stats.timeOutliers++;
-      const now = this.clock.now;
-      tsSec = now === Number.NEGATIVE_INFINITY ? (tsSec < 0 ? 0 : TIME_LIMIT - 1) : now;
-      tUs = tsSec * 1e6;
+    if (!(tsSec >= 0 && tsSec < TIME_LIMIT)) {
+      // no window (nor the store) holds this time: counted, attributed like any packet read
+      this.stats.timeOutOfRange++;
+      if (attributed === undefined) attribute(p, tUs, this.index, this.scratch, this.counters);
+      return;
     }
+    const seen = this.clock.see(tsSec);
+    if (seen !== Seen.NEAR) this.clockEvent(seen);
+    if (this.clock.now > this.closedAt) this.closeByClock();
     const win = Math.floor(tsSec / this.windowSeconds) * this.windowSeconds;
     if (win < this.closedBefore) {
       this.stats.latePackets++;
@@ -478,7 +479,7 @@ export class FlowTable {
       if (this.count > 0) this.emit((o) => this.rows[o + R_WINDOW] >>> 0 > after);
     }
     if (!this.farRun) this.runLate = 0;
-    this.stats.timeOutliers = this.clamped + c.outliers;
+    this.stats.timeOutliers = c.outliers;
     this.stats.clockJumps = c.jumps;
   }
 

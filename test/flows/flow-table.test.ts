@@ -353,15 +353,18 @@ describe('flow table clock: timestamps far from the input (corrupt records, jump
     expect(out.find((f) => f.srcPort === 7)?.windowStart).toBe(Y2100);
   });
 
-  it('a time the store cannot hold (past 2106-02-07) is clamped to the input time, and counted', () => {
-    const { t, out, add } = table({ window: 10 });
+  it('a time no window holds (past 2106-02-07, as the store) is counted and attributed, in no flow', () => {
+    const { t, out, add, counters } = table({ window: 10 });
     add(pkt(), T + 1);
     add(pkt(), T + 2);
     add(pkt({ sport: 7 }), 2 ** 32 + 100);
     add(pkt(), T + 3);
     t.flush();
-    expect(t.stats.timeOutliers).toBe(1);
-    expect(out.find((f) => f.srcPort === 7)?.windowStart).toBe(T);
+    expect(t.stats.timeOutOfRange).toBe(1);
+    expect(t.stats.timeOutliers).toBe(0);
+    expect(out.find((f) => f.srcPort === 7)).toBeUndefined();
+    expect(out.map((f) => [f.windowStart, f.packets])).toEqual([[T, 3]]);
+    expect(counters.packets).toBe(4);
   });
 
   it('follows an input that really moved on: a capture resumed a day later, sparse traffic', () => {
@@ -397,12 +400,14 @@ describe('flow table clock: timestamps far from the input (corrupt records, jump
     for (const s of [0, 1, 2]) a.add(pkt(), T + s);
     a.add(pkt({ sport: 7 }), Y2100);
     a.add(pkt(), T + 3);
+    a.add(pkt({ sport: 8 }), 2 ** 32);
     b.add(pkt(), T + 25);
     b.add(pkt(), T + 1);
     const reg = new Registry();
     registerFlowMetrics(reg, () => [a.t.stats, b.t.stats]);
     const text = await reg.metrics();
     expect(text).toMatch(/^podwire_flow_time_outliers_total 1$/m);
+    expect(text).toMatch(/^podwire_flow_time_out_of_range_total 1$/m);
     expect(text).toMatch(/^podwire_flow_late_packets_total 1$/m);
     expect(text).toMatch(/^podwire_flow_table_overflows_total 0$/m);
     expect(text).toMatch(/^podwire_flow_clock_jumps_total 0$/m);
