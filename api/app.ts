@@ -10,17 +10,24 @@
  *   GET /api/vf-counters?node&namespace&pod&from&to&step
  *   GET /api/status     the running service's one-line health, as JSON
  *
- * `from`/`to`: seconds since the epoch or ISO 8601 (default: the last hour). With a token
- * configured, every /api request needs `Authorization: Bearer TOKEN` (compared in constant
- * time); a bad request is a 400 naming the parameter, never a 500.
+ * `from`/`to`: seconds since the epoch or ISO 8601 (default: the last hour), within what
+ * the columns hold (ingest/queries.ts TIME_LIMITS). With a token configured, every /api
+ * request needs `Authorization: Bearer TOKEN` (compared in constant time); a bad request
+ * is a 400 naming the parameter, never a 500. A failure of the store is a 500 that says
+ * only its request id: the store's words (which name databases, tables, settings) go to
+ * the service log under that id.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import {
   packetTrace,
   podBandwidth,
   type QueryContext,
+  QueryError,
+  rangeProblem,
+  TIME_LIMITS,
+  type TimeLimits,
   topTalkers,
   vfCounterSeries,
 } from '../ingest/queries.js';
@@ -30,6 +37,8 @@ export interface ApiDeps {
   /** required bearer token (none: open, for loopback only) */
   token?: string;
   status: () => unknown;
+  /** where a failed request's error goes, with its request id (default: stderr) */
+  log?: (line: string) => void;
 }
 
 const instant = z
@@ -88,11 +97,20 @@ function parse<T extends z.ZodType>(schema: T, c: Context): z.infer<T> {
   return r.data;
 }
 
-/** [from, to): the given ends, defaulting to the hour before now. */
-function rangeOf(q: { from?: number; to?: number }): { from: number; to: number } {
+/**
+ * [from, to): the given ends, within what the columns queried hold, defaulting to the hour
+ * before now.
+ */
+function rangeOf(
+  q: { from?: number; to?: number },
+  limits: TimeLimits = TIME_LIMITS.dateTime,
+): { from: number; to: number } {
+  const given = rangeProblem(q, limits);
+  if (given !== null) throw new BadRequest(given);
   const to = q.to ?? Math.ceil(Date.now() / 1000);
   const from = q.from ?? to - 3600;
-  if (!(to > from)) throw new BadRequest("to: must be after 'from'");
+  const problem = rangeProblem({ from, to }, limits);
+  if (problem !== null) throw new BadRequest(problem);
   return { from, to };
 }
 
@@ -115,11 +133,23 @@ export function mountApi(app: Hono<any>, deps: ApiDeps): void {
     await next();
   });
   // Hono hands a handler's error to onError (next() does not throw): bad requests are a
-  // 400 naming the parameter, anything else a 500 in JSON for /api, the default elsewhere
+  // 400 naming the parameter; anything else is logged under a request id and answered
+  // with that id only (a 500 in JSON for /api, the default elsewhere)
+  const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   app.onError((err, c) => {
-    if (!c.req.path.startsWith('/api/')) return c.text('Internal Server Error', 500);
-    if (err instanceof BadRequest || err instanceof RangeError) return c.json({ error: err.message }, 400);
-    return c.json({ error: `podwire: ${err.message}` }, 500);
+    const api = c.req.path.startsWith('/api/');
+    if (api && (err instanceof BadRequest || err instanceof QueryError)) {
+      return c.json({ error: err.message }, 400);
+    }
+    const requestId = randomUUID();
+    const url = new URL(c.req.url);
+    log(
+      `podwire api: ${c.req.method} ${url.pathname}${url.search} failed (request ${requestId}): ${err.stack ?? err}`,
+    );
+    if (!api) return c.text('Internal Server Error', 500, { 'x-request-id': requestId });
+    return c.json({ error: `internal error (request ${requestId}): see the service log`, requestId }, 500, {
+      'x-request-id': requestId,
+    });
   });
 
   app.get('/api/status', (c) => c.json(deps.status() as object));
@@ -136,7 +166,7 @@ export function mountApi(app: Hono<any>, deps: ApiDeps): void {
   });
   app.get('/api/packets', async (c) => {
     const { from, to, ...q } = parse(schemas.packets, c);
-    const r = rangeOf({ from, to });
+    const r = rangeOf({ from, to }, TIME_LIMITS.dateTime64);
     return c.json(await packetTrace(deps.ctx(), { ...r, ...q }));
   });
   app.get('/api/vf-counters', async (c) => {

@@ -20,6 +20,7 @@ import { FlowTable } from '../collector/flows/flow-table.js';
 import { PacketPath } from '../collector/packet-path.js';
 import { drawCdf, Prng, zipfCdf } from '../collector/synth/prng.js';
 import { MIX, mixedTraffic } from '../collector/synth/scenario.js';
+import { requireTools } from './tools.js';
 
 const PACKETS = Number(process.env.BENCH_PACKETS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -105,6 +106,16 @@ async function runTcpdump(): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+// BENCH_REFERENCE=0 skips tcpdump (for profiling podwire alone)
+const reference = process.env.BENCH_REFERENCE !== '0';
+if (reference) {
+  requireTools(
+    'bench:packets',
+    [{ cmd: 'tcpdump', pkg: 'tcpdump', why: 'the reference reader the figure is compared against' }],
+    'or leave the comparison out: BENCH_REFERENCE=0 npm run bench:packets',
+  );
+}
+
 if (!existsSync(pcapPath) || !existsSync(invPath)) await generate();
 const size = (await stat(pcapPath)).size;
 const index = EndpointIndex.fromInventory(await loadInventory(invPath));
@@ -123,11 +134,9 @@ for (let i = -WARMUP; i < RUNS; i++) {
     `podwire ${label}: ${last.secs.toFixed(3)} s, ${Math.round(PACKETS / last.secs).toLocaleString('en')} packets/s`,
   );
 }
-// BENCH_REFERENCE=0 skips tcpdump (for profiling podwire alone)
-const tcpdumpSecs =
-  process.env.BENCH_REFERENCE === '0'
-    ? Number.NaN
-    : median([await runTcpdump(), await runTcpdump(), await runTcpdump()]);
+const tcpdumpSecs = reference
+  ? median([await runTcpdump(), await runTcpdump(), await runTcpdump()])
+  : Number.NaN;
 const podwireRate = median(rates);
 const tcpdumpRate = PACKETS / tcpdumpSecs;
 const rssMb = process.resourceUsage().maxRSS / 1024;

@@ -38,6 +38,7 @@ import { type CapturedDatagram, readSflowCapture } from '../collector/sflow/repl
 import { ethernet, IpProtocol, ipv4, udp } from '../collector/synth/frames.js';
 import { drawCdf, Prng, zipfCdf } from '../collector/synth/prng.js';
 import { mixedTraffic } from '../collector/synth/scenario.js';
+import { requireTools } from './tools.js';
 
 const DATAGRAMS = Number(process.env.BENCH_DATAGRAMS ?? 20_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -291,6 +292,17 @@ async function runListener(datagrams: CapturedDatagram[], index: EndpointIndex, 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 
+// BENCH_REFERENCE=0 leaves the references out
+if (process.env.BENCH_REFERENCE !== '0') {
+  requireTools(
+    'bench:sflow',
+    [
+      { cmd: 'tshark', pkg: 'tshark', why: 'decodes the same export, the first reference' },
+      { cmd: '/usr/sbin/sfacctd', pkg: 'pmacct', why: "pmacct's sFlow collector, the second reference" },
+    ],
+    'or leave the references out: BENCH_REFERENCE=0 npm run bench:sflow',
+  );
+}
 if (!existsSync(pcapPath) || !existsSync(invPath)) await generate();
 const index = EndpointIndex.fromInventory(await loadInventory(invPath));
 const datagrams = await readSflowCapture(pcapPath, PORT);

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { endpointSourceConfigSchema, formatIssues } from '../collector/endpoints/config.js';
+import { windowProblem } from '../collector/flows/flow-table.js';
 import { DEFAULT_RETENTION } from '../ingest/schema.js';
 import { parseListen, UserError } from './errors.js';
 import { parseSourceSpec } from './node.js';
@@ -130,8 +131,15 @@ export const allConfigSchema = z
       .default({ type: 'demo', packetsPerSecond: 2000, seed: 1 }),
     flows: z
       .object({
-        windowSeconds: z.number().min(1).max(1800).default(10),
-        /** open flows held (128 bytes each) before they are emitted early */
+        /** whole seconds nesting in minutes and hours, at most 1800 (flow-table.ts windowProblem) */
+        windowSeconds: z
+          .number()
+          .superRefine((v, c) => {
+            const problem = windowProblem(v);
+            if (problem !== null) c.addIssue({ code: 'custom', message: problem });
+          })
+          .default(10),
+        /** open flows held before they are emitted early (the default takes 128 MiB: flow-table.ts) */
         maxFlows: z.number().int().min(1).default(262_144),
       })
       .strict()

@@ -19,7 +19,8 @@ import { decodeConfig } from '../collector/decode/packet.js';
 import { EndpointConfigError } from '../collector/endpoints/config.js';
 import { createEndpointSource } from '../collector/endpoints/factory.js';
 import { LiveInventory } from '../collector/endpoints/live-inventory.js';
-import { FlowTable } from '../collector/flows/flow-table.js';
+import { FlowTable, type FlowTableStats } from '../collector/flows/flow-table.js';
+import { registerFlowMetrics } from '../collector/flows/metrics.js';
 import { NicCollector } from '../collector/nic/collector.js';
 import { createDemoSource, type DemoNic } from '../collector/nic/demo.js';
 import type { NicSource } from '../collector/nic/types.js';
@@ -240,6 +241,9 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
       maxFlows: cfg.flows.maxFlows,
       onFlows: sink.onFlows,
     });
+    /** every flow table that runs, for the podwire_flow_* metrics */
+    const flowTables: FlowTableStats[] = [flowTable.stats];
+    registerFlowMetrics(registry, () => flowTables);
     const oneIn = cfg.samples.oneIn;
     let seen = 0;
     let sampled = 0;
@@ -327,6 +331,7 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
       points = engine.names;
       pathCounters = engine.intake.counters;
       flowStats = () => engine.flowStats;
+      flowTables.push(engine.flowStats);
       let listener: SflowListener | null = null;
       try {
         listener = await SflowListener.open({

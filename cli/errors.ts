@@ -1,3 +1,5 @@
+import { windowProblem } from '../collector/flows/flow-table.js';
+
 /** Exit codes of the podwire CLI (documented in the README). */
 export const ExitCode = {
   OK: 0,
@@ -28,6 +30,14 @@ export function parseDuration(text: string, what: string): number {
   const unit = m[2] ?? 's';
   const secs = unit === 'ms' ? n / 1000 : unit === 'm' ? n * 60 : unit === 'h' ? n * 3600 : n;
   if (!(secs > 0)) throw new UserError(`${what}: must be greater than zero`);
+  return secs;
+}
+
+/** A flow window ("10s", "1m"): whole seconds that nest in minutes and hours, at most 30m. */
+export function parseWindow(text: string, what = '--window'): number {
+  const secs = parseDuration(text, what);
+  const problem = windowProblem(secs, text.trim());
+  if (problem !== null) throw new UserError(`${what}: ${problem}`);
   return secs;
 }
 

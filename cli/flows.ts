@@ -102,6 +102,7 @@ export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void>
   }
   const s = flowTable!.stats;
   process.stderr.write(
-    `${summaryLine(run!.path)} flows=${s.emitted} flow_table_overflows=${s.overflows} late_packets=${s.latePackets}\n`,
+    `${summaryLine(run!.path)} flows=${s.emitted} flow_table_overflows=${s.overflows} late_packets=${s.latePackets}` +
+      ` time_outliers=${s.timeOutliers} time_out_of_range=${s.timeOutOfRange} clock_jumps=${s.clockJumps}\n`,
   );
 }

@@ -4,7 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ExitCode, parseDuration, parseListen, parsePort, parseRetention, UserError } from './errors.js';
+import {
+  ExitCode,
+  parseDuration,
+  parseListen,
+  parsePort,
+  parseRetention,
+  parseWindow,
+  UserError,
+} from './errors.js';
 
 const DEFAULT_SFLOW_ADDRESS = '127.0.0.1:6343';
 
@@ -99,8 +107,16 @@ export function buildProgram(): Command {
       'with --sflow: decode in N worker threads, sharded by agent (0: in the listener thread)',
       '0',
     )
-    .option('--window <duration>', 'flow window (e.g. 10s, 1m)', '10s')
-    .option('--max-flows <n>', 'open flows held in memory (128 B each) before emitting early', '262144')
+    .option(
+      '--window <duration>',
+      'flow window: whole seconds dividing a minute, or minutes dividing an hour, at most 30m (e.g. 10s, 1m)',
+      '10s',
+    )
+    .option(
+      '--max-flows <n>',
+      'open flows held in memory before emitting early (the default takes 128 MiB: 128 B a flow in a table at most 3/4 full, and its spare)',
+      '262144',
+    )
     .option('--store', 'also store the flows in ClickHouse (embedded in --data-dir unless --clickhouse-url)')
     .option('--data-dir <dir>', 'embedded ClickHouse data and the writer spool', 'data')
     .addOption(
@@ -141,7 +157,7 @@ export function buildProgram(): Command {
         await flows(
           {
             ...o,
-            windowSeconds: parseDuration(o.window, '--window'),
+            windowSeconds: parseWindow(o.window),
             maxFlows,
             store,
             durationSeconds: o.duration === undefined ? undefined : parseDuration(o.duration, '--duration'),

@@ -122,6 +122,7 @@ export function sflowSummary(r: SflowRun): string {
     `flows=${t.flows.emitted}`,
     `flow_table_overflows=${t.flows.overflows}`,
     `late_packets=${t.flows.latePackets}`,
+    `time_outliers=${t.flows.timeOutliers}`,
   );
   if (t.interfaceOverflows > 0) parts.push(`interface_overflows=${t.interfaceOverflows}`);
   const lines = [`podwire: ${parts.join(' ')}`];

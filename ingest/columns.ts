@@ -23,8 +23,12 @@ const num = (v: number) => String(v);
 
 /** DateTime holds whole seconds 1970-01-01 .. 2106-02-07 06:28:15 UTC (a UInt32). */
 export const DATETIME_RANGE = [0, 0xffffffff] as const;
-/** DateTime64(6) holds 1900-01-01 .. 2299-12-31 23:59:59.999999 UTC; podwire's times start at 1970. */
+/**
+ * DateTime64(6) holds 1900-01-01 .. 2299-12-31 23:59:59.999999 UTC. Queries may ask for any
+ * of it; podwire writes times from 1970 on (what every capture format can stamp).
+ */
 export const DATETIME64_RANGE_US = [0, Date.UTC(2300, 0, 1) * 1000 - 1] as const;
+export const DATETIME64_MIN_SECONDS = Date.UTC(1900, 0, 1) / 1000;
 
 /**
  * A time a column cannot hold. The store would not refuse it: ClickHouse clamps such a

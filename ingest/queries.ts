@@ -3,7 +3,9 @@
  * ClickHouse query parameter ({name:Type}); SQL text is only ever assembled from fixed
  * fragments chosen from whitelists here, never from input.
  */
+
 import type { ClickHouseClient } from '@clickhouse/client';
+import { DATETIME_RANGE, DATETIME64_MIN_SECONDS, DATETIME64_RANGE_US } from './columns.js';
 
 export interface QueryContext {
   client: ClickHouseClient;
@@ -31,10 +33,51 @@ export function flowTableFor(range: Range, step = 0): FlowTableName {
   return 'flows';
 }
 
-function checkRange(r: Range): void {
-  if (!Number.isFinite(r.from) || !Number.isFinite(r.to) || r.to <= r.from) {
-    throw new RangeError(`bad time range [${r.from}, ${r.to}): 'to' must be after 'from'`);
+/**
+ * What the time columns hold, seconds since the epoch, for either end of a range:
+ * DateTime (flows, the rollups, vf_counters) 1970-01-01T00:00:00Z to 2106-02-07T06:28:15Z;
+ * DateTime64(6) (packet_samples) 1900-01-01 to 2300-01-01, ClickHouse's documented range
+ * for it. Beyond them a UInt32 parameter wraps (answering another range) or the store
+ * refuses the value; DateTime64 past its range is unsupported.
+ */
+export const TIME_LIMITS = {
+  dateTime: { min: DATETIME_RANGE[0], max: DATETIME_RANGE[1], columns: "the store's DateTime columns" },
+  dateTime64: {
+    min: DATETIME64_MIN_SECONDS,
+    max: Math.ceil(DATETIME64_RANGE_US[1] / 1e6),
+    columns: 'the packet samples DateTime64(6) column',
+  },
+} as const;
+export type TimeLimits = (typeof TIME_LIMITS)[keyof typeof TIME_LIMITS];
+
+/** A query the caller got wrong (the API answers 400 with its message), never a store failure. */
+export class QueryError extends RangeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueryError';
   }
+}
+
+const isoSeconds = (sec: number): string => new Date(sec * 1000).toISOString().replace('.000Z', 'Z');
+
+/** What is wrong with a time range, naming the end (`from: …`), or null. */
+export function rangeProblem(r: Partial<Range>, limits: TimeLimits = TIME_LIMITS.dateTime): string | null {
+  for (const end of ['from', 'to'] as const) {
+    const v = r[end];
+    if (v !== undefined && !(v >= limits.min && v <= limits.max)) {
+      return `${end}: must be between ${isoSeconds(limits.min)} and ${isoSeconds(limits.max)} (what ${limits.columns} hold)`;
+    }
+  }
+  if (r.from !== undefined && r.to !== undefined && !(r.to > r.from)) return "to: must be after 'from'";
+  return null;
+}
+
+function checkRange(r: Range, limits: TimeLimits = TIME_LIMITS.dateTime): void {
+  if (!Number.isFinite(r.from) || !Number.isFinite(r.to)) {
+    throw new QueryError(`bad time range [${r.from}, ${r.to})`);
+  }
+  const problem = rangeProblem(r, limits);
+  if (problem !== null) throw new QueryError(problem);
 }
 
 async function rows<T>(
@@ -77,7 +120,7 @@ export async function podBandwidth(
 ): Promise<BandwidthPoint[]> {
   checkRange(q);
   if (!(Number.isInteger(q.step) && q.step > 0))
-    throw new RangeError('step must be a whole number of seconds > 0');
+    throw new QueryError('step must be a whole number of seconds > 0');
   const table = flowTableFor(q, q.step);
   const out = await rows<{ t: string; tx: string; rx: string; txp: string; rxp: string }>(
     ctx,
@@ -132,7 +175,7 @@ export async function topTalkers(
   checkRange(q);
   const k = TALKER_KEYS[q.by];
   if (k === undefined)
-    throw new RangeError(`top talkers by '${q.by}': expected one of ${Object.keys(TALKER_KEYS).join(', ')}`);
+    throw new QueryError(`top talkers by '${q.by}': expected one of ${Object.keys(TALKER_KEYS).join(', ')}`);
   const table = q.table ?? flowTableFor(q);
   const out = await rows<Record<string, string | number>>(
     ctx,
@@ -185,7 +228,7 @@ export interface PacketSampleRow {
 
 /** Packet samples matching every filter given (either direction for MAC, IP and pod). */
 export async function packetTrace(ctx: QueryContext, q: PacketTraceQuery): Promise<PacketSampleRow[]> {
-  checkRange(q);
+  checkRange(q, TIME_LIMITS.dateTime64);
   const where = [
     "time >= toDateTime64({from:Float64}, 6, 'UTC')",
     "time < toDateTime64({to:Float64}, 6, 'UTC')",

@@ -19,7 +19,7 @@ export {
 export type MetricType = 'counter' | 'gauge';
 
 /** Where a family's values come from. */
-export type MetricGroup = 'vf' | 'netdev' | 'qdisc' | 'endpoint' | 'sflow' | 'collector' | 'process';
+export type MetricGroup = 'vf' | 'netdev' | 'qdisc' | 'endpoint' | 'sflow' | 'flow' | 'collector' | 'process';
 
 export interface MetricDef {
   readonly name: string;
@@ -560,6 +560,48 @@ export const SFLOW_METRICS = {
   ),
 } as const;
 
+/**
+ * The flow tables' metrics (collector/flows/metrics.ts registers them where flows are
+ * aggregated: `podwire all`), summed over its flow tables.
+ */
+export const FLOW_METRICS = {
+  latePackets: def(
+    'podwire_flow_late_packets_total',
+    'counter',
+    'flow',
+    [],
+    'Packets for flow windows already closed (more than the grace period late); still counted, in flows of their own.',
+  ),
+  overflows: def(
+    'podwire_flow_table_overflows_total',
+    'counter',
+    'flow',
+    [],
+    'Times the flow table was full (flows.maxFlows) and emitted every open flow early; no packet is dropped.',
+  ),
+  timeOutliers: def(
+    'podwire_flow_time_outliers_total',
+    'counter',
+    'flow',
+    [],
+    "Packets stamped over an hour from the input's time that it did not follow (kept in flows of their own time).",
+  ),
+  timeOutOfRange: def(
+    'podwire_flow_time_out_of_range_total',
+    'counter',
+    'flow',
+    [],
+    "Packets stamped past 2106-02-07T06:28:15Z, which no flow window (nor the store's DateTime) holds: counted, in no flow.",
+  ),
+  clockJumps: def(
+    'podwire_flow_clock_jumps_total',
+    'counter',
+    'flow',
+    [],
+    "Times the input's time moved by more than an hour at once and was followed (three packets in a row there).",
+  ),
+} as const;
+
 export const PROCESS_METRICS = {
   cpu: def('process_cpu_seconds_total', 'counter', 'process', [], 'User and system CPU time spent, seconds.'),
   rss: def('process_resident_memory_bytes', 'gauge', 'process', [], 'Resident memory size, bytes.'),
@@ -584,6 +626,7 @@ export const DOCUMENTED_METRICS: readonly MetricDef[] = [
   ...ALL_METRICS,
   ...Object.values(ENDPOINT_METRICS),
   ...Object.values(SFLOW_METRICS),
+  ...Object.values(FLOW_METRICS),
 ];
 
 /** The README's metric table (node-exporter/README.md, between the metrics markers). */

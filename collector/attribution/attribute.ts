@@ -58,7 +58,11 @@ function isGroupMac(mac: number): boolean {
   return (Math.floor(mac / 0x10000000000) & 1) === 1;
 }
 
-/** MAC first, then the IP of the same side. */
+/**
+ * MAC first, then the IP of the same side; sets the side's `srcBy`/`dstBy` in `out`. A MAC
+ * that several live bindings claim (a conflict) names only the newest of them: then the IP
+ * decides when it belongs to one of those claimants, else the MAC's answer stands.
+ */
 function lookupSide(
   index: EndpointIndex,
   scope: number,
@@ -67,9 +71,37 @@ function lookupSide(
   ip4: number,
   ip6: Uint8Array,
   tUs: number,
+  out: Attribution,
+  dst: boolean,
 ): Endpoint | null {
-  const ep = isGroupMac(mac) ? null : index.byMacAt(scope, mac, tUs);
-  if (ep !== null) return ep;
+  let by: number = MatchedBy.NONE;
+  let ep = isGroupMac(mac) ? null : index.byMacAt(scope, mac, tUs);
+  if (ep !== null) {
+    by = MatchedBy.MAC;
+    if (index.ambiguous) {
+      const byIp = lookupIp(index, scope, ipVersion, ip4, ip6, tUs);
+      if (byIp !== null && byIp.macNum === mac) {
+        ep = byIp;
+        by = MatchedBy.IP;
+      }
+    }
+  } else {
+    ep = lookupIp(index, scope, ipVersion, ip4, ip6, tUs);
+    if (ep !== null) by = MatchedBy.IP;
+  }
+  if (dst) out.dstBy = by;
+  else out.srcBy = by;
+  return ep;
+}
+
+function lookupIp(
+  index: EndpointIndex,
+  scope: number,
+  ipVersion: number,
+  ip4: number,
+  ip6: Uint8Array,
+  tUs: number,
+): Endpoint | null {
   if (ipVersion === 4) return index.byIp4At(scope, ip4, tUs);
   if (ipVersion === 6) return index.byIp6At(scope, ip6, tUs);
   return null;
@@ -120,15 +152,13 @@ export function attribute(
 
   const ipv = p.ipVersion;
   const noIpReason = ipv === 0 ? Unattributed.UNKNOWN_MAC : Unattributed.UNKNOWN_IP;
-  let ep = lookupSide(index, scope, p.srcMac, ipv, p.src4, p.src6, tUs);
+  let ep = lookupSide(index, scope, p.srcMac, ipv, p.src4, p.src6, tUs, out, false);
   out.src = ep;
-  if (ep !== null) out.srcBy = ep.macNum === p.srcMac ? MatchedBy.MAC : MatchedBy.IP;
   out.srcReason = ep !== null ? Unattributed.NONE : noIpReason;
   counters.src[out.srcReason]++;
 
-  ep = lookupSide(index, scope, p.dstMac, ipv, p.dst4, p.dst6, tUs);
+  ep = lookupSide(index, scope, p.dstMac, ipv, p.dst4, p.dst6, tUs, out, true);
   out.dst = ep;
-  if (ep !== null) out.dstBy = ep.macNum === p.dstMac ? MatchedBy.MAC : MatchedBy.IP;
   out.dstReason = ep !== null ? Unattributed.NONE : noIpReason;
   counters.dst[out.dstReason]++;
 

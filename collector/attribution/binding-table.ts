@@ -29,7 +29,9 @@ const SHARED = 0x80000000 | 0;
 
 /**
  * The lookup's instant and the span its answers hold for, shared by an index's tables:
- * [0] the lookup time (µs), [1] stableFrom, [2] stableTo. Passed through a Float64Array
+ * [0] the lookup time (µs), [1] stableFrom, [2] stableTo; [3] is set by each find to 1 when
+ * more than one binding of the key was active at the time (conflicting claims: the answer
+ * is only the winner of them), else 0. Passed through a Float64Array
  * rather than as arguments and object fields: a double that is not a small integer (every
  * µs timestamp) is boxed into a fresh heap number when passed to a function V8 does not
  * inline or stored in a field, which cost an allocation per lookup.
@@ -43,6 +45,18 @@ function mix(a: number, b: number, c: number, d: number, scope: number): number 
   h = Math.imul(h ^ (h >>> 16) ^ d, 0x165667b1);
   h = Math.imul(h ^ (h >>> 15) ^ scope, 0x85ebca6b);
   return h ^ (h >>> 16);
+}
+
+/** Narrows [stableFrom, stableTo) to where binding [from, to) keeps its state at t (not started, active, ended). */
+function narrow(st: LookupState, t: number, from: number, to: number): void {
+  if (t < from) {
+    if (from < st[2]) st[2] = from;
+  } else if (t >= to) {
+    if (to > st[1]) st[1] = to;
+  } else {
+    if (from > st[1]) st[1] = from;
+    if (to < st[2]) st[2] = to;
+  }
 }
 
 export class BindingTable {
@@ -79,10 +93,10 @@ export class BindingTable {
 
   /**
    * The winning binding of (scope, key) active at t: the latest start, then the lowest
-   * rank (t is the lookup state's [0]). Narrows the state's [stableFrom, stableTo) to the span its answer holds for: by the start and end of each
-   * binding of the key that would beat the answer (or of every binding, when none is
-   * active) — the answer can only change at one of those instants. Returns the endpoint
-   * id, or -1.
+   * rank (t is the lookup state's [0]). Narrows the state's [stableFrom, stableTo) to the
+   * span its answer, and whether it is ambiguous (state [3]), hold for: by the start and
+   * end of each binding of the key — they can only change at one of those instants.
+   * Returns the endpoint id, or -1.
    */
   find2(scope: number, a: number, b: number): number {
     const st = this.st;
@@ -95,6 +109,8 @@ export class BindingTable {
     let bestFrom = Number.NEGATIVE_INFINITY;
     let bestRank = 0;
     let matches = 0;
+    let active = 0;
+    st[3] = 0;
     for (let s = h; ; s = (s + 1) & mask) {
       const o = s << 3;
       const id = i32[o + 3];
@@ -105,6 +121,7 @@ export class BindingTable {
       matches++;
       const from = f64[(o >> 1) + 2];
       if (t >= from && t < f64[(o >> 1) + 3]) {
+        active++;
         const rank = (sw >>> 25) & RANK_MASK;
         if (best < 0 || from > bestFrom || (from === bestFrom && rank < bestRank)) {
           best = s;
@@ -114,8 +131,10 @@ export class BindingTable {
       }
     }
     if (matches === 0) return -1;
+    if (active > 1) st[3] = 1;
     if (matches > 1 || best < 0) {
-      // what could change the answer: bindings of the key that beat it
+      // what could change the answer, or whether it is ambiguous: the start or end of any
+      // other binding of the key
       for (let s = h; ; s = (s + 1) & mask) {
         const o = s << 3;
         const id = i32[o + 3];
@@ -123,19 +142,7 @@ export class BindingTable {
         if (id < 0 || s === best || i32[o] !== a || i32[o + 1] !== b || (i32[o + 2] & SCOPE_MASK) !== scope) {
           continue;
         }
-        const from = f64[(o >> 1) + 2];
-        if (
-          best >= 0 &&
-          (from < bestFrom || (from === bestFrom && ((i32[o + 2] >>> 25) & RANK_MASK) > bestRank))
-        ) {
-          continue;
-        }
-        if (t < from) {
-          if (from < st[2]) st[2] = from;
-        } else {
-          const to = f64[(o >> 1) + 3];
-          if (to > st[1]) st[1] = to;
-        }
+        narrow(st, t, f64[(o >> 1) + 2], f64[(o >> 1) + 3]);
       }
     }
     if (best < 0) return -1;
@@ -158,6 +165,8 @@ export class BindingTable {
     let bestFrom = Number.NEGATIVE_INFINITY;
     let bestRank = 0;
     let matches = 0;
+    let active = 0;
+    st[3] = 0;
     for (let s = h; ; s = (s + 1) & mask) {
       const o = s << 4;
       const id = i32[o + 5];
@@ -169,6 +178,7 @@ export class BindingTable {
       matches++;
       const from = f64[(o >> 1) + 4];
       if (t >= from && t < f64[(o >> 1) + 5]) {
+        active++;
         const rank = (sw >>> 25) & RANK_MASK;
         if (best < 0 || from > bestFrom || (from === bestFrom && rank < bestRank)) {
           best = s;
@@ -178,6 +188,7 @@ export class BindingTable {
       }
     }
     if (matches === 0) return -1;
+    if (active > 1) st[3] = 1;
     if (matches > 1 || best < 0) {
       for (let s = h; ; s = (s + 1) & mask) {
         const o = s << 4;
@@ -194,19 +205,7 @@ export class BindingTable {
           continue;
         }
         if ((i32[o + 4] & SCOPE_MASK) !== scope) continue;
-        const from = f64[(o >> 1) + 4];
-        if (
-          best >= 0 &&
-          (from < bestFrom || (from === bestFrom && ((i32[o + 4] >>> 25) & RANK_MASK) > bestRank))
-        ) {
-          continue;
-        }
-        if (t < from) {
-          if (from < st[2]) st[2] = from;
-        } else {
-          const to = f64[(o >> 1) + 5];
-          if (to > st[1]) st[1] = to;
-        }
+        narrow(st, t, f64[(o >> 1) + 4], f64[(o >> 1) + 5]);
       }
     }
     if (best < 0) return -1;

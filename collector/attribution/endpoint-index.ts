@@ -10,7 +10,7 @@
  * in place; every change bumps `generation`.
  */
 import { isIPv4 } from 'node:net';
-import { parseIpv4, parseIpv6, parseMac } from '../decode/addr.js';
+import { ipv6ToString, parseIpv4, parseIpv6, parseMac } from '../decode/addr.js';
 import { BindingTable, type LookupState } from './binding-table.js';
 import type { EndpointRecord, Inventory } from './inventory.js';
 
@@ -33,6 +33,7 @@ export interface Endpoint {
   /** -1 for L2 endpoints */
   readonly vni: number;
   readonly mac: string;
+  /** distinct, canonical (canonicalIps) */
   readonly ips: readonly string[];
   readonly static: boolean;
   readonly vf: { readonly pf: string; readonly index: number } | undefined;
@@ -97,7 +98,24 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 const word = (b: Uint8Array, i: number): number =>
   (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
 
-/** The table keys of a binding: its MAC (2 words), IPv4s (2 words), IPv6s (4 words). */
+/** An address in one spelling: IPv6 compressed and lower-case (`fd00:0::1` → `fd00::1`). */
+export function canonicalIp(ip: string): string {
+  return isIPv4(ip) ? ip : ipv6ToString(parseIpv6(ip));
+}
+
+/**
+ * A record's addresses, each once, in canonical form. An address listed twice (or in two
+ * spellings) must be one key of the binding: a table slot per listing would survive the
+ * binding's end or removal, which finds only the first.
+ */
+export function canonicalIps(ips: readonly string[]): string[] {
+  return [...new Set(ips.map(canonicalIp))];
+}
+
+/**
+ * The table keys of a binding: its MAC (2 words), IPv4s (2 words), IPv6s (4 words). The
+ * binding's `ips` are distinct (canonicalIps), so no key appears twice.
+ */
 function keysOf(ep: Endpoint): { mac: number[]; ip4: number[][]; ip6: number[][] } {
   const ip4: number[][] = [];
   const ip6: number[][] = [];
@@ -145,7 +163,7 @@ export function endpointFromRecord(
     vlan: l2 ? r.vlan : 0,
     vni: l2 ? -1 : r.vni,
     mac: r.mac.toLowerCase(),
-    ips: r.ips,
+    ips: canonicalIps(r.ips),
     static: r.static,
     vf: l2 ? r.vf : undefined,
     scope: l2 ? vlanScope(r.vlan) : vniScope(r.vni),
@@ -167,6 +185,7 @@ export class EndpointIndex {
     0,
     Number.NEGATIVE_INFINITY,
     Number.POSITIVE_INFINITY,
+    0,
   ]);
   private readonly byMac = new BindingTable(2, this.st);
   private readonly byIp4 = new BindingTable(2, this.st);
@@ -265,6 +284,15 @@ export class EndpointIndex {
   }
   get stableTo(): number {
     return this.st[2];
+  }
+
+  /**
+   * Whether the last lookup's key had more than one binding active at its time (two live
+   * claims of one (scope, MAC) or (scope, IP): a conflict). Its answer is then only the
+   * newest of them; attribution asks the IP which one it was (attribute.ts).
+   */
+  get ambiguous(): boolean {
+    return this.st[3] !== 0;
   }
 
   beginLookups(): void {

@@ -26,16 +26,15 @@
  *   a conflict: counted per claim (`podwire_endpoint_conflicts_total{kind}`), logged once per
  *   pair of bindings, and resolved by the index deterministically: the binding that started
  *   last wins; on equal start times the smaller `source\0key` wins. The loser is kept: when
- *   the winner unbinds, the loser is found again. The same endpoint (namespace, pod,
+ *   the winner unbinds, the loser is found again. While a MAC is claimed twice, attribution
+ *   asks the packet's IP which claimant sent it (attribute.ts). The same endpoint (namespace, pod,
  *   interface) reported by two sources is not a conflict.
  */
-import { isIPv4 } from 'node:net';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ENDPOINT_METRICS } from '../../node-exporter/metrics.js';
 import type { Endpoint } from '../attribution/endpoint-index.js';
-import { EndpointIndex } from '../attribution/endpoint-index.js';
+import { canonicalIps, EndpointIndex } from '../attribution/endpoint-index.js';
 import type { EndpointRecord, Inventory } from '../attribution/inventory.js';
-import { ipv6ToString, parseIpv6 } from '../decode/addr.js';
 import {
   defaultLog,
   type EndpointEvent,
@@ -90,8 +89,7 @@ function sameRecord(a: EndpointRecord, b: EndpointRecord): boolean {
     a.mac.toLowerCase() !== b.mac.toLowerCase() ||
     a.tier !== b.tier ||
     a.static !== b.static ||
-    a.ips.length !== b.ips.length ||
-    a.ips.some((ip, i) => ip !== b.ips[i])
+    !sameIps(a.ips, b.ips)
   ) {
     return false;
   }
@@ -99,6 +97,13 @@ function sameRecord(a: EndpointRecord, b: EndpointRecord): boolean {
     return a.vlan === b.vlan && a.vf?.pf === b.vf?.pf && a.vf?.index === b.vf?.index;
   }
   return a.mode === 'overlay' && b.mode === 'overlay' && a.vni === b.vni;
+}
+
+/** The same addresses in the same order, however spelled (a relist may spell IPv6 anew). */
+function sameIps(a: readonly string[], b: readonly string[]): boolean {
+  const x = canonicalIps(a);
+  const y = canonicalIps(b);
+  return x.length === y.length && x.every((ip, i) => ip === y[i]);
 }
 
 /** The record of an index binding (history keeps no record of its own). */
@@ -121,9 +126,11 @@ function recordOf(ep: Endpoint): EndpointRecord {
     : { ...common, mode: 'overlay', vni: ep.vni };
 }
 
+/** A binding's claims, each once: its MAC (as a number: any case) and its distinct addresses. */
 function claimsOf(ep: Endpoint): string[] {
   const out = [`${ep.scope}|mac|${ep.macNum}`];
-  for (const ip of ep.ips) out.push(`${ep.scope}|ip|${isIPv4(ip) ? ip : ipv6ToString(parseIpv6(ip))}`);
+  // ep.ips are distinct and canonical (EndpointIndex)
+  for (const ip of ep.ips) out.push(`${ep.scope}|ip|${ip}`);
   return out;
 }
 

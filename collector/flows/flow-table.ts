@@ -16,14 +16,22 @@
  *   endpoints did change (an IP reused mid-window), the flow so far is emitted on its own
  *   and the entry starts again with the new endpoints: a flow never mixes two pods.
  *
- * Memory is bounded by `maxFlows`: when the table is full, every open flow is emitted early
- * (counted in `overflows`) instead of dropping traffic; the flows simply split.
+ * Memory is bounded by `maxFlows` (see DEFAULT_MAX_FLOWS for what it costs): when the table
+ * is full, every open flow is emitted early (counted in `overflows`) instead of dropping
+ * traffic; the flows simply split.
+ *
+ * Windows close by the input's time (InputClock): a packet stamped far from it (a corrupt
+ * record) keeps its own time but neither closes windows nor makes later packets late.
+ * Window starts are kept as uint32 seconds, as the store's DateTime (up to 2106-02-07): a
+ * packet stamped later is attributed and counted (`timeOutOfRange`) but in no flow, as the
+ * store refuses such a time rather than keep it at a wrong one.
  */
 
 import { Attribution, type AttributionCounters, attribute } from '../attribution/attribute.js';
 import type { Endpoint, EndpointIndex } from '../attribution/endpoint-index.js';
 import { ipv4ToString, ipv6ToString, macToString } from '../decode/addr.js';
 import type { DecodedPacket } from '../decode/packet.js';
+import { InputClock, Seen } from './input-clock.js';
 
 export interface FlowRecord {
   /** window start, seconds since the epoch */
@@ -67,10 +75,15 @@ export interface FlowTableOptions {
   index: EndpointIndex;
   /** per-packet attribution counts (by reason), kept whether or not a flow was cached */
   counters: AttributionCounters;
-  /** at most 1800 s: packet times within a window are kept as int32 µs offsets */
+  /** whole seconds, at most 1800, nesting in minutes and hours (see windowProblem) */
   windowSeconds?: number;
   /** a window closes once a packet this many seconds past its end arrives (disorder tolerance) */
   graceSeconds?: number;
+  /**
+   * a packet more than this many seconds from the input's time is far: it keeps its own
+   * time but moves no window until the input follows it (InputClock); default 3600
+   */
+  clockStepSeconds?: number;
   maxFlows?: number;
   onFlows: (flows: FlowBatch) => void;
 }
@@ -83,6 +96,18 @@ export interface FlowTableStats {
   overflows: number;
   /** packets for windows already closed (still counted, in a fresh flow) */
   latePackets: number;
+  /**
+   * packets stamped far from the input's time that the input did not follow (InputClock),
+   * kept in windows of their own time
+   */
+  timeOutliers: number;
+  /**
+   * packets stamped past 2106-02-07T06:28:15Z, what a window start and the store's DateTime
+   * hold: counted (and attributed), in no flow
+   */
+  timeOutOfRange: number;
+  /** times the input's time moved more than clockStepSeconds at once and was followed */
+  clockJumps: number;
   /** flows emitted early because their endpoints changed within the window */
   splits: number;
   /** packets that needed a fresh attribution (the rest reused their flow's) */
@@ -90,12 +115,20 @@ export interface FlowTableStats {
 }
 
 const MIN_SLOTS = 1 << 12;
-/** 128 B a flow in slots at most 3/4 full: about 44 MB of table when full */
+/**
+ * 128 B a flow, in a power-of-two table at most 3/4 full, plus a spare table of the same
+ * size that emit() fills with the flows it keeps: at this default, 524,288 slots, 64 MiB
+ * each, 128 MiB once a window has closed (measured: arrayBuffers 64.1 MiB full before the
+ * first emit, 128.1 MiB after), and each emitted batch (32 MiB when the whole table goes)
+ * until its consumer lets it go: about 160 MiB at peak.
+ */
 export const DEFAULT_MAX_FLOWS = 262_144;
+/** a window start is a uint32 of seconds, as the store's DateTime: no time from here on has a window */
+const TIME_LIMIT = 4294967296;
 
 // Row layout, in int32 words. Words R_WINDOW..R_KEY_END-1 are the key.
 const R_TAG = 0; // (hash | 1): never 0, so 0 marks an empty slot
-const R_WINDOW = 1; // window start - base, seconds
+const R_WINDOW = 1; // window start, seconds since the epoch, as uint32 (up to 2106-02-07)
 const R_OBS = 2;
 const R_VLAN_IPV_PROTO = 3; // vlan | ipVersion << 12 | (protocol & 0xff) << 16
 const R_VNI = 4;
@@ -129,7 +162,32 @@ const RW = 32; // 128 bytes
 const RF = RW / 2;
 
 const TWO32 = 4294967296;
-const MAX_WINDOW_SECONDS = 1800;
+/** packet times within a window are int32 µs offsets (at most 2147 s); 30 min nests in an hour */
+export const MAX_WINDOW_SECONDS = 1800;
+
+/**
+ * Why a flow window length cannot be used, or null. Whole seconds (the store's window_start
+ * is a DateTime), at most MAX_WINDOW_SECONDS, and nesting in the 1-minute and 1-hour
+ * rollups: up to a minute it divides a minute, above it is whole minutes dividing an hour.
+ * Windows start at multiples of their length since the epoch, so a 7 s or 16 s window
+ * would straddle minutes and be rolled up into the minute it starts in.
+ */
+export function windowProblem(seconds: number, text: string = String(seconds)): string | null {
+  if (!Number.isInteger(seconds)) return `${text} is not a whole number of seconds`;
+  if (seconds <= 0) return `${text} must be greater than zero`;
+  if (seconds > MAX_WINDOW_SECONDS) {
+    return `${text} is longer than the longest window, ${MAX_WINDOW_SECONDS / 60}m (${MAX_WINDOW_SECONDS} s)`;
+  }
+  if (seconds <= 60) {
+    return 60 % seconds === 0
+      ? null
+      : `${text} does not divide a minute (windows up to 1m: 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60 s)`;
+  }
+  if (seconds % 60 !== 0) return `${text} is not a whole number of minutes (windows above 1m)`;
+  return 3600 % seconds === 0
+    ? null
+    : `${text} does not divide an hour (windows above 1m: 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30 m)`;
+}
 
 const BY = ['none', 'mac', 'ip'] as const;
 
@@ -150,7 +208,7 @@ export class FlowBatch {
   // Per-field accessors for columnar sinks (ingest/flow-arrow.ts): small enough for V8 to
   // inline, so a sink reads the rows without building a FlowRecord object per flow.
   windowStart(i: number): number {
-    return this.rows[i * RW + R_WINDOW] + this.base;
+    return (this.rows[i * RW + R_WINDOW] >>> 0) + this.base;
   }
   observation(i: number): number {
     return this.rows[i * RW + R_OBS];
@@ -276,7 +334,7 @@ export class FlowBatch {
     const srcEp = r[o + R_SRC_EP];
     const dstEp = r[o + R_DST_EP];
     const attr = r[o + R_ATTR];
-    const windowStart = r[o + R_WINDOW] + this.base;
+    const windowStart = (r[o + R_WINDOW] >>> 0) + this.base;
     const rate = r[o + R_RATE];
     const packets = this.f64[i * RF + F_PACKETS];
     const macHi = r[o + R_MAC_HI];
@@ -337,12 +395,16 @@ export class FlowTable {
   private f64: Float64Array<ArrayBufferLike> = new Float64Array(0);
   /** occupied rows */
   private count = 0;
-  /** window starts are stored relative to this (seconds), so they fit an int32 */
-  private base = Number.NaN;
-
+  /** the input's time, by which windows close */
+  private readonly clock: InputClock;
+  /** whether the last packet was far from the input's time (a run the clock has not followed) */
+  private farRun = false;
+  /** packets of the clock's current far run that were counted late (undone if it jumps back) */
+  private runLate = 0;
   /** windows starting before this are closed */
   private closedBefore = Number.NEGATIVE_INFINITY;
-  private maxSec = Number.NEGATIVE_INFINITY;
+  /** the clock when windows were last closed by it */
+  private closedAt = Number.NEGATIVE_INFINITY;
   private readonly k = new Int32Array(RW);
 
   readonly stats: FlowTableStats = {
@@ -350,6 +412,9 @@ export class FlowTable {
     emitted: 0,
     overflows: 0,
     latePackets: 0,
+    timeOutliers: 0,
+    timeOutOfRange: 0,
+    clockJumps: 0,
     splits: 0,
     attributions: 0,
   };
@@ -358,11 +423,11 @@ export class FlowTable {
     this.windowSeconds = opts.windowSeconds ?? 10;
     this.graceSeconds = opts.graceSeconds ?? 1;
     this.maxFlows = opts.maxFlows ?? DEFAULT_MAX_FLOWS;
-    if (!(this.windowSeconds > 0 && this.windowSeconds <= MAX_WINDOW_SECONDS)) {
-      throw new RangeError(`flow window must be > 0 and <= ${MAX_WINDOW_SECONDS} seconds`);
-    }
+    const problem = windowProblem(this.windowSeconds);
+    if (problem !== null) throw new RangeError(`flow window: ${problem}`);
     if (!(this.maxFlows >= 1)) throw new RangeError('maxFlows must be >= 1');
     this.windowUs = this.windowSeconds * 1e6;
+    this.clock = new InputClock(opts.clockStepSeconds ?? 3600);
     this.index = opts.index;
     this.counters = opts.counters;
     this.onFlows = opts.onFlows;
@@ -382,22 +447,65 @@ export class FlowTable {
     samplingRate = 1,
     attributed?: Attribution,
   ): void {
-    const ws = this.windowSeconds;
-    const win = Math.floor(tsSec / ws) * ws;
-    if (tsSec > this.maxSec) {
-      this.maxSec = tsSec;
-      // close every window whose end + grace has passed
-      const closeBefore = Math.floor((tsSec - this.graceSeconds) / ws) * ws;
-      if (closeBefore > this.closedBefore) this.closeBefore(closeBefore);
+    if (!(tsSec >= 0 && tsSec < TIME_LIMIT)) {
+      // no window (nor the store) holds this time: counted, attributed like any packet read
+      this.stats.timeOutOfRange++;
+      if (attributed === undefined) attribute(p, tUs, this.index, this.scratch, this.counters);
+      return;
     }
-    if (win < this.closedBefore) this.stats.latePackets++;
-    if (Number.isNaN(this.base)) this.base = win;
+    const seen = this.clock.see(tsSec);
+    if (seen !== Seen.NEAR) this.clockEvent(seen);
+    if (this.clock.now > this.closedAt) this.closeByClock();
+    const win = Math.floor(tsSec / this.windowSeconds) * this.windowSeconds;
+    if (win < this.closedBefore) {
+      this.stats.latePackets++;
+      if (this.farRun) this.runLate++;
+    }
+    this.put(p, win, tUs, observation, samplingRate, attributed);
+  }
+
+  /** A packet the clock did not find near: outliers counted, or the input's time jumped. */
+  private clockEvent(seen: number): void {
+    const c = this.clock;
+    this.farRun = seen === Seen.FAR_NEW || seen === Seen.FAR;
+    if (seen === Seen.FAR_NEW) this.runLate = 0;
+    if (seen === Seen.JUMPED && c.now < this.closedAt) {
+      // back in time (the earlier part of a capture after the later): its windows open again;
+      // the run's packets were not late after all, and the later part's flows are done
+      this.stats.latePackets -= this.runLate;
+      this.closedBefore = Number.NEGATIVE_INFINITY;
+      this.closedAt = Number.NEGATIVE_INFINITY;
+      const after = c.now + c.step;
+      if (this.count > 0) this.emit((o) => this.rows[o + R_WINDOW] >>> 0 > after);
+    }
+    if (!this.farRun) this.runLate = 0;
+    this.stats.timeOutliers = c.outliers;
+    this.stats.clockJumps = c.jumps;
+  }
+
+  /** Closes every window whose end + grace the input's time has passed. */
+  private closeByClock(): void {
+    const now = this.clock.now;
+    this.closedAt = now;
+    const closeBefore = Math.floor((now - this.graceSeconds) / this.windowSeconds) * this.windowSeconds;
+    if (closeBefore > this.closedBefore) this.closeBefore(closeBefore);
+  }
+
+  /** Adds a packet of window `win` (seconds) to its flow. */
+  private put(
+    p: DecodedPacket,
+    win: number,
+    tUs: number,
+    observation: number,
+    samplingRate: number,
+    attributed: Attribution | undefined,
+  ): void {
     const tRel = tUs - win * 1e6;
 
     // the key of this packet, built in a scratch row
     const k = this.k;
     const ipv = p.ipVersion;
-    k[R_WINDOW] = win - this.base;
+    k[R_WINDOW] = win | 0;
     k[R_OBS] = observation;
     k[R_VLAN_IPV_PROTO] = p.vlan | (ipv << 12) | ((p.protocol & 0xff) << 16);
     k[R_VNI] = p.vni;
@@ -499,13 +607,13 @@ export class FlowTable {
       this.stats.overflows++;
       this.emit(() => true);
       // the attribution is done and counted: pass it on rather than doing it twice
-      this.add(p, tsSec, tUs, observation, samplingRate, a);
+      this.put(p, win, tUs, observation, samplingRate, a);
       return;
     }
     // load factor <= 3/4: denser slots mean fewer cache misses, probes stay short
     if ((this.count + 1) * 4 > (this.mask + 1) * 3) {
       this.resize((this.mask + 1) * 2);
-      this.add(p, tsSec, tUs, observation, samplingRate, a);
+      this.put(p, win, tUs, observation, samplingRate, a);
       return;
     }
     this.count++;
@@ -521,6 +629,11 @@ export class FlowTable {
   tick(nowSec: number): void {
     const closeBefore = Math.floor((nowSec - this.graceSeconds) / this.windowSeconds) * this.windowSeconds;
     if (closeBefore > this.closedBefore) this.closeBefore(closeBefore);
+  }
+
+  /** Bytes of the table and its spare (what `maxFlows` bounds; emitted batches not included). */
+  get tableBytes(): number {
+    return this.rows.byteLength + this.spare.byteLength;
   }
 
   /** Emits every open flow (end of input, shutdown). */
@@ -553,23 +666,35 @@ export class FlowTable {
     rows[o + R_DST_EP] = a.dst === null ? -1 : a.dst.id;
     rows[o + R_ATTR] = a.srcReason | (a.dstReason << 4) | (a.srcBy << 8) | (a.dstBy << 10);
     rows[o + R_GEN] = a.generation;
-    // clamped into the window (every packet of the flow falls inside it), as int32 µs
+    // clamped into the window (every packet of the flow falls inside it), as int32 µs; both
+    // ends both ways: an attribution made at a time put elsewhere (a time outlier) may lie
+    // outside the window, and then holds for no other packet
     const winUs = win * 1e6;
-    rows[o + R_VALID_FROM] = Math.max(a.validFrom - winUs, -1);
-    rows[o + R_VALID_TO] = Math.min(a.validTo - winUs, this.windowUs + 1);
+    const lo = -1;
+    const hi = this.windowUs + 1;
+    rows[o + R_VALID_FROM] = Math.min(Math.max(a.validFrom - winUs, lo), hi);
+    rows[o + R_VALID_TO] = Math.max(Math.min(a.validTo - winUs, hi), lo);
   }
 
+  /**
+   * Closes the windows before `windowStart`, and emits the flows of windows far ahead of the
+   * input's time (time outliers': they would wait for a time the input may never reach).
+   */
   private closeBefore(windowStart: number): void {
     this.closedBefore = windowStart;
-    const rel = windowStart - this.base;
-    if (this.count > 0) this.emit((o) => this.rows[o + R_WINDOW] < rel);
+    const now = this.clock.now;
+    const after = now === Number.NEGATIVE_INFINITY ? Number.POSITIVE_INFINITY : now + this.clock.step;
+    if (this.count > 0) {
+      this.emit((o) => {
+        const w = this.rows[o + R_WINDOW] >>> 0;
+        return w < windowStart || w > after;
+      });
+    }
   }
 
   private emitRow(o: number): void {
     this.stats.emitted++;
-    this.onFlows(
-      new FlowBatch(1, this.rows.slice(o, o + RW), this.base, this.windowSeconds, this.index.endpoints),
-    );
+    this.onFlows(new FlowBatch(1, this.rows.slice(o, o + RW), 0, this.windowSeconds, this.index.endpoints));
   }
 
   /**
@@ -610,7 +735,7 @@ export class FlowTable {
     this.count -= n;
     this.stats.open = this.count;
     this.stats.emitted += n;
-    this.onFlows(new FlowBatch(n, out, this.base, this.windowSeconds, this.index.endpoints));
+    this.onFlows(new FlowBatch(n, out, 0, this.windowSeconds, this.index.endpoints));
   }
 
   /** Moves every row into a table of `slots` slots (a power of two). */

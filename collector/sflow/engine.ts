@@ -16,7 +16,7 @@ export interface SflowTotals {
   /** SflowIntake.summary(), summed over intakes */
   summary: Record<string, number>;
   agents: AgentSummary[];
-  flows: Pick<FlowTableStats, 'emitted' | 'overflows' | 'latePackets'>;
+  flows: Pick<FlowTableStats, 'emitted' | 'overflows' | 'latePackets' | 'timeOutliers'>;
   counterSamples: number;
   /** distinct (agent, ifIndex) with generic or Ethernet counter samples, kept at the end */
   interfaces: number;
@@ -86,8 +86,8 @@ export class LocalSflow implements SflowEngine {
     return this.intake.observations;
   }
 
-  /** The intake's flow table: flows emitted and open now (for a status line). */
-  get flowStats(): Readonly<FlowTableStats> {
+  /** The intake's flow table counts, live: flows emitted and open now (status line, metrics). */
+  get flowStats(): FlowTableStats {
     return this.table.stats;
   }
 
@@ -106,7 +106,12 @@ export class LocalSflow implements SflowEngine {
     return {
       summary: this.intake.summary(),
       agents: this.intake.agentSummaries(),
-      flows: { emitted: s.emitted, overflows: s.overflows, latePackets: s.latePackets },
+      flows: {
+        emitted: s.emitted,
+        overflows: s.overflows,
+        latePackets: s.latePackets,
+        timeOutliers: s.timeOutliers,
+      },
       counterSamples: this.counterSamples,
       interfaces: this.interfaceSeries.list().length,
       interfaceOverflows: this.interfaceSeries.overflows,

@@ -77,7 +77,12 @@ port.on('message', (m: MainMessage) => {
       type: 'done',
       summary: intake.summary(),
       agents: intake.agentSummaries(),
-      flows: { emitted: s.emitted, overflows: s.overflows, latePackets: s.latePackets },
+      flows: {
+        emitted: s.emitted,
+        overflows: s.overflows,
+        latePackets: s.latePackets,
+        timeOutliers: s.timeOutliers,
+      },
       counterSamples,
       interfaces: interfaceSeries.list().map((i) => `${i.agent}|${i.ifIndex}`),
       interfaceOverflows: interfaceSeries.overflows,

@@ -45,7 +45,7 @@ export type WorkerMessage =
       type: 'done';
       summary: Record<string, number>;
       agents: AgentSummary[];
-      flows: Pick<FlowTableStats, 'emitted' | 'overflows' | 'latePackets'>;
+      flows: Pick<FlowTableStats, 'emitted' | 'overflows' | 'latePackets' | 'timeOutliers'>;
       counterSamples: number;
       interfaces: string[];
       interfaceOverflows: number;
@@ -179,6 +179,7 @@ export class SflowWorkerPool implements SflowEngine {
         emitted: done.reduce((n, d) => n + d.flows.emitted, 0),
         overflows: done.reduce((n, d) => n + d.flows.overflows, 0),
         latePackets: done.reduce((n, d) => n + d.flows.latePackets, 0),
+        timeOutliers: done.reduce((n, d) => n + d.flows.timeOutliers, 0),
       },
       counterSamples: done.reduce((n, d) => n + d.counterSamples, 0),
       interfaces: interfaces.size,

@@ -3,6 +3,7 @@ import {
   Attribution,
   AttributionCounters,
   attribute,
+  MatchedBy,
   Unattributed,
 } from '../../collector/attribution/attribute.js';
 import { EndpointIndex } from '../../collector/attribution/endpoint-index.js';
@@ -284,5 +285,57 @@ describe('time-versioned attribution', () => {
     const p = { vlan: 102, srcMac: '02:00:00:00:03:01', dstMac: ROUTER };
     expect(run(idx, p, '2026-11-26T00:10:00Z').a.src?.pod).toBe('old');
     expect(run(idx, p, '2026-11-26T00:40:00Z').a.src?.pod).toBe('new');
+  });
+});
+
+describe('a MAC claimed by two live bindings (a conflict)', () => {
+  const SHARED = '02:00:00:00:04:01';
+  const idx = EndpointIndex.fromInventory(
+    inventory([
+      l2({ pod: 'first', vlan: 103, mac: SHARED, ips: ['10.13.0.1'], from: '2026-11-26T00:00:00Z' }),
+      l2({
+        pod: 'second',
+        vlan: 103,
+        mac: SHARED,
+        ips: ['10.13.0.2', '2001:db8::13:2'],
+        from: '2026-11-26T00:30:00Z',
+        to: '2026-11-26T02:00:00Z',
+      }),
+      l2({ pod: 'peer', vlan: 103, mac: MAC_B, ips: ['10.13.0.9'] }),
+    ]),
+  );
+  const from = (src: string, dst = '10.13.0.9') => ({ vlan: 103, srcMac: SHARED, dstMac: MAC_B, src, dst });
+
+  it('the IP tells the claimants apart, and says it decided', () => {
+    const a = run(idx, from('10.13.0.1'), '2026-11-26T01:00:00Z').a;
+    expect(a.src?.pod).toBe('first');
+    expect(a.srcBy).toBe(MatchedBy.IP);
+    const b = run(idx, from('10.13.0.2'), '2026-11-26T01:00:00Z').a;
+    expect(b.src?.pod).toBe('second');
+    expect(b.srcBy).toBe(MatchedBy.IP);
+    expect(run(idx, from('2001:db8::13:2', '2001:db8::99'), '2026-11-26T01:00:00Z').a.src?.pod).toBe(
+      'second',
+    );
+    // the other direction too
+    const back = run(idx, { vlan: 103, srcMac: MAC_B, dstMac: SHARED, src: '10.13.0.9', dst: '10.13.0.1' });
+    expect(back.a.dst?.pod).toBe('first');
+  });
+
+  it('an IP that names neither claimant leaves the MAC answer: the newest binding', () => {
+    const a = run(idx, from('10.13.0.77'), '2026-11-26T01:00:00Z').a;
+    expect(a.src?.pod).toBe('second');
+    expect(a.srcBy).toBe(MatchedBy.MAC);
+    // the peer's IP, spoofed behind the shared MAC: the frame's MAC still wins
+    expect(run(idx, from('10.13.0.9', '10.13.0.1'), '2026-11-26T01:00:00Z').a.src?.pod).toBe('second');
+  });
+
+  it('once one claimant has ended the MAC is unambiguous again, and the answer spans say so', () => {
+    const a = run(idx, from('10.13.0.2'), '2026-11-26T03:00:00Z').a;
+    expect(a.src?.pod).toBe('first');
+    expect(a.srcBy).toBe(MatchedBy.MAC);
+    const during = run(idx, from('10.13.0.1'), '2026-11-26T01:00:00Z').a;
+    // the answer holds only while both claims are live
+    expect(during.validFrom).toBe(us('2026-11-26T00:30:00Z'));
+    expect(during.validTo).toBe(us('2026-11-26T02:00:00Z'));
   });
 });

@@ -105,6 +105,21 @@ describe.concurrent('bad usage exits 2 and says what is wrong', () => {
       /--window: "soon" is not a duration/,
     ],
     ['a zero --window', () => ['flows', ...input, '--window', '0s'], /--window: must be greater than zero/],
+    [
+      'a --window in milliseconds',
+      () => ['flows', ...input, '--window', '500ms'],
+      /--window: 500ms is not a whole number of seconds/,
+    ],
+    [
+      'a --window longer than the table holds',
+      () => ['flows', ...input, '--window', '31m'],
+      /--window: 31m is longer than the longest window, 30m \(1800 s\)/,
+    ],
+    [
+      'a --window that straddles minutes',
+      () => ['flows', ...input, '--window', '7s'],
+      /--window: 7s does not divide a minute/,
+    ],
     ['a --max-flows of 0', () => ['flows', ...input, '--max-flows', '0'], /--max-flows: a whole number >= 1/],
     [
       'a --limit that is no number',

@@ -2,7 +2,8 @@
  * EndpointIndex against a brute-force model over random histories: bindings added (with
  * ties of equal starts and keys), ended and removed, tables grown and full of tombstones;
  * every lookup's answer, and that the answer holds across the [stableFrom, stableTo) span
- * it reports (what the flow table relies on).
+ * it reports (what the flow table relies on), and whether the key had several active bindings
+ * (`ambiguous`) over that span too.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -97,6 +98,9 @@ describe('EndpointIndex (binding tables) against a brute-force model', () => {
             const got = lookup(t);
             const want = winner(present.filter((e) => holds(e, t)));
             expect(got?.id ?? -1, `seed ${seed} step ${step}`).toBe(want?.id ?? -1);
+            const claimants = (at: number) => present.filter((e) => holds(e, at)).length;
+            // conflicting claims: attribution then asks the IP (attribute.ts)
+            expect(index.ambiguous, `ambiguity, seed ${seed} step ${step}`).toBe(claimants(t) > 1);
             const lo = index.stableFrom;
             const hi = index.stableTo;
             expect(lo <= t && t < hi).toBe(true);
@@ -104,6 +108,9 @@ describe('EndpointIndex (binding tables) against a brute-force model', () => {
               if (!Number.isFinite(at) || at < T - 10_000_000 || at > T + 100_000_000) continue;
               const w = winner(present.filter((e) => holds(e, at)));
               expect(w?.id ?? -1, `stable span of seed ${seed} step ${step}`).toBe(want?.id ?? -1);
+              expect(claimants(at) > 1, `ambiguity over the span, seed ${seed} step ${step}`).toBe(
+                claimants(t) > 1,
+              );
             }
           }
         }

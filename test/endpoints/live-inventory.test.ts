@@ -5,7 +5,12 @@
  */
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { EXPIRED_ENDPOINT } from '../../collector/attribution/endpoint-index.js';
+import {
+  type EndpointIndex,
+  EXPIRED_ENDPOINT,
+  vlanScope,
+} from '../../collector/attribution/endpoint-index.js';
+import { parseIpv4, parseIpv6 } from '../../collector/decode/addr.js';
 import { LiveInventory } from '../../collector/endpoints/live-inventory.js';
 import { bind, ipAt, l2, macAt, overlay, S, T0, unbind, vniIpAt } from './records.js';
 
@@ -219,5 +224,67 @@ describe('LiveInventory history order', () => {
     expect(ipAt(live.index, 100, '10.10.0.11', T0 + 1)).toBeNull();
     expect(ipAt(live.index, 100, '10.10.0.99', T0 + 1)).toBe('shop/far@node-a');
     expect(live.stats().history).toBe(1);
+  });
+});
+
+describe('LiveInventory: one address listed twice in an endpoint', () => {
+  const ip6At = (index: EndpointIndex, vlan: number, ip: string, t: number) => {
+    const ep = index.byIp6At(vlanScope(vlan), parseIpv6(ip), t);
+    return ep && `${ep.namespace}/${ep.pod}@${ep.node}`;
+  };
+
+  it('after unbind the address no longer attributes to the ended pod, nor after expiry to an empty one', () => {
+    const { live, index, setNow } = rig(600);
+    // the same IPv4 twice, and one IPv6 in two spellings
+    const rec = l2({ ips: ['10.10.0.11', '10.10.0.11', 'fd00::1', 'fd00:0::1'] });
+    live.apply('k8s', [bind('u/eth0', T0, rec)]);
+    expect(ipAt(index, 100, '10.10.0.11', T0 + S)).toBe('shop/web-1@node-a');
+    expect(ip6At(index, 100, 'fd00::1', T0 + S)).toBe('shop/web-1@node-a');
+    live.apply('k8s', [unbind('u/eth0', T0 + 60 * S)]);
+    expect(ipAt(index, 100, '10.10.0.11', T0 + 61 * S)).toBeNull();
+    expect(ip6At(index, 100, 'fd00::1', T0 + 61 * S)).toBeNull();
+    expect(ipAt(index, 100, '10.10.0.11', T0 + 30 * S)).toBe('shop/web-1@node-a');
+    setNow(T0 + 700 * S);
+    expect(live.expire()).toBe(true);
+    // expired: nothing at all, not the empty EXPIRED_ENDPOINT
+    expect(index.byIp4At(vlanScope(100), parseIpv4('10.10.0.11'), T0 + 30 * S)).toBeNull();
+    expect(index.byIp6At(vlanScope(100), parseIpv6('fd00::1'), T0 + 30 * S)).toBeNull();
+  });
+
+  it('a doubled address is one claim: one conflict counted, and none left once the binding ends', () => {
+    const { live, logs } = rig();
+    live.apply('k8s', [
+      bind('a/eth0', T0, l2({ pod: 'a', ips: ['10.10.0.11', '10.10.0.11', 'fd00::1', 'fd00:0::1'] })),
+    ]);
+    live.apply('k8s', [
+      bind('b/eth0', T0 + 5 * S, l2({ pod: 'b', mac: '02:00:00:00:01:02', ips: ['10.10.0.11'] })),
+    ]);
+    expect(live.stats().conflicts).toBe(1);
+    live.apply('k8s', [unbind('a/eth0', T0 + 10 * S), unbind('b/eth0', T0 + 10 * S)]);
+    live.apply('k8s', [
+      bind('c/eth0', T0 + 20 * S, l2({ pod: 'c', mac: '02:00:00:00:01:03', ips: ['10.10.0.11', 'fd00::1'] })),
+    ]);
+    expect(live.stats().conflicts).toBe(1);
+    expect(logs).toHaveLength(1);
+  });
+
+  it('a MAC in another case is the same MAC: the same claim, and a relist with it is no change', () => {
+    const { live, index, logs } = rig();
+    live.apply('k8s', [bind('a/eth0', T0, l2({ pod: 'a', mac: '02:00:00:00:01:0a', ips: [] }))]);
+    const g = index.generation;
+    live.apply('k8s', [bind('a/eth0', T0 + S, l2({ pod: 'a', mac: '02:00:00:00:01:0A', ips: [] }))]);
+    expect(index.generation).toBe(g);
+    live.apply('k8s', [bind('b/eth0', T0 + 2 * S, l2({ pod: 'b', mac: '02:00:00:00:01:0A', ips: [] }))]);
+    expect(live.stats().conflicts).toBe(1);
+    expect(logs[0]).toMatch(/MAC 02:00:00:00:01:0a in scope VLAN 100/);
+  });
+
+  it('a relist spelling an IPv6 differently is no change', () => {
+    const { live, index } = rig();
+    live.apply('k8s', [bind('a/eth0', T0, l2({ ips: ['fd00::1'] }))]);
+    const g = index.generation;
+    live.apply('k8s', [bind('a/eth0', T0 + S, l2({ ips: ['fd00:0::1'] }))]);
+    expect(index.generation).toBe(g);
+    expect(live.stats()).toMatchObject({ live: 1, history: 0 });
   });
 });

@@ -1,10 +1,12 @@
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { AttributionCounters, Unattributed } from '../../collector/attribution/attribute.js';
 import { EndpointIndex } from '../../collector/attribution/endpoint-index.js';
 import { parseInventory } from '../../collector/attribution/inventory.js';
 import { parseIpv4, parseIpv6, parseMac } from '../../collector/decode/addr.js';
 import { DecodedPacket, IpProto, Layer } from '../../collector/decode/packet.js';
-import { type FlowRecord, FlowTable } from '../../collector/flows/flow-table.js';
+import { DEFAULT_MAX_FLOWS, type FlowRecord, FlowTable } from '../../collector/flows/flow-table.js';
+import { registerFlowMetrics } from '../../collector/flows/metrics.js';
 
 const T = 1_795_000_000; // a window boundary (divisible by 10)
 const iso = (sec: number) => new Date(sec * 1000).toISOString();
@@ -187,6 +189,15 @@ describe('flow table', () => {
     expect(out.map((f) => f.windowStart).sort()).toEqual([T, T + 20]);
   });
 
+  it('counts a late packet once, also when it finds the table full', () => {
+    const { t, add } = table({ window: 10, grace: 0, maxFlows: 2 });
+    add(pkt({ sport: 1 }), T + 25);
+    add(pkt({ sport: 2 }), T + 26);
+    add(pkt({ sport: 3 }), T + 1);
+    expect(t.stats.overflows).toBe(1);
+    expect(t.stats.latePackets).toBe(1);
+  });
+
   it('bounds memory: a full table emits early and counts the overflow, losing no packet', () => {
     const { t, out, add } = table({ maxFlows: 4 });
     for (let i = 0; i < 10; i++) add(pkt({ sport: 1000 + i }), T);
@@ -260,7 +271,145 @@ describe('flow table', () => {
     expect(counters.attributed).toBe(5);
   });
 
+  it('a MAC two live pods claim: each flow goes to the pod its IP names, also once one claim ends', () => {
+    const shared = (pod: string, ips: string[], from: number, to: number | null = null) => ({
+      namespace: 'ns',
+      pod,
+      node: 'n',
+      mode: 'l2',
+      vlan: 100,
+      mac: '02:00:00:00:00:55',
+      ips,
+      from: iso(from),
+      to: to === null ? null : iso(to),
+    });
+    const idx = index([shared('x', ['10.0.0.55'], T - 60), shared('y', ['10.0.0.56'], T - 30, T + 5)]);
+    const { t, out, add } = table({ idx });
+    for (const sec of [T + 1, T + 2, T + 6]) {
+      add(pkt({ srcMac: '02:00:00:00:00:55', src: '10.0.0.55' }), sec);
+      add(pkt({ srcMac: '02:00:00:00:00:55', src: '10.0.0.56', sport: 40001 }), sec);
+    }
+    t.flush();
+    const got = out.map((f) => `${f.srcIp} ${f.src?.pod} ${f.srcBy} ${f.packets}`).sort();
+    // after T+5 only x claims the MAC: the MAC alone answers (x's flow goes on, now by MAC),
+    // and traffic from y's old IP is x's (a split: its pod changed)
+    expect(got).toEqual(['10.0.0.55 x mac 3', '10.0.0.56 x mac 1', '10.0.0.56 y ip 2']);
+  });
+
+  it('holds 128 MiB of table at the default --max-flows when full (the figure the README gives)', () => {
+    const out: number[] = [];
+    const t = new FlowTable({
+      index: index(),
+      counters: new AttributionCounters(),
+      onFlows: (b) => out.push(b.count),
+    });
+    expect(t.maxFlows).toBe(DEFAULT_MAX_FLOWS);
+    for (let i = 0; i < DEFAULT_MAX_FLOWS; i++)
+      t.add(pkt({ sport: i & 0xffff, dport: 1 + (i >> 16) }), T, T * 1e6, -1);
+    expect(t.stats.open).toBe(DEFAULT_MAX_FLOWS);
+    expect(t.tableBytes).toBe(64 * 2 ** 20);
+    // one more: full, everything goes early; the spare table exists from the first emit on
+    t.add(pkt({ sport: 1, dport: 9 }), T, T * 1e6, -1);
+    expect(out).toEqual([DEFAULT_MAX_FLOWS]);
+    expect(t.tableBytes).toBe(128 * 2 ** 20);
+  });
+
   it('rejects a window longer than it can hold', () => {
     expect(() => table({ window: 3600 })).toThrow(/flow window/);
+  });
+});
+
+describe('flow table clock: timestamps far from the input (corrupt records, jumps)', () => {
+  const Y2100 = Date.parse('2100-01-01T00:00:00Z') / 1000;
+  const emittedBefore = (out: FlowRecord[]) => out.map((f) => f.windowStart);
+
+  it('one record stamped in 2100 holds no window open, makes no packet late, and keeps its own time', () => {
+    const { t, out, add } = table({ window: 10 });
+    for (let s = 0; s < 100; s++) {
+      add(pkt(), T + s);
+      if (s === 5) add(pkt({ sport: 7 }), Y2100 + 0.5);
+    }
+    // windows closed as the real traffic went on, and the odd record's flow did not wait
+    // for 2100 either: it went out with the first window that closed after it
+    expect(new Set(emittedBefore(out))).toEqual(
+      new Set([T, T + 10, T + 20, T + 30, T + 40, T + 50, T + 60, T + 70, T + 80, Y2100]),
+    );
+    expect(t.stats.latePackets).toBe(0);
+    t.flush();
+    expect(t.stats.timeOutliers).toBe(1);
+    const odd = out.filter((f) => f.srcPort === 7);
+    expect(odd.map((f) => [f.windowStart, f.packets])).toEqual([[Y2100, 1]]);
+    expect(out.reduce((n, f) => n + f.packets, 0)).toBe(101);
+  });
+
+  it('a capture that starts with a corrupt record still closes its windows', () => {
+    const { t, out, add } = table({ window: 10 });
+    add(pkt({ sport: 7 }), Y2100);
+    for (let s = 0; s < 50; s++) add(pkt(), T + s);
+    expect(emittedBefore(out)).toContain(T + 30);
+    expect(t.stats.latePackets).toBe(0);
+    t.flush();
+    expect(t.stats.timeOutliers).toBe(1);
+    expect(out.find((f) => f.srcPort === 7)?.windowStart).toBe(Y2100);
+  });
+
+  it('a time no window holds (past 2106-02-07, as the store) is counted and attributed, in no flow', () => {
+    const { t, out, add, counters } = table({ window: 10 });
+    add(pkt(), T + 1);
+    add(pkt(), T + 2);
+    add(pkt({ sport: 7 }), 2 ** 32 + 100);
+    add(pkt(), T + 3);
+    t.flush();
+    expect(t.stats.timeOutOfRange).toBe(1);
+    expect(t.stats.timeOutliers).toBe(0);
+    expect(out.find((f) => f.srcPort === 7)).toBeUndefined();
+    expect(out.map((f) => [f.windowStart, f.packets])).toEqual([[T, 3]]);
+    expect(counters.packets).toBe(4);
+  });
+
+  it('follows an input that really moved on: a capture resumed a day later, sparse traffic', () => {
+    const { t, out, add } = table({ window: 10 });
+    for (let s = 0; s < 20; s++) add(pkt(), T + s);
+    for (let s = 0; s < 30; s++) add(pkt(), T + 86_400 + s);
+    expect(emittedBefore(out)).toContain(T + 86_400 + 10);
+    // one packet every two hours
+    for (let i = 1; i <= 5; i++) add(pkt(), T + 86_400 + i * 7200);
+    t.flush();
+    expect(t.stats.timeOutliers).toBe(0);
+    expect(t.stats.latePackets).toBe(0);
+    const starts = out.map((f) => f.windowStart);
+    for (let i = 1; i <= 5; i++) expect(starts).toContain(T + 86_400 + i * 7200);
+    expect(out.reduce((n, f) => n + f.packets, 0)).toBe(55);
+  });
+
+  it('follows an input that went back in time for good (captures concatenated newest first)', () => {
+    const { t, out, add } = table({ window: 10 });
+    for (let s = 0; s < 20; s++) add(pkt(), T + 86_400 + s);
+    for (let s = 0; s < 50; s++) add(pkt(), T + s);
+    // the earlier capture's windows close as it goes on, not only at the end
+    expect(emittedBefore(out)).toContain(T + 30);
+    t.flush();
+    expect(t.stats.timeOutliers).toBe(0);
+    expect(t.stats.clockJumps).toBe(1);
+    expect(out.reduce((n, f) => n + f.packets, 0)).toBe(70);
+  });
+
+  it('its counts are metrics: podwire_flow_* summed over the flow tables', async () => {
+    const a = table({ window: 10 });
+    const b = table({ window: 10, grace: 0 });
+    for (const s of [0, 1, 2]) a.add(pkt(), T + s);
+    a.add(pkt({ sport: 7 }), Y2100);
+    a.add(pkt(), T + 3);
+    a.add(pkt({ sport: 8 }), 2 ** 32);
+    b.add(pkt(), T + 25);
+    b.add(pkt(), T + 1);
+    const reg = new Registry();
+    registerFlowMetrics(reg, () => [a.t.stats, b.t.stats]);
+    const text = await reg.metrics();
+    expect(text).toMatch(/^podwire_flow_time_outliers_total 1$/m);
+    expect(text).toMatch(/^podwire_flow_time_out_of_range_total 1$/m);
+    expect(text).toMatch(/^podwire_flow_late_packets_total 1$/m);
+    expect(text).toMatch(/^podwire_flow_table_overflows_total 0$/m);
+    expect(text).toMatch(/^podwire_flow_clock_jumps_total 0$/m);
   });
 });
