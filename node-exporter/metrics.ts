@@ -550,7 +550,7 @@ export const CAPTURE_METRICS = {
     'counter',
     'capture',
     ['interface', 'reason'],
-    'Packets the live capture lost: reason kernel (its buffer was full: podwire did not keep up; raise mirror.bufferMiB), interface (dropped by the interface before any capture saw them: rx_dropped, rx_missed_errors, rx_fifo_errors).',
+    'Packets a live capture lost: kernel (its buffer was full: raise mirror.bufferMiB), interface (dropped before any capture).',
   ),
 } as const;
 
