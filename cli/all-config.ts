@@ -6,6 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { parseUntaggedScope } from '../collector/attribution/untagged-scope.js';
+import { DEFAULT_BUFFER_MIB, DEFAULT_SNAPLEN } from '../collector/capture/tcpdump.js';
 import { endpointSourceConfigSchema, formatIssues } from '../collector/endpoints/config.js';
 import { windowProblem } from '../collector/flows/flow-table.js';
 import { DEFAULT_RETENTION } from '../ingest/schema.js';
@@ -104,6 +106,25 @@ export const allConfigSchema = z
             type: z.literal('capture'),
             interface: z.string().min(1),
             filter: z.string().optional(),
+            /** the kernel capture buffer, MiB (tcpdump -B) */
+            bufferMiB: z.number().int().min(1).max(4096).default(DEFAULT_BUFFER_MIB),
+            /** bytes kept per packet: every header podwire reads fits in 256 */
+            snaplen: z.number().int().min(64).max(262144).default(DEFAULT_SNAPLEN),
+            /** the tenant scope of untagged, untunnelled frames (a mirror of pods' own interfaces) */
+            untaggedScope: z
+              .string()
+              .refine(
+                (v) => {
+                  try {
+                    parseUntaggedScope(v);
+                    return true;
+                  } catch {
+                    return false;
+                  }
+                },
+                { message: 'expected vni:N (0..16777215) or vlan:N (1..4094)' },
+              )
+              .optional(),
           })
           .strict(),
         z

@@ -14,6 +14,8 @@
 import { join } from 'node:path';
 import { mountApi } from '../api/app.js';
 import { AttributionCounters } from '../collector/attribution/attribute.js';
+import { parseUntaggedScope } from '../collector/attribution/untagged-scope.js';
+import { type CaptureCounts, registerCaptureMetrics } from '../collector/capture/metrics.js';
 import { captureLive } from '../collector/capture/tcpdump.js';
 import { decodeConfig } from '../collector/decode/packet.js';
 import { EndpointConfigError } from '../collector/endpoints/config.js';
@@ -40,6 +42,7 @@ import { NodeExporter } from '../node-exporter/exporter.js';
 import { EndpointJoin } from '../node-exporter/join.js';
 import { fromCollectorState } from '../node-exporter/nic-state.js';
 import type { AllConfig } from './all-config.js';
+import { DropNotice } from './capture-run.js';
 import { ExitCode, listenError, parseListen, UserError } from './errors.js';
 import { buildSources, parseSourceSpec } from './node.js';
 import { parseListenAddress } from './sflow-run.js';
@@ -250,6 +253,10 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
     const path = new PacketPath({
       index: live.index,
       decode: decodeConfig([]),
+      untaggedScope:
+        mirror.type === 'capture' && mirror.untaggedScope !== undefined
+          ? parseUntaggedScope(mirror.untaggedScope)
+          : undefined,
       flows: flowTable,
       counters,
       onPacket:
@@ -290,6 +297,8 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
     let demoMirror: DemoMirror | null = null;
     let sflowTick: ((nowSec: number) => void) | null = null;
     let capture: Promise<unknown> | null = null;
+    /** the capture mirror's counts, as tcpdump last reported them */
+    let captureCounts: CaptureCounts | null = null;
     if (mirror.type === 'demo') {
       const vteps = () => {
         const m = new Map<string, string>();
@@ -359,11 +368,30 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
         await engine.stop();
       });
     } else if (mirror.type === 'capture') {
+      const counts: CaptureCounts = {
+        interface: mirror.interface,
+        packets: 0,
+        receivedByFilter: null,
+        droppedByKernel: null,
+        droppedByInterface: null,
+      };
+      captureCounts = counts;
+      registerCaptureMetrics(registry, () => counts);
+      const notice = new DropNotice(mirror.interface, 'mirror.bufferMiB');
       capture = captureLive(mirror.interface, path.handle, {
         filter: mirror.filter,
         signal: inputStop.signal,
-        immediate: true,
+        bufferMiB: mirror.bufferMiB,
+        snaplen: mirror.snaplen,
         onListening: () => say(`podwire: capturing on ${mirror.interface}`),
+        onProgress: (_bytes, packets) => {
+          counts.packets = packets;
+        },
+        onDrops: (d) => {
+          Object.assign(counts, d);
+          const warning = notice.update(d);
+          if (warning !== null) log(warning);
+        },
       }).catch((err: Error) => log(`capture on ${mirror.interface} stopped: ${err.message}`));
     }
     let lastMs = Date.now();
@@ -403,6 +431,7 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
         flows: { emitted: flowStats().emitted, open: flowStats().open, ...f },
         vfCounterRows: vfRows,
         nic: health.sources.map((s) => ({ source: s.name, ok: s.ok, lastError: s.lastError })),
+        ...(captureCounts === null ? {} : { capture: { ...captureCounts } }),
       };
     };
     const line = () => {
@@ -411,6 +440,7 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
         packets: { seen: number; attributed: number };
         flows: { emitted: number; written: number; spooled: number; dropped: number };
         nic: { source: string; ok: boolean }[];
+        capture?: CaptureCounts;
       };
       const pct = s.packets.seen > 0 ? ((100 * s.packets.attributed) / s.packets.seen).toFixed(1) : '0';
       const nicBad = s.nic.filter((n) => !n.ok).map((n) => n.source);
@@ -418,7 +448,8 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
         `podwire: ${s.endpoints.live} endpoints live (VFs in use: ${s.endpoints.vfsInUse || 'none'}), ` +
         `${num(s.packets.seen)} packets (${pct}% attributed), ${num(s.flows.emitted)} flows, ` +
         `${num(s.flows.written)} stored, ${num(s.flows.spooled)} spooled, ${num(s.flows.dropped)} dropped; ` +
-        `NIC ${nicBad.length === 0 ? 'ok' : `failing: ${nicBad.join(', ')}`}`
+        `NIC ${nicBad.length === 0 ? 'ok' : `failing: ${nicBad.join(', ')}`}` +
+        (s.capture === undefined ? '' : `; ${captureStatus(s.capture)}`)
       );
     };
 
@@ -459,4 +490,10 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
   } finally {
     await unwind();
   }
+}
+
+/** The status line's capture part: what the capture lost, by where. */
+function captureStatus(c: CaptureCounts): string {
+  const n = (v: number | null) => (v === null ? '?' : num(v));
+  return `capture ${c.interface}: ${n(c.droppedByKernel)} dropped by the kernel, ${n(c.droppedByInterface)} by the interface`;
 }

@@ -4,7 +4,7 @@ import { AttributionCounters } from '../collector/attribution/attribute.js';
 import type { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import { type FlowBatch, FlowTable } from '../collector/flows/flow-table.js';
 import { observationName, type PointNames } from '../collector/sflow/observation.js';
-import { type InputOptions, runCapture, summaryLine } from './capture-run.js';
+import { failOnKernelDrops, type InputOptions, runCapture, summaryLine } from './capture-run.js';
 import { UserError } from './errors.js';
 import { FLOW_TABLE_HEADER, flowJson, flowTableRow } from './format.js';
 import { LineWriter } from './output.js';
@@ -35,6 +35,13 @@ export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void>
     if (o.pcap !== undefined || o.capture !== undefined)
       throw new UserError('give exactly one input: --pcap, --capture or --sflow');
     if (o.filter !== undefined) throw new UserError('--filter applies to --capture only');
+    for (const [flag, v] of [
+      ['--capture-buffer', o.captureBuffer],
+      ['--snaplen', o.snaplen],
+      ['--untagged-scope', o.untaggedScope],
+    ] as const) {
+      if (v !== undefined) throw new UserError(`${flag} applies to --pcap and --capture, not --sflow`);
+    }
   } else if (o.durationSeconds !== undefined) {
     throw new UserError('--duration applies to --sflow only');
   } else if (o.pcap === undefined && o.capture === undefined) {
@@ -95,14 +102,15 @@ export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void>
       }
     }
   }
-  if (o.quiet) return;
   if (sflowRun !== undefined) {
-    process.stderr.write(`${sflowSummary(sflowRun)}\n`);
+    if (!o.quiet) process.stderr.write(`${sflowSummary(sflowRun)}\n`);
     return;
   }
   const s = flowTable!.stats;
-  process.stderr.write(
-    `${summaryLine(run!.path)} flows=${s.emitted} flow_table_overflows=${s.overflows} late_packets=${s.latePackets}` +
-      ` time_outliers=${s.timeOutliers} time_out_of_range=${s.timeOutOfRange} clock_jumps=${s.clockJumps}\n`,
-  );
+  if (!o.quiet)
+    process.stderr.write(
+      `${summaryLine(run!.path, run!.live)} flows=${s.emitted} flow_table_overflows=${s.overflows} late_packets=${s.latePackets}` +
+        ` time_outliers=${s.timeOutliers} time_out_of_range=${s.timeOutOfRange} clock_jumps=${s.clockJumps}\n`,
+    );
+  failOnKernelDrops(o.capture, run!.live);
 }

@@ -8,6 +8,9 @@
  *   sysfs:PF[,PF]        PF/device/sriov/N/stats/* and virtfnN (under --sysfs-root)
  *   netdev:IF[,IF]       /sys/class/net/IF/statistics/* (VF representors, veths)
  *   tc:IF[,IF]           `tc -s -j qdisc/class show dev IF` (QoS drops)
+ *
+ * netdev and tc devices are joined to pods by the inventory's `hostInterface`, else, for a
+ * host-side veth, by its peer's MAC (collector/nic/veth-peers.ts).
  */
 import { hostname } from 'node:os';
 import { type EndpointIndex, EndpointIndex as Index } from '../collector/attribution/endpoint-index.js';
@@ -18,6 +21,7 @@ import { createNetdevSource } from '../collector/nic/netdev.js';
 import { createSysfsSource } from '../collector/nic/sysfs.js';
 import { createTcSource } from '../collector/nic/tc.js';
 import type { NicSource } from '../collector/nic/types.js';
+import { VethPeers } from '../collector/nic/veth-peers.js';
 import { NodeExporter } from '../node-exporter/exporter.js';
 import { listenError, UserError } from './errors.js';
 
@@ -63,6 +67,8 @@ export function parseSourceSpec(text: string): SourceSpec {
 
 export function buildSources(specs: SourceSpec[], node: string, sysfsRoot?: string): NicSource[] {
   const seen = new Set<string>();
+  // host-side veths → their pods' MACs, shared by netdev and tc (one cache)
+  const peers = new VethPeers();
   return specs.map((s) => {
     if (seen.has(s.kind))
       throw new UserError(`--source ${s.kind} given twice: list its devices in one --source`);
@@ -75,9 +81,9 @@ export function buildSources(specs: SourceSpec[], node: string, sysfsRoot?: stri
       case 'sysfs':
         return createSysfsSource({ node, devices: s.devices, root: sysfsRoot });
       case 'netdev':
-        return createNetdevSource({ node, devices: s.devices, root: sysfsRoot });
+        return createNetdevSource({ node, devices: s.devices, root: sysfsRoot, peers });
       case 'tc':
-        return createTcSource({ node, devices: s.devices });
+        return createTcSource({ node, devices: s.devices, peers });
       default:
         throw new UserError(`--source: unknown kind ${JSON.stringify(s.kind satisfies never)}`);
     }

@@ -28,11 +28,33 @@ const collectPort = (v: string, prev: number[] = []) => {
   }
 };
 
+const wholeNumber = (v: string) => {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a whole number');
+  return Number(v);
+};
+
 function inputOptions(cmd: Command): Command {
   return cmd
     .option('--pcap <file>', 'read a pcap or pcapng file ("-" for stdin)')
-    .option('--capture <iface>', 'capture live on an interface (runs tcpdump -i IFACE -U -s 0 -w -)')
+    .option(
+      '--capture <iface>',
+      'capture live on an interface (runs tcpdump -i IFACE -U -s 256 -B 32768 --immediate-mode -w -)',
+    )
     .option('--filter <bpf>', 'BPF filter for --capture (tcpdump syntax)')
+    .option(
+      '--capture-buffer <MiB>',
+      'with --capture: the kernel capture buffer (tcpdump -B), MiB (default 32)',
+      wholeNumber,
+    )
+    .option(
+      '--snaplen <bytes>',
+      'with --capture: bytes kept per packet (default 256: every header podwire reads)',
+      wholeNumber,
+    )
+    .option(
+      '--untagged-scope <vni:N|vlan:N>',
+      "the tenant scope of untagged, untunnelled frames (a mirror of a pod's own interface)",
+    )
     .requiredOption('--inventory <file>', 'endpoint inventory JSON (see README: inventory contract)')
     .option(
       '--vxlan-port <port>',

@@ -1,6 +1,6 @@
 /** `podwire trace`: one record per packet, attributed to the pods that sent and received it. */
 import type { CapturedPacket } from '../collector/capture/types.js';
-import { type InputOptions, runCapture, summaryLine } from './capture-run.js';
+import { failOnKernelDrops, type InputOptions, runCapture, summaryLine } from './capture-run.js';
 import { PACKET_TABLE_HEADER, packetJson, packetTableRow } from './format.js';
 import { LineWriter } from './output.js';
 
@@ -31,6 +31,6 @@ export async function trace(o: TraceOptions, signal: AbortSignal): Promise<void>
     // the packets read before an input error (a truncated capture) are still printed
     await out.drain();
   }
-  const { path } = run;
-  if (!o.quiet) process.stderr.write(`${summaryLine(path)}\n`);
+  if (!o.quiet) process.stderr.write(`${summaryLine(run.path, run.live)}\n`);
+  failOnKernelDrops(o.capture, run.live);
 }

@@ -8,6 +8,7 @@
  */
 import { Attribution, AttributionCounters, attribute, packetTimeUs } from './attribution/attribute.js';
 import type { EndpointIndex } from './attribution/endpoint-index.js';
+import { applyUntaggedScope, type UntaggedScope } from './attribution/untagged-scope.js';
 import type { CapturedPacket } from './capture/types.js';
 import { decodeFrame } from './decode/frame.js';
 import { type DecodeConfig, DecodedPacket, decodeStatusName } from './decode/packet.js';
@@ -29,6 +30,8 @@ export interface PacketPathOptions {
   onPacket?: PacketConsumer;
   /** sampled input: each packet stands for this many */
   samplingRate?: number;
+  /** the tenant scope of the input's untagged, untunnelled frames (a pod-side mirror) */
+  untaggedScope?: UntaggedScope;
 }
 
 export class PacketPath {
@@ -44,6 +47,7 @@ export class PacketPath {
   private readonly flows: FlowTable | undefined;
   private readonly onPacket: PacketConsumer | undefined;
   private readonly samplingRate: number;
+  private readonly untagged: UntaggedScope | null;
 
   constructor(opts: PacketPathOptions) {
     this.counters = opts.counters ?? new AttributionCounters();
@@ -52,6 +56,7 @@ export class PacketPath {
     this.flows = opts.flows;
     this.onPacket = opts.onPacket;
     this.samplingRate = opts.samplingRate ?? 1;
+    this.untagged = opts.untaggedScope ?? null;
     this.handle = this.onPacket === undefined && this.flows !== undefined ? this.flowsOnly : this.everyPacket;
   }
 
@@ -65,6 +70,7 @@ export class PacketPath {
   private readonly flowsOnly = (c: CapturedPacket): void => {
     const p = this.packet;
     this.decodeStatus[decodeFrame(c.data, c.offset, c.capLength, c.wireLength, c.linkType, p, this.cfg)]++;
+    if (this.untagged !== null) applyUntaggedScope(p, this.untagged);
     this.bytes += c.wireLength;
     this.flows!.add(p, c.tsSec, packetTimeUs(c.tsSec, c.tsNsec), p.erspanSession, this.samplingRate);
   };
@@ -72,6 +78,7 @@ export class PacketPath {
   private readonly everyPacket = (c: CapturedPacket): void => {
     const p = this.packet;
     this.decodeStatus[decodeFrame(c.data, c.offset, c.capLength, c.wireLength, c.linkType, p, this.cfg)]++;
+    if (this.untagged !== null) applyUntaggedScope(p, this.untagged);
     this.bytes += c.wireLength;
     const tUs = packetTimeUs(c.tsSec, c.tsNsec);
     attribute(p, tUs, this.index, this.attribution, this.counters);

@@ -1,6 +1,8 @@
 /**
  * Joins NIC devices to the pods of the endpoint inventory: a VF by (node, pf, vf index) —
- * the inventory's `vf: {pf, index}` — and a netdev by (node, the pod's MAC it carries).
+ * the inventory's `vf: {pf, index}` —, a host-side device (netdev, qdisc) by (node, the
+ * inventory's `hostInterface`), and a netdev by (node, the pod's MAC it carries: its veth
+ * peer's, which the sources resolve).
  * Time-versioned like the EndpointIndex: the binding active at the collection's instant
  * wins, the newest one when two overlap.
  *
@@ -27,6 +29,15 @@ function active(list: Endpoint[] | undefined, tUs: number): Endpoint | null {
   return null;
 }
 
+function file(map: Map<string, Endpoint[]>, key: string, ep: Endpoint): void {
+  let list = map.get(key);
+  if (list === undefined) {
+    list = [];
+    map.set(key, list);
+  }
+  insert(list, ep);
+}
+
 function sub<K, V>(map: Map<string, Map<K, V>>, key: string): Map<K, V> {
   let m = map.get(key);
   if (m === undefined) {
@@ -43,6 +54,8 @@ export class EndpointJoin {
   private readonly byVf = new Map<string, Map<string, Map<number, Endpoint[]>>>();
   /** node → MAC → bindings */
   private readonly byMac = new Map<string, Map<string, Endpoint[]>>();
+  /** node → host-side device name → bindings */
+  private readonly byHost = new Map<string, Map<string, Endpoint[]>>();
   /** the next instant (µs) a binding starts or ends */
   private nextChangeUs = Number.NEGATIVE_INFINITY;
   /** bumped whenever a join's answer may have changed */
@@ -59,6 +72,7 @@ export class EndpointJoin {
       this.generation = idx?.generation ?? -1;
       this.byVf.clear();
       this.byMac.clear();
+      this.byHost.clear();
       if (idx !== null) {
         for (const ep of idx.endpoints) {
           // an empty binding (an expired one's slot, EXPIRED_ENDPOINT, or one replaced before
@@ -73,13 +87,8 @@ export class EndpointJoin {
             }
             insert(list, ep);
           }
-          const byMac = sub(this.byMac, ep.node);
-          let list = byMac.get(ep.mac);
-          if (list === undefined) {
-            list = [];
-            byMac.set(ep.mac, list);
-          }
-          insert(list, ep);
+          file(sub(this.byMac, ep.node), ep.mac, ep);
+          if (ep.hostInterface !== '') file(sub(this.byHost, ep.node), ep.hostInterface, ep);
         }
       }
       this.nextChangeUs = Number.NEGATIVE_INFINITY;
@@ -100,6 +109,22 @@ export class EndpointJoin {
   /** The endpoint bound to a VF at tMs (ms since the epoch). */
   vf(node: string, pf: string, vf: number, tMs: number): Endpoint | null {
     return active(this.byVf.get(node)?.get(pf)?.get(vf), tMs * 1000);
+  }
+
+  /** The endpoint whose host-side device on `node` is `device`, at tMs. */
+  hostDevice(node: string, device: string, tMs: number): Endpoint | null {
+    return active(this.byHost.get(node)?.get(device), tMs * 1000);
+  }
+
+  /**
+   * The pod behind a host device at tMs: by the inventory's hostInterface, else by the MAC
+   * of the pod interface behind it (its veth peer's), when the source knew it.
+   */
+  device(node: string, device: string, endpointMac: string | null | undefined, tMs: number): Endpoint | null {
+    return (
+      this.hostDevice(node, device, tMs) ??
+      (endpointMac ? this.mac(node, endpointMac.toLowerCase(), tMs) : null)
+    );
   }
 
   /** The endpoint of a node with this MAC (lower case) at tMs. */

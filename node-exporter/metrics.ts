@@ -19,7 +19,16 @@ export {
 export type MetricType = 'counter' | 'gauge';
 
 /** Where a family's values come from. */
-export type MetricGroup = 'vf' | 'netdev' | 'qdisc' | 'endpoint' | 'sflow' | 'flow' | 'collector' | 'process';
+export type MetricGroup =
+  | 'vf'
+  | 'netdev'
+  | 'qdisc'
+  | 'endpoint'
+  | 'sflow'
+  | 'capture'
+  | 'flow'
+  | 'collector'
+  | 'process';
 
 export interface MetricDef {
   readonly name: string;
@@ -602,6 +611,34 @@ export const FLOW_METRICS = {
   ),
 } as const;
 
+/**
+ * A live capture's metrics (collector/capture/metrics.ts registers them where `podwire all`
+ * runs a `capture` mirror): what it read and what it lost, and where.
+ */
+export const CAPTURE_METRICS = {
+  packets: def(
+    'podwire_capture_packets_total',
+    'counter',
+    'capture',
+    ['interface'],
+    'Packets podwire read from the live capture (tcpdump) on the interface.',
+  ),
+  received: def(
+    'podwire_capture_received_packets_total',
+    'counter',
+    'capture',
+    ['interface'],
+    "Packets the capture's filter accepted, dropped ones included (tcpdump's received by filter, asked every 5 s).",
+  ),
+  dropped: def(
+    'podwire_capture_dropped_packets_total',
+    'counter',
+    'capture',
+    ['interface', 'reason'],
+    'Packets a live capture lost: kernel (its buffer was full: raise mirror.bufferMiB), interface (dropped before any capture).',
+  ),
+} as const;
+
 export const PROCESS_METRICS = {
   cpu: def('process_cpu_seconds_total', 'counter', 'process', [], 'User and system CPU time spent, seconds.'),
   rss: def('process_resident_memory_bytes', 'gauge', 'process', [], 'Resident memory size, bytes.'),
@@ -627,6 +664,7 @@ export const DOCUMENTED_METRICS: readonly MetricDef[] = [
   ...Object.values(ENDPOINT_METRICS),
   ...Object.values(SFLOW_METRICS),
   ...Object.values(FLOW_METRICS),
+  ...Object.values(CAPTURE_METRICS),
 ];
 
 /** The README's metric table (node-exporter/README.md, between the metrics markers). */

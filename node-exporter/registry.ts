@@ -631,7 +631,7 @@ export class ExporterRegistry {
     const nodes = new Set<string>(this.extraNodes);
     const unattributedVfs = this.addVfs(state.vfs, nodes, at, version, round);
     const unattributedNetdevs = this.addNetdevs(state.netdevs, nodes, at, version, round);
-    this.addQdiscs(state.qdiscs, nodes, round);
+    this.addQdiscs(state.qdiscs, nodes, at, round);
     this.addEndpoints(nodes, at, version);
     let series = 0;
     for (const f of this.nicFamilies) {
@@ -701,12 +701,12 @@ export class ExporterRegistry {
     return unattributed;
   }
 
-  private addQdiscs(qdiscs: readonly QdiscState[], nodes: Set<string>, round: number): void {
+  private addQdiscs(qdiscs: readonly QdiscState[], nodes: Set<string>, at: number, round: number): void {
     const { qdCounters, qdBacklogBytes, qdBacklogPackets } = this.fam;
     for (const q of qdiscs) {
       const s = q.sample;
       nodes.add(s.node);
-      const c = this.qdiscLabels(s, round);
+      const c = this.qdiscLabels(s, at, round);
       const totals = q.totals;
       for (let i = 0; i < qdCounters.length; i++) {
         const t = totals[i];
@@ -810,7 +810,7 @@ export class ExporterRegistry {
     const byIf = sub(this.netdevCache, n.node);
     let c = byIf.get(n.interface);
     if (c === undefined || c.version !== version || c.mac !== n.endpointMac) {
-      const ep = n.endpointMac ? this.join.mac(n.node, n.endpointMac.toLowerCase(), at) : null;
+      const ep = this.join.device(n.node, n.interface, n.endpointMac, at);
       if (c === undefined || c.ep !== ep) {
         c = {
           seen: round,
@@ -837,10 +837,13 @@ export class ExporterRegistry {
     return c;
   }
 
-  private qdiscLabels(q: QdiscSample, round: number): QdiscCache {
-    // the pod behind the qdisc's device, as its netdev was joined this round
+  private qdiscLabels(q: QdiscSample, at: number, round: number): QdiscCache {
+    // the pod behind the qdisc's device: by the inventory's hostInterface or the device's
+    // veth peer, else as its netdev was joined this round
     const nd = this.netdevCache.get(q.node)?.get(q.interface);
-    const ep = nd !== undefined && nd.seen === round ? nd.ep : null;
+    const ep =
+      this.join.device(q.node, q.interface, q.endpointMac, at) ??
+      (nd !== undefined && nd.seen === round ? nd.ep : null);
     const byIf = sub(this.qdiscCache, q.node);
     let list = byIf.get(q.interface);
     if (list === undefined) {

@@ -37,6 +37,8 @@ export interface Endpoint {
   readonly ips: readonly string[];
   readonly static: boolean;
   readonly vf: { readonly pf: string; readonly index: number } | undefined;
+  /** the host-side device (veth peer, OVS port, representor) on `node`; '' when not known */
+  readonly hostInterface: string;
   readonly scope: number;
   readonly macNum: number;
   readonly fromUs: number;
@@ -65,6 +67,7 @@ export const EXPIRED_ENDPOINT: Endpoint = Object.freeze({
   ips: [],
   static: false,
   vf: undefined,
+  hostInterface: '',
   scope: -1,
   macNum: -1,
   fromUs: Number.POSITIVE_INFINITY,
@@ -166,6 +169,7 @@ export function endpointFromRecord(
     ips: canonicalIps(r.ips),
     static: r.static,
     vf: l2 ? r.vf : undefined,
+    hostInterface: r.hostInterface ?? '',
     scope: l2 ? vlanScope(r.vlan) : vniScope(r.vni),
     macNum: parseMac(r.mac),
     fromUs: fromUs ?? toUs(r.from, Number.NEGATIVE_INFINITY),

@@ -26,6 +26,14 @@ const common = {
   ips: z.array(ip).default([]),
   tier: z.string().default(''),
   static: z.boolean().default(false),
+  /**
+   * the host-side device of this interface on its node (the veth peer, the OVS port, the VF
+   * representor): what the netdev and tc sources read; joins their series to the pod
+   */
+  hostInterface: z
+    .string()
+    .regex(/^[^/\s\0]{1,15}$/, 'expected an interface name (at most 15 characters, no / or spaces)')
+    .optional(),
   from: instant.nullable().default(null),
   to: instant.nullable().default(null),
 };

@@ -89,6 +89,7 @@ function sameRecord(a: EndpointRecord, b: EndpointRecord): boolean {
     a.mac.toLowerCase() !== b.mac.toLowerCase() ||
     a.tier !== b.tier ||
     a.static !== b.static ||
+    (a.hostInterface ?? '') !== (b.hostInterface ?? '') ||
     !sameIps(a.ips, b.ips)
   ) {
     return false;
@@ -118,6 +119,7 @@ function recordOf(ep: Endpoint): EndpointRecord {
     ips: [...ep.ips],
     tier: ep.tier,
     static: ep.static,
+    ...(ep.hostInterface === '' ? {} : { hostInterface: ep.hostInterface }),
     from: Number.isFinite(ep.fromUs) ? isoUs(ep.fromUs) : null,
     to: Number.isFinite(ep.toUs) ? isoUs(ep.toUs) : null,
   };

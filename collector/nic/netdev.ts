@@ -16,6 +16,7 @@ import {
   type NetdevSample,
   type NicSource,
 } from './types.js';
+import { setPeerMacs, type VethPeers } from './veth-peers.js';
 
 export interface NetdevSourceOptions {
   node: string;
@@ -27,6 +28,8 @@ export interface NetdevSourceOptions {
   root?: string;
   /** source name (default `netdev`) */
   name?: string;
+  /** resolves host-side veths to their pod-side peer's MAC (set as `endpointMac`) */
+  peers?: VethPeers;
 }
 
 /** statistics file → NetdevSample field */
@@ -134,6 +137,9 @@ export function createNetdevSource(options: NetdevSourceOptions): NicSource {
         }
       }
       if (errors.length > 0 && netdevs.length === 0) throw new Error(errors.join('; '));
+      if (options.peers !== undefined && netdevs.length > 0) {
+        await setPeerMacs(options.peers, netdevs, errors);
+      }
       return errors.length > 0 ? { vfs: [], qdiscs: [], netdevs, errors } : { vfs: [], qdiscs: [], netdevs };
     },
   };

@@ -19,6 +19,7 @@
  */
 import { checkCommon, checkName, type ExecFn, errorMessage, execCommand, netnsArgs } from './exec.js';
 import type { CounterWidths, NicSource, QdiscSample } from './types.js';
+import { setPeerMacs, type VethPeers } from './veth-peers.js';
 
 export interface TcSourceOptions {
   node: string;
@@ -35,6 +36,8 @@ export interface TcSourceOptions {
   exec?: ExecFn;
   /** source name (default `tc`) */
   name?: string;
+  /** resolves host-side veths to their pod-side peer's MAC (set as `endpointMac`) */
+  peers?: VethPeers;
 }
 
 type Json = Record<string, unknown>;
@@ -225,6 +228,7 @@ export function createTcSource(options: TcSourceOptions): NicSource {
         }
       }
       if (devices.length > 0 && failedDevices === devices.length) throw new Error(errors.join('; '));
+      if (options.peers !== undefined && qdiscs.length > 0) await setPeerMacs(options.peers, qdiscs, errors);
       return errors.length > 0 ? { vfs: [], qdiscs, netdevs: [], errors } : { vfs: [], qdiscs, netdevs: [] };
     },
   };

@@ -61,6 +61,11 @@ export interface QdiscSample {
   /** current backlog, bytes and packets (gauges) */
   backlogBytes: number;
   backlogPackets: number;
+  /**
+   * The MAC of the pod interface behind the device (its veth peer's), when the source
+   * resolved it; the exporter joins it by (node, MAC) like a netdev's endpointMac.
+   */
+  endpointMac?: string | null;
 }
 
 /** Interface statistics (/sys/class/net/IF/statistics/*): VF representors or any netdev. */

@@ -100,6 +100,31 @@ describe.concurrent('bad usage exits 2 and says what is wrong', () => {
       /--filter applies to --capture only/,
     ],
     [
+      '--capture-buffer without --capture',
+      () => ['flows', ...input, '--capture-buffer', '64'],
+      /--capture-buffer applies to --capture only/,
+    ],
+    [
+      'a --capture-buffer of 0 MiB',
+      () => ['trace', '--capture', 'lo', '--inventory', SAMPLE_INVENTORY, '--capture-buffer', '0'],
+      /--capture-buffer: a whole number of MiB, 1\.\.4096/,
+    ],
+    [
+      'a --snaplen too small for the headers',
+      () => ['trace', '--capture', 'lo', '--inventory', SAMPLE_INVENTORY, '--snaplen', '20'],
+      /--snaplen: a whole number of bytes, 64\.\.262144/,
+    ],
+    [
+      'an --untagged-scope that is no scope',
+      () => ['trace', ...input, '--untagged-scope', 'vlan:5000'],
+      /--untagged-scope: "vlan:5000" is not a tenant scope: expected vni:N \(0\.\.16777215\) or vlan:N \(1\.\.4094\)/,
+    ],
+    [
+      '--untagged-scope with --sflow',
+      () => ['flows', '--sflow', '--inventory', SAMPLE_INVENTORY, '--untagged-scope', 'vni:1'],
+      /--untagged-scope applies to --pcap and --capture, not --sflow/,
+    ],
+    [
       'a --window that is no duration',
       () => ['flows', ...input, '--window', 'soon'],
       /--window: "soon" is not a duration/,
@@ -170,6 +195,7 @@ describe.concurrent('bad usage exits 2 and says what is wrong', () => {
     inv.endpoints[2].mac = 'not-a-mac';
     inv.endpoints[3].ips = ['172.16.1.254', '1.2.3'];
     inv.endpoints[4].mode = 'l3';
+    inv.endpoints[5].hostInterface = 'veth/../x';
     const file = join(tmp.dir, 'bad-fields.json');
     await writeFile(file, JSON.stringify(inv));
     const r = await podwire(['flows', '--pcap', SAMPLE_PCAP, '--inventory', file]);
@@ -180,6 +206,7 @@ describe.concurrent('bad usage exits 2 and says what is wrong', () => {
       'endpoints.2.mac',
       'endpoints.3.ips.1',
       'endpoints.4',
+      'endpoints.5.hostInterface',
     ]) {
       expect(r.stderr).toMatch(new RegExp(`^\\s+${path.replaceAll('.', '\\.')}\\b`, 'm'));
     }
