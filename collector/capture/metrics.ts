@@ -3,8 +3,9 @@
  * CAPTURE_METRICS), read at scrape time from what the capture last reported: packets read,
  * packets its filter accepted, and its drops by where they happened.
  */
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import { CAPTURE_METRICS as M } from '../../node-exporter/metrics.js';
+import { scrapeCounter } from '../../node-exporter/scrape-metrics.js';
 import type { CaptureDrops } from './tcpdump.js';
 
 /** What a running capture has read and lost so far. */
@@ -15,16 +16,7 @@ export interface CaptureCounts extends CaptureDrops {
 
 export function registerCaptureMetrics(registry: Registry, counts: () => CaptureCounts): void {
   const counter = (d: (typeof M)[keyof typeof M], fill: (c: Counter, s: CaptureCounts) => void) =>
-    new Counter({
-      name: d.name,
-      help: d.help,
-      labelNames: d.labels,
-      registers: [registry],
-      collect() {
-        this.reset();
-        fill(this, counts());
-      },
-    });
+    scrapeCounter(registry, d, (c) => fill(c, counts()));
   counter(M.packets, (c, s) => c.labels(s.interface).inc(s.packets));
   counter(M.received, (c, s) => {
     if (s.receivedByFilter !== null) c.labels(s.interface).inc(s.receivedByFilter);

@@ -30,8 +30,9 @@
  *   asks the packet's IP which claimant sent it (attribute.ts). The same endpoint (namespace, pod,
  *   interface) reported by two sources is not a conflict.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { ENDPOINT_METRICS } from '../../node-exporter/metrics.js';
+import { scrapeCounter, scrapeGauge } from '../../node-exporter/scrape-metrics.js';
 import type { Endpoint } from '../attribution/endpoint-index.js';
 import { canonicalIps, EndpointIndex } from '../attribution/endpoint-index.js';
 import type { EndpointRecord, Inventory } from '../attribution/inventory.js';
@@ -300,73 +301,28 @@ export class LiveInventory {
   /** Registers the lifecycle metrics (node-exporter/metrics.ts ENDPOINT_METRICS), read at scrape time. */
   registerMetrics(registry: Registry): void {
     const m = ENDPOINT_METRICS;
-    const reg = [registry];
-    const self = this;
-    new Gauge({
-      name: m.live.name,
-      help: m.live.help,
-      labelNames: m.live.labels,
-      registers: reg,
-      collect() {
-        this.reset();
-        const bySource = new Map<string, number>();
-        for (const s of self.events.keys()) bySource.set(s, 0);
-        for (const b of self.live.values()) bySource.set(b.source, (bySource.get(b.source) ?? 0) + 1);
-        for (const [s, n] of bySource) this.labels(s).set(n);
-      },
+    scrapeGauge(registry, m.live, (g) => {
+      const bySource = new Map<string, number>();
+      for (const s of this.events.keys()) bySource.set(s, 0);
+      for (const b of this.live.values()) bySource.set(b.source, (bySource.get(b.source) ?? 0) + 1);
+      for (const [s, n] of bySource) g.labels(s).set(n);
     });
-    new Gauge({
-      name: m.history.name,
-      help: m.history.help,
-      labelNames: m.history.labels,
-      registers: reg,
-      collect() {
-        this.set(self.history.length - self.historyHead);
-      },
+    scrapeGauge(registry, m.history, (g) => g.set(this.history.length - this.historyHead));
+    scrapeCounter(registry, m.events, (c) => {
+      for (const [s, n] of this.events) {
+        c.labels(s, 'bind').inc(n.bind);
+        c.labels(s, 'unbind').inc(n.unbind);
+      }
     });
-    new Counter({
-      name: m.events.name,
-      help: m.events.help,
-      labelNames: m.events.labels,
-      registers: reg,
-      collect() {
-        this.reset();
-        for (const [s, c] of self.events) {
-          this.labels(s, 'bind').inc(c.bind);
-          this.labels(s, 'unbind').inc(c.unbind);
-        }
-      },
+    scrapeCounter(registry, m.conflicts, (c) => {
+      c.labels('mac').inc(this.conflictsMac);
+      c.labels('ip').inc(this.conflictsIp);
     });
-    new Counter({
-      name: m.conflicts.name,
-      help: m.conflicts.help,
-      labelNames: m.conflicts.labels,
-      registers: reg,
-      collect() {
-        this.reset();
-        this.labels('mac').inc(self.conflictsMac);
-        this.labels('ip').inc(self.conflictsIp);
-      },
+    scrapeGauge(registry, m.vfsInUse, (g) => {
+      for (const [n, v] of this.stats().vfsInUse) g.labels(n).set(v);
     });
-    new Gauge({
-      name: m.vfsInUse.name,
-      help: m.vfsInUse.help,
-      labelNames: m.vfsInUse.labels,
-      registers: reg,
-      collect() {
-        this.reset();
-        for (const [n, v] of self.stats().vfsInUse) this.labels(n).set(v);
-      },
-    });
-    new Counter({
-      name: m.sourceErrors.name,
-      help: m.sourceErrors.help,
-      labelNames: m.sourceErrors.labels,
-      registers: reg,
-      collect() {
-        this.reset();
-        for (const s of self.sources) this.labels(s.name).inc(s.health().errors);
-      },
+    scrapeCounter(registry, m.sourceErrors, (c) => {
+      for (const s of this.sources) c.labels(s.name).inc(s.health().errors);
     });
   }
 

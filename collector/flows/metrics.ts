@@ -3,8 +3,9 @@
  * read from their stats at scrape time and summed: late packets, overflows, time outliers,
  * times out of range and clock jumps — what happened to packets that did not simply land in an open window.
  */
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { FLOW_METRICS as M } from '../../node-exporter/metrics.js';
+import { scrapeCounter } from '../../node-exporter/scrape-metrics.js';
 import type { FlowTableStats } from './flow-table.js';
 
 type Counted = Pick<
@@ -15,17 +16,10 @@ type Counted = Pick<
 /** `tables()` lists the stats of every flow table that runs (it may change, e.g. at start). */
 export function registerFlowMetrics(registry: Registry, tables: () => readonly Counted[]): void {
   const counter = (d: (typeof M)[keyof typeof M], value: (s: Counted) => number) =>
-    new Counter({
-      name: d.name,
-      help: d.help,
-      labelNames: d.labels,
-      registers: [registry],
-      collect() {
-        this.reset();
-        let n = 0;
-        for (const s of tables()) n += value(s);
-        this.inc(n);
-      },
+    scrapeCounter(registry, d, (c) => {
+      let n = 0;
+      for (const s of tables()) n += value(s);
+      c.inc(n);
     });
   counter(M.latePackets, (s) => s.latePackets);
   counter(M.overflows, (s) => s.overflows);

@@ -4,8 +4,9 @@
  * (render) time: per-agent arrivals and the loss the sequence numbers reveal, malformed
  * input by reason, kernel drops, and the switches' interface counters as series.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
 import { SFLOW_METRICS as M } from '../../node-exporter/metrics.js';
+import { scrapeCounter, scrapeGauge } from '../../node-exporter/scrape-metrics.js';
 import type { AgentSummary, SflowIntake } from './intake.js';
 import type { InterfaceSeries } from './interface-series.js';
 import type { SflowListener } from './listener.js';
@@ -19,29 +20,8 @@ export interface SflowMetricSources {
 type Def = (typeof M)[keyof typeof M];
 
 export function registerSflowMetrics(registry: Registry, src: SflowMetricSources): void {
-  const registers = [registry];
-  const counter = (d: Def, fill: (c: Counter) => void | Promise<void>) =>
-    new Counter({
-      name: d.name,
-      help: d.help,
-      labelNames: d.labels,
-      registers,
-      async collect() {
-        this.reset();
-        await fill(this);
-      },
-    });
-  const gauge = (d: Def, fill: (g: Gauge) => void) =>
-    new Gauge({
-      name: d.name,
-      help: d.help,
-      labelNames: d.labels,
-      registers,
-      collect() {
-        this.reset();
-        fill(this);
-      },
-    });
+  const counter = (d: Def, fill: (c: Counter) => void | Promise<void>) => scrapeCounter(registry, d, fill);
+  const gauge = (d: Def, fill: (g: Gauge) => void) => scrapeGauge(registry, d, fill);
   // one computation per scrape, not per family: nothing changes until a datagram arrives
   let memo: { datagrams: number; list: AgentSummary[] } | null = null;
   const summaries = (): AgentSummary[] => {
