@@ -259,15 +259,8 @@ export class EmbeddedEngine implements Connection<Readable> {
    * worker as they are; others are copied by postMessage. Nothing is transferred: the
    * caller keeps its batch (the writer spools it if the insert fails).
    */
-  insert(sql: string, body: Uint8Array, file?: string): Promise<void>;
-  insert(p: ConnInsertParams<Readable>): Promise<ConnInsertResult>;
-  insert(
-    a: string | ConnInsertParams<Readable>,
-    body?: Uint8Array,
-    file?: string,
-  ): Promise<void | ConnInsertResult> {
-    if (typeof a !== 'string') return this.insertValues(a);
-    return this.call(this.nextId++, { op: 'insert', sql: a, body: body!, file }).then(() => {});
+  insertBody(sql: string, body: Uint8Array, file?: string): Promise<void> {
+    return this.call(this.nextId++, { op: 'insert', sql, body, file }).then(() => {});
   }
 
   async query(p: ConnBaseQueryParams): Promise<ConnQueryResult<Readable>> {
@@ -289,7 +282,7 @@ export class EmbeddedEngine implements Connection<Readable> {
     return { ...base(p.query_id), summary: NO_SUMMARY };
   }
 
-  private async insertValues(p: ConnInsertParams<Readable>): Promise<ConnInsertResult> {
+  async insert(p: ConnInsertParams<Readable>): Promise<ConnInsertResult> {
     const body = await bodyText(p.values);
     if (body.trim() !== '') await this.run(`${p.query}\n${body}`, { settings: p.clickhouse_settings });
     return { ...base(p.query_id), summary: NO_SUMMARY };

@@ -6,7 +6,6 @@
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { type ClickHouseClient, type ClickHouseSettings, createClient } from '@clickhouse/client';
@@ -143,14 +142,14 @@ async function openEmbedded(o: StoreOptions): Promise<Store> {
     const cols = batch.columns.join(', ');
     const settings = `SETTINGS insert_deduplication_token = '${checkToken(dedupToken)}', ${INSERT_SETTINGS_SQL}`;
     if (batch.format === 'TabSeparated') {
-      await engine.insert(
+      await engine.insertBody(
         `INSERT INTO ${database}.${table} (${cols}) ${settings} FORMAT TabSeparated`,
         batch.body,
       );
       return;
     }
     const file = join(tmpDir, `${table}-${process.pid}-${randomBytes(6).toString('hex')}.arrows`);
-    await engine.insert(
+    await engine.insertBody(
       `INSERT INTO ${database}.${table} (${cols}) ${settings} SELECT ${cols} FROM file('${file}', 'ArrowStream')`,
       batch.body,
       file,

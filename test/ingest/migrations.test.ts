@@ -130,7 +130,7 @@ describe('upgrading a database of release 0.1 (schema version 1)', () => {
         `SELECT create_table_query AS q FROM system.tables WHERE database = '${db}' AND name = '${t.name}'`,
       );
       expect(q).toContain(`TTL received + toIntervalDay(${DEFAULT_RETENTION[t.retention!]})`);
-      expect(q).toContain('`received` ' + (t.from ? 'SimpleAggregateFunction' : 'DateTime'));
+      expect(q).toContain(`\`received\` ${t.from ? 'SimpleAggregateFunction' : 'DateTime'}`);
       expect(q).toMatch(/DEFAULT now\(\)/);
     }
   });

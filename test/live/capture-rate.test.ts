@@ -1,21 +1,3 @@
-/**
- * Live capture at rate, against a reference: pods and nodes are network namespaces, the
- * kernel's VXLAN joins the nodes, iperf3 sends between the pods, and `tc … mirred` mirrors
- * node-a's underlay to a capture veth (and tcpreplay replays a transfer's full-size frames
- * into it at 1 Gbit/s). `podwire flows --capture` and a reference tcpdump
- * (64 MiB buffer, 256-byte snaplen: it keeps up) capture the same port at the same time;
- * podwire must see exactly what the reference saw and account for every loss: the kernel's
- * (its capture buffer) and the interface's (frames dropped before any capture).
- *
- *   pod-web ─net1── br-ov ── vxlan0 (VNI 5001) ── ul0 ══ underlay ══ ul0 ── vxlan0 ── br-ov ── net1─ pod-api
- *            vweb1 (host side, mirrored ▶ pm0 ══ pm1)  (mirrored ▶ cap0 ══ cap1)       node-b
- *   collector namespace: cap1 (the underlay mirror), pm1 (pod-web's own frames, untagged)
- *
- * The machine is small and shared: rates are whatever it gives (logged), the assertions
- * compare counts with the reference and with the kernel's own counters, never with clocks.
- * All traffic stays inside the lab's namespaces; they are deleted in afterAll.
- */
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../ingest/store.js';
 import { type FlowRec, parseJsonl } from '../cli/helpers.js';
 import { NetLab, waitForOutput } from '../helpers/netns.js';
+import { interrupt, type Running, running } from '../helpers/running.js';
 
 const BIN = fileURLToPath(new URL('../../bin/podwire.js', import.meta.url));
 
@@ -88,45 +71,7 @@ function inventory(m: { web: string; api: string }) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startIn(ns: string, cmd: string, args: string[]): Running {
-  const child = lab.spawn(ns, cmd, args);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    out += c.toString();
-  });
-  child.stderr!.on('data', (c: Buffer) => {
-    err += c.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-async function interrupt(r: Running) {
-  r.child.kill('SIGINT');
-  let timer: NodeJS.Timeout | undefined;
-  const status = await Promise.race([
-    r.exited,
-    new Promise<null>((res) => {
-      timer = setTimeout(() => res(null), 15_000);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (status === null) {
-    r.child.kill('SIGKILL');
-    throw new Error(`did not exit within 15 s of SIGINT; stderr: ${r.stderr()}`);
-  }
-  return status;
-}
+const startIn = (ns: string, cmd: string, args: string[]): Running => running(lab.spawn(ns, cmd, args));
 
 /** Polls until `ok()`, failing with the process's stderr after 30 s or when it exits. */
 async function until(ok: () => boolean, r: Running): Promise<void> {

@@ -1,18 +1,3 @@
-/**
- * Real capture, end to end: network namespaces play the pods and the nodes, the kernel's
- * VXLAN joins the nodes, `tc … mirred` mirrors the node's ports to a capture veth (a
- * mirror port), and `podwire trace|flows --capture` reads tcpdump's live stream from it
- * while ping and iperf3 run between the pods. The records must name the right pods.
- *
- *   pod-web ─eth0──┐ br-l2 (untagged, "blue", VLAN 0)      pod-db ─eth0─┐
- *                  └───────────── node-a ──────────────────────────────┘ (vdb0 mirrored)
- *   pod-web ─net1── br-ov ── vxlan0 (VNI 5001) ── ul0 ══ underlay ══ ul0 ── node-b
- *                                              (mirrored)   vxlan0 ── br-ov ── net1─ pod-api
- *   node-a: cap0 ══ cap1 (collector namespace: podwire --capture cap1)
- *
- * All traffic stays inside the lab's namespaces; they are deleted in afterAll.
- */
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EndpointRec, type FlowRec, type PacketRec, parseJsonl } from '../cli/helpers.js';
 import { NetLab, run, waitForOutput } from '../helpers/netns.js';
+import { type Running, running, interrupt as stopWith, within } from '../helpers/running.js';
 
 const BIN = fileURLToPath(new URL('../../bin/podwire.js', import.meta.url));
 
@@ -159,53 +145,9 @@ function inventory(m: Macs) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The promise's value, or null after `ms` (the timer is cleared either way). */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((r) => {
-    timer = setTimeout(() => r(null), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** A live process in the collector namespace whose stdout and stderr are kept in full. */
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startIn(l: NetLab, ns: string, cmd: string, args: string[]): Running {
-  const child = l.spawn(ns, cmd, args);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    out += c.toString();
-  });
-  child.stderr!.on('data', (c: Buffer) => {
-    err += c.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-/** SIGINT (what Ctrl-C sends), then the exit status; SIGKILL and fail after 10 s. */
-async function interrupt(r: Running) {
-  r.child.kill('SIGINT');
-  const status = await within(r.exited, 10_000);
-  if (status === null) {
-    r.child.kill('SIGKILL');
-    throw new Error(`did not exit within 10 s of SIGINT; stderr: ${r.stderr()}`);
-  }
-  return status;
-}
+const startIn = (l: NetLab, ns: string, cmd: string, args: string[]): Running =>
+  running(l.spawn(ns, cmd, args));
+const interrupt = (r: Running) => stopWith(r, 10_000);
 
 /** `podwire CMD --capture cap1 --inventory …` in the collector namespace, once it captures. */
 async function startPodwire(l: NetLab, command: 'trace' | 'flows', extra: string[] = []): Promise<Running> {
