@@ -9,7 +9,9 @@
  *     <table>/0000000007.spool  append-only spool files, replayed oldest (lowest number) first
  *     <table>/replay.pos        how far replay got: "<file number> <offset>"
  *     <table>/0000000003.spool.corrupt   a quarantined file (see below), kept for inspection
- *     <table>/rejected.spool    batches the store refused as bad data (never replayed)
+ *
+ * (Rows the store refuses as bad data go to the writer's quarantine folder, not here:
+ * quarantine.ts.)
  *
  * A spool file is a sequence of records, each one batch:
  *
@@ -31,8 +33,8 @@
  * TabSeparated: the writer leaves it out for TSV batches, so TSV records are byte for byte
  * what they were before Arrow batches (format version 1 throughout: spools written before
  * replay unchanged). A writer too old to know the field would send an Arrow record as
- * TSV; the store refuses it as bad data and it is kept in `rejected.spool`, not lost. An
- * unknown `format` makes the record corrupt (see below).
+ * TSV; the store refuses it as bad data and it is set aside, not lost. An unknown
+ * `format` makes the record corrupt (see below).
  *
  * The header has its own CRC so that a damaged length is told apart from a torn write.
  *
@@ -377,7 +379,7 @@ export class Spool {
     }
   }
 
-  /** bytes of spool files on disk (quarantined and rejected files not included) */
+  /** bytes of spool files on disk (quarantined `.corrupt` files not included) */
   get bytes(): number {
     return this.totalBytes;
   }
@@ -520,23 +522,6 @@ export class Spool {
       // done with the file; when it is the active one, the spool is now empty: retire it
       if (f === this.active) await this.endActive();
       await this.finishFile(f);
-    }
-  }
-
-  /** Keeps a record the store refused in `rejected.spool` (never replayed), then moves past it. */
-  async reject(r: SpoolBatch, error: string): Promise<void> {
-    await this.keepRejected(r, error);
-    if (this.current && this.current.record.token === r.token) await this.ack();
-  }
-
-  /** Appends a refused batch to `rejected.spool`, for inspection (not counted in `bytes`). */
-  async keepRejected(b: SpoolBatch, error: string): Promise<void> {
-    const fh = await open(join(this.dir, 'rejected.spool'), 'a', 0o644);
-    try {
-      await fh.writev(encodeRecord(b, error));
-      if (this.fsync) await fh.datasync();
-    } finally {
-      await fh.close();
     }
   }
 

@@ -34,15 +34,25 @@
  * token `${writerId}:${runId}:${table}:${seq}` (writerId kept in the spool directory,
  * runId random per start): a batch retried after a lost acknowledgement, or replayed again
  * after a crash, is stored once (insert_deduplication_token; a ClickHouse server older than
- * 22.2 ignores tokens, see store.ts). A batch the store refuses as bad data (a parse
- * error: retrying cannot help) is kept in `rejected.spool` and counted as dropped
- * (reason "rejected") instead of blocking the spool.
+ * 22.2 ignores tokens, see store.ts).
+ *
+ * Bad rows never cost good ones: a batch the store refuses as bad data (a parse error, a
+ * value the column cannot hold: retrying cannot help) is split in halves and each half
+ * inserted again, down to the rows the store refuses alone (at most `maxSplitInserts`
+ * inserts per batch; past them the parts still refused are set aside whole). The refused
+ * rows go to the quarantine (quarantine.ts: `<quarantineDir>/<table>/`, TabSeparated rows
+ * with the store's reason, bounded in size) and are counted as dropped (reason
+ * "rejected"; by the store's error name in `podwire_ingest_rows_rejected_total`); halves
+ * carry the batch's dedup token with `.1`/`.2` appended. Should the store fail otherwise
+ * half-way (down, a timeout), the halves not yet stored are spooled. The same holds for a
+ * spooled batch refused when it is replayed.
  *
  * Nothing is dropped silently: rows are dropped only when the spool itself fails (disk
  * full or broken: reason "spool_error"; over its size limit: "spool_full"), the store
- * refuses them ("rejected"), a spool record is found corrupt ("corrupt"), or a row cannot
- * be encoded ("invalid", and `write` throws: a missing value or one of the wrong type;
- * the row leaves nothing in the open batch); each is counted and logged. Spooled batches
+ * refuses them alone ("rejected": kept in the quarantine while it has room), a spool
+ * record is found corrupt ("corrupt"), or a row cannot be encoded ("invalid", and `write`
+ * throws: a missing value or one of the wrong type; the row leaves nothing in the open
+ * batch); each is counted and logged. Spooled batches
  * keep their format; an Arrow batch bound for a store that takes no Arrow (replayed into
  * an old server, or given to `writeEncoded`) is converted to TSV when it is sent.
  *
@@ -52,19 +62,25 @@
  *   podwire_ingest_rows_spooled_total    rows appended to the spool
  *   podwire_ingest_rows_replayed_total   rows stored from the spool (part of written)
  *   podwire_ingest_rows_dropped_total{reason}
+ *   podwire_ingest_rows_rejected_total{error}   rows the store refused, by its error name
+ *   podwire_ingest_quarantine_bytes      bytes of the table's quarantine folder
  *   podwire_ingest_batch_duration_seconds{path="direct"|"replay"}  insert latency
  *   podwire_ingest_spool_bytes           bytes of spool files waiting on disk
  *   podwire_ingest_spool_quarantined_files_total, podwire_ingest_spool_torn_tails_total
  *   podwire_ingest_insert_errors_total, podwire_ingest_spooling (1 while the spool holds batches)
  * so that accepted = (written − replayed) + spooled + dropped + what is still in memory.
  */
+
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { tableFromIPC } from 'apache-arrow';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ArrowBatchBuilder, type EncodedBatch } from './arrow-batch.js';
 import type { ArrowKind, Column } from './columns.js';
 import { type RowEncoder, rowEncoder } from './encode.js';
+import { Quarantine, type RefusedRows } from './quarantine.js';
 import type { RowOf, TableDef } from './schema.js';
+import { splitBatch } from './split-batch.js';
 import {
   type IngestLog,
   Spool,
@@ -88,6 +104,7 @@ export const WRITER_DEFAULTS = {
   retryMinMs: 500,
   retryMaxMs: 10_000,
   closeTimeoutMs: 5000,
+  maxSplitInserts: 1000,
 };
 
 export interface WriterOptions<T extends TableDef> {
@@ -118,6 +135,11 @@ export interface WriterOptions<T extends TableDef> {
   /** how long close() keeps sending before it spools what is left (5 s) */
   closeTimeoutMs?: number;
   spool?: Pick<SpoolOptions, 'fsync' | 'maxFileBytes' | 'maxBytes'>;
+  /** where refused rows are kept (default `quarantine` next to the spool directory); the table's in `<dir>/<table>/` */
+  quarantineDir?: string;
+  quarantine?: { maxBytes?: number };
+  /** a refused batch is split with at most this many inserts (1000), then what is still refused is set aside whole */
+  maxSplitInserts?: number;
   /** where the self-metrics go (default: a new Registry, see `writer.registry`) */
   registry?: Registry;
   log?: IngestLog;
@@ -129,6 +151,13 @@ export interface WriterStats {
   spooled: number;
   replayed: number;
   dropped: number;
+  /** dropped rows by reason */
+  droppedBy: Record<string, number>;
+  /** rows the store refused as bad data (in `dropped`), by its error name */
+  rejected: number;
+  rejectedBy: Record<string, number>;
+  /** of the rejected rows, those kept in the quarantine */
+  quarantined: number;
   /** rows in the open batch */
   openRows: number;
   /** closed batches not yet stored or spooled (queued, and the one in flight) */
@@ -171,7 +200,8 @@ export function clickhouseCode(err: unknown): number | undefined {
   if (typeof e.clickhouseCode === 'number') return e.clickhouseCode;
   if (typeof e.code === 'string' && /^\d+$/.test(e.code)) return Number(e.code);
   if (typeof e.message === 'string') {
-    const m = /\bCode: (\d+)\./.exec(e.message);
+    // "Code: 676. DB::Exception: …" (current), "Code: 27, e.displayText() = …" (18.16)
+    const m = /\bCode: (\d+)[.,]/.exec(e.message);
     if (m) return Number(m[1]);
   }
   return undefined;
@@ -182,12 +212,51 @@ export function isDataError(err: unknown): boolean {
   return code !== undefined && DATA_ERROR_CODES.has(code);
 }
 
+/** ClickHouse's names of the data errors (its ErrorCodes), for logs and metric labels. */
+const DATA_ERROR_NAMES: Record<number, string> = {
+  6: 'CANNOT_PARSE_TEXT',
+  16: 'NO_SUCH_COLUMN_IN_TABLE',
+  25: 'CANNOT_PARSE_ESCAPE_SEQUENCE',
+  26: 'CANNOT_PARSE_QUOTED_STRING',
+  27: 'CANNOT_PARSE_INPUT_ASSERTION_FAILED',
+  38: 'CANNOT_PARSE_DATE',
+  41: 'CANNOT_PARSE_DATETIME',
+  53: 'TYPE_MISMATCH',
+  69: 'ARGUMENT_OUT_OF_BOUND',
+  70: 'CANNOT_CONVERT_TYPE',
+  72: 'CANNOT_PARSE_NUMBER',
+  117: 'INCORRECT_DATA',
+  131: 'TOO_LARGE_STRING_SIZE',
+  321: 'VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE',
+  376: 'CANNOT_PARSE_UUID',
+  467: 'CANNOT_PARSE_BOOL',
+  675: 'CANNOT_PARSE_IPV4',
+  676: 'CANNOT_PARSE_IPV6',
+};
+
+/** Why the store refused a batch, as a bounded name: its data error's name. */
+function refusalName(err: Error): string {
+  if (err instanceof UnconvertibleBatchError) return 'UNCONVERTIBLE';
+  const code = clickhouseCode(err);
+  return code === undefined ? 'UNKNOWN' : (DATA_ERROR_NAMES[code] ?? `CODE_${code}`);
+}
+
+/** An Arrow batch that cannot be made TabSeparated for a store that takes no Arrow. */
+class UnconvertibleBatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnconvertibleBatchError';
+  }
+}
+
 export interface IngestMetrics {
   accepted: Counter<'table'>;
   written: Counter<'table'>;
   spooled: Counter<'table'>;
   replayed: Counter<'table'>;
   dropped: Counter<'table' | 'reason'>;
+  rejected: Counter<'table' | 'error'>;
+  quarantineBytes: Gauge<'table'>;
   batchDuration: Histogram<'table' | 'path'>;
   spoolBytes: Gauge<'table'>;
   quarantined: Counter<'table'>;
@@ -246,8 +315,20 @@ function metricsEntry(registry: Registry): MetricsEntry {
       }),
       dropped: new Counter({
         name: 'podwire_ingest_rows_dropped_total',
-        help: 'Rows lost: spool_error, spool_full, rejected (bad data, kept in rejected.spool), corrupt (spool record), invalid (not encodable).',
+        help: 'Rows lost: spool_error, spool_full, rejected (refused by the store as bad data, kept in the quarantine), corrupt (spool record), invalid (not encodable).',
         labelNames: ['table', 'reason'],
+        registers,
+      }),
+      rejected: new Counter({
+        name: 'podwire_ingest_rows_rejected_total',
+        help: 'Rows the store refused as bad data (after splitting their batch), by its error name (CANNOT_PARSE_IPV6, …).',
+        labelNames: ['table', 'error'],
+        registers,
+      }),
+      quarantineBytes: new Gauge({
+        name: 'podwire_ingest_quarantine_bytes',
+        help: 'Bytes of files in the quarantine folder (refused rows and their reasons).',
+        labelNames: ['table'],
         registers,
       }),
       batchDuration: new Histogram({
@@ -384,7 +465,50 @@ export function arrowToTsv(table: TableDef, batch: EncodedBatch): EncodedBatch {
   };
 }
 
+/**
+ * Refused parts of one reason as the quarantine keeps them: their rows as TabSeparated
+ * (readable), in one file; a part that cannot be read back as rows, as it was sent.
+ */
+function refusedRows(
+  table: TableDef,
+  parts: readonly Part[],
+  reason: string,
+  error: string,
+  token: string,
+): RefusedRows[] {
+  const out: RefusedRows[] = [];
+  const tsv: Buffer[] = [];
+  let rows = 0;
+  for (const p of parts) {
+    let body: Buffer;
+    try {
+      body = arrowToTsv(table, p.batch).body;
+    } catch {
+      out.push({ batch: p.batch, reason, error, token: p.token });
+      continue;
+    }
+    tsv.push(body);
+    rows += p.batch.rows;
+  }
+  if (rows > 0) {
+    const columns = parts[0].batch.columns;
+    out.unshift({
+      batch: { format: 'TabSeparated', columns, rows, body: Buffer.concat(tsv) },
+      reason,
+      error,
+      token,
+    });
+  }
+  return out;
+}
+
 type InsertResult = { ok: true } | { ok: false; rejected: boolean; error: Error };
+
+/** A batch, or a part of one, and its dedup token. */
+interface Part {
+  batch: EncodedBatch;
+  token: string;
+}
 
 const OK: InsertResult = { ok: true };
 
@@ -446,6 +570,8 @@ export class BatchWriter<T extends TableDef = TableDef> {
   readonly table: string;
   readonly registry: Registry;
   readonly spool: Spool;
+  /** where rows the store refuses are kept */
+  readonly quarantine: Quarantine;
   /** the format of the batches write() makes: ArrowStream, or TabSeparated (see `format`) */
   readonly format: EncodedBatch['format'];
   private readonly tableDef: T;
@@ -496,6 +622,9 @@ export class BatchWriter<T extends TableDef = TableDef> {
 
   private pendingAccepted = 0;
   private readonly counts = { accepted: 0, written: 0, spooled: 0, replayed: 0, dropped: 0 };
+  private readonly droppedBy: Record<string, number> = {};
+  private readonly rejectedBy: Record<string, number> = {};
+  private quarantined = 0;
 
   /** Opens the table's spool (replaying what an earlier run left there) and starts the sender. */
   static async open<T extends TableDef>(o: WriterOptions<T>): Promise<BatchWriter<T>> {
@@ -517,7 +646,15 @@ export class BatchWriter<T extends TableDef = TableDef> {
         },
       },
     });
-    const w: BatchWriter<T> = new BatchWriter(o, registry, entry, spool, log);
+    const spoolDir = o.spoolDir ?? WRITER_DEFAULTS.spoolDir;
+    const quarantine = new Quarantine({
+      dir: o.quarantineDir ?? join(dirname(resolve(spoolDir)), 'quarantine'),
+      table,
+      database: o.store.database,
+      maxBytes: o.quarantine?.maxBytes,
+      fsync: (o.spool?.fsync ?? 'always') === 'always',
+    });
+    const w: BatchWriter<T> = new BatchWriter(o, registry, entry, spool, quarantine, log);
     return w;
   }
 
@@ -526,9 +663,11 @@ export class BatchWriter<T extends TableDef = TableDef> {
     registry: Registry,
     entry: MetricsEntry,
     spool: Spool,
+    quarantine: Quarantine,
     log: IngestLog,
   ) {
     this.store = o.store;
+    this.quarantine = quarantine;
     this.table = o.table.name;
     this.registry = registry;
     this.entry = entry;
@@ -548,6 +687,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
       retryMinMs: o.retryMinMs ?? d.retryMinMs,
       retryMaxMs: o.retryMaxMs ?? d.retryMaxMs,
       closeTimeoutMs: o.closeTimeoutMs ?? d.closeTimeoutMs,
+      maxSplitInserts: o.maxSplitInserts ?? d.maxSplitInserts,
     };
     this.backoffMs = this.o.retryMinMs;
     this.tableDef = o.table;
@@ -586,6 +726,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
     }
     this.m.dropped.inc({ table: this.table, reason: 'spool_error' }, 0);
     this.m.spoolBytes.set({ table: this.table }, spool.bytes);
+    this.m.quarantineBytes.set({ table: this.table }, quarantine.bytes);
     if (!spool.isEmpty()) {
       this.log(
         'info',
@@ -808,6 +949,10 @@ export class BatchWriter<T extends TableDef = TableDef> {
   stats(): WriterStats {
     return {
       ...this.counts,
+      droppedBy: { ...this.droppedBy },
+      rejected: this.droppedBy.rejected ?? 0,
+      rejectedBy: { ...this.rejectedBy },
+      quarantined: this.quarantined,
       openRows: this.open.rows,
       queuedBatches: this.queue.length + (this.inFlight ? 1 : 0),
       queuedBytes: this.queuedBytes + (this.inFlight ? this.inFlight.batch.body.length : 0),
@@ -891,7 +1036,12 @@ export class BatchWriter<T extends TableDef = TableDef> {
         return;
       }
       if (r.rejected) {
-        await this.rejectBatch(b, r.error);
+        const s = await this.splitRefused(this.table, b, r.error, 'direct');
+        this.count('written', s.stored);
+        if (s.error === undefined) return;
+        // the store failed half-way: what was not yet stored waits in the spool
+        this.markDown(s.error);
+        for (const p of s.left) await this.toSpool({ ...b, ...p });
         return;
       }
       this.markDown(r.error);
@@ -911,7 +1061,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
         if (table !== this.table) throw new Error(`a ${table} batch in the ${this.table} spool`);
         batch = arrowToTsv(this.tableDef, batch);
       } catch (err) {
-        const error = new Error(
+        const error = new UnconvertibleBatchError(
           `cannot convert the ${batch.format} batch to TabSeparated: ${firstLine(err)}`,
         );
         return { ok: false, rejected: true, error };
@@ -966,24 +1116,6 @@ export class BatchWriter<T extends TableDef = TableDef> {
     this.updateSpooling();
   }
 
-  private async rejectBatch(b: Batch, error: Error): Promise<void> {
-    const rows = b.batch.rows;
-    this.drop('rejected', rows);
-    const msg = firstLine(error);
-    try {
-      await this.spool.keepRejected(this.spoolBatch(b), msg);
-      this.log(
-        'error',
-        `${this.table}: the store refused a batch of ${rows} rows as bad data (${msg}); kept in ${this.spool.dir}/rejected.spool`,
-      );
-    } catch (err) {
-      this.log(
-        'error',
-        `${this.table}: the store refused a batch of ${rows} rows as bad data (${msg}), and it could not be kept: ${firstLine(err)}`,
-      );
-    }
-  }
-
   private async replayOne(): Promise<void> {
     if (!this.up && !(await this.ping())) {
       this.markDown(undefined);
@@ -1007,18 +1139,144 @@ export class BatchWriter<T extends TableDef = TableDef> {
       this.count('replayed', rec.rows);
       this.markUp();
     } else if (r.rejected) {
-      const msg = firstLine(r.error);
-      this.drop('rejected', rec.rows);
-      await this.spool.reject(rec, msg);
-      this.log(
-        'error',
-        `${this.table}: the store refused spooled batch ${rec.token} (${rec.rows} rows, ${rec.file} at ${rec.offset}) as bad data (${msg}); moved to rejected.spool`,
+      const s = await this.splitRefused(
+        rec.table,
+        { batch: { format, columns, rows, body }, token: rec.token },
+        r.error,
+        'replay',
       );
+      this.count('written', s.stored);
+      this.count('replayed', s.stored);
+      // the store failed half-way: the parts not yet stored go back into the spool
+      for (const p of s.left) {
+        await this.respool({ table: rec.table, token: p.token, closedAt: rec.closedAt, ...p.batch });
+      }
+      await this.spool.ack();
+      if (s.error) this.markDown(s.error);
+      else this.markUp();
     } else {
       this.markDown(r.error);
     }
     this.m.spoolBytes.set({ table: this.table }, this.spool.bytes);
     this.updateSpooling();
+  }
+
+  /**
+   * A batch the store refused as bad data: split in halves, each inserted again, down to
+   * the rows refused alone, which are set aside (quarantined and counted). Resolves with
+   * the rows stored; when the store failed otherwise half-way, with its error and the
+   * parts not yet stored (in order), for the caller to spool.
+   */
+  private async splitRefused(
+    table: string,
+    first: Part,
+    error: Error,
+    path: 'direct' | 'replay',
+  ): Promise<{ stored: number; left: Part[]; error?: Error }> {
+    const refused: (Part & { error: Error })[] = [];
+    const todo: Part[] = [];
+    let inserts = 0;
+    const split = (p: Part, err: Error) => {
+      if (p.batch.rows < 2 || inserts >= this.o.maxSplitInserts || err instanceof UnconvertibleBatchError) {
+        refused.push({ ...p, error: err });
+        return;
+      }
+      try {
+        const [a, b] = splitBatch(p.batch);
+        todo.unshift({ batch: a, token: `${p.token}.1` }, { batch: b, token: `${p.token}.2` });
+      } catch {
+        // an Arrow body that cannot be read back: set aside as it is
+        refused.push({ ...p, error: err });
+      }
+    };
+    split(first, error);
+    let stored = 0;
+    let left: Part[] = [];
+    let down: Error | undefined;
+    while (todo.length > 0) {
+      const p = todo.shift()!;
+      inserts++;
+      const r = await this.insert(table, p.batch, p.token, path);
+      if (r.ok) stored += p.batch.rows;
+      else if (r.rejected) split(p, r.error);
+      else {
+        left = [p, ...todo];
+        down = r.error;
+        break;
+      }
+    }
+    if (stored > 0) this.markUp();
+    await this.setAside(first, refused, stored, inserts);
+    return { stored, left, error: down };
+  }
+
+  /** Counts the rows the store refused and keeps them in the quarantine, one file per reason. */
+  private async setAside(
+    first: Part,
+    refused: readonly (Part & { error: Error })[],
+    stored: number,
+    inserts: number,
+  ): Promise<void> {
+    if (refused.length === 0) return;
+    const byReason = new Map<string, { parts: Part[]; error: string }>();
+    for (const p of refused) {
+      const reason = refusalName(p.error);
+      const rows = p.batch.rows;
+      this.drop('rejected', rows);
+      this.rejectedBy[reason] = (this.rejectedBy[reason] ?? 0) + rows;
+      this.m.rejected.inc({ table: this.table, error: reason }, rows);
+      const g = byReason.get(reason) ?? { parts: [], error: firstLine(p.error) };
+      g.parts.push(p);
+      byReason.set(reason, g);
+    }
+    const rows = refused.reduce((n, p) => n + p.batch.rows, 0);
+    const whole = refused.filter((p) => p.batch.rows > 1).length;
+    const kept: string[] = [];
+    let notKept = 0;
+    for (const [reason, g] of byReason) {
+      for (const r of refusedRows(this.tableDef, g.parts, reason, g.error, first.token)) {
+        let path: string | null;
+        try {
+          path = await this.quarantine.keep(r);
+        } catch (err) {
+          this.log(
+            'error',
+            `${this.table}: ${r.batch.rows} refused rows could not be kept in ${this.quarantine.dir}: ${firstLine(err)}`,
+          );
+          continue;
+        }
+        if (path === null) notKept += r.batch.rows;
+        else {
+          kept.push(path);
+          this.quarantined += r.batch.rows;
+        }
+      }
+    }
+    this.m.quarantineBytes.set({ table: this.table }, this.quarantine.bytes);
+    const errors = [...byReason.values()].map((g) => g.error).join('; ');
+    this.log(
+      'error',
+      `${this.table}: ${rows} of ${first.batch.rows} rows refused by the store as bad data (${[...byReason.keys()].join(', ')}), ${stored} stored` +
+        (whole > 0
+          ? `; the split stopped after ${inserts} inserts: ${whole} parts set aside whole (they may hold good rows)`
+          : '') +
+        (kept.length > 0 ? `; kept in the quarantine: ${kept.join(', ')}` : '') +
+        (notKept > 0
+          ? `; the quarantine ${this.quarantine.dir} is full (${this.quarantine.bytes} bytes): ${notKept} refused rows not kept`
+          : '') +
+        `. The store said: ${errors}`,
+    );
+  }
+
+  /** Puts a part of a replayed record back into the spool, behind what is there. */
+  private async respool(b: SpoolBatch): Promise<void> {
+    try {
+      await this.spool.append(b);
+    } catch (err) {
+      const reason = err instanceof SpoolFullError ? 'spool_full' : 'spool_error';
+      this.drop(reason, b.rows);
+      this.log('error', `${this.table}: ${b.rows} rows dropped (${reason}): ${firstLine(err)}`);
+    }
   }
 
   private markDown(err: Error | undefined): void {
@@ -1063,6 +1321,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
 
   private drop(reason: string, rows: number): void {
     this.counts.dropped += rows;
+    this.droppedBy[reason] = (this.droppedBy[reason] ?? 0) + rows;
     this.m.dropped.inc({ table: this.table, reason }, rows);
   }
 }

@@ -11,6 +11,7 @@ import {
   existsSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   truncateSync,
@@ -434,7 +435,7 @@ describe('BatchWriter on embedded chDB', () => {
     await w.close();
   });
 
-  it('a batch the store refuses as bad data is kept in rejected.spool and counted, and does not block what follows', async () => {
+  it('a batch the store refuses as bad data is set aside in the quarantine and counted, and does not block what follows', async () => {
     const logs: string[] = [];
     const w = await open({ store, table: flows, maxAgeMs: 60_000 }, logs);
     w.write(flowRow('rejected', 0, 'not-an-address'));
@@ -448,10 +449,13 @@ describe('BatchWriter on embedded chDB', () => {
     expect(await w.registry.metrics()).toContain(
       'podwire_ingest_rows_dropped_total{table="flows",reason="rejected"} 1',
     );
-    const kept = await readSpoolFile(join(w.spool.dir, 'rejected.spool'));
-    expect(kept.records.map((r) => r.format)).toEqual(['ArrowStream']);
-    expect(kept.records.map((r) => r.body.toString())).toEqual([expect.stringContaining('not-an-address')]);
-    expect(logs.join('\n')).toMatch(/refused a batch of 1 rows as bad data \(Code: 676\..*IPv6/);
+    const kept = readdirSync(w.quarantine.dir).filter((f) => f.endsWith('.tsv'));
+    expect(kept.map((f) => readFileSync(join(w.quarantine.dir, f), 'utf8'))).toEqual([
+      expect.stringContaining('\tnot-an-address\t'),
+    ]);
+    expect(logs.join('\n')).toMatch(
+      /1 of 1 rows refused by the store as bad data \(CANNOT_PARSE_IPV6\).*Code: 676\..*IPv6/,
+    );
     await w.close();
   });
 
