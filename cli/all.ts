@@ -42,6 +42,7 @@ import type { AllConfig } from './all-config.js';
 import { ExitCode, listenError, parseListen, UserError } from './errors.js';
 import { buildSources, parseSourceSpec } from './node.js';
 import { parseListenAddress } from './sflow-run.js';
+import { notStored, sumOutcomes } from './store-report.js';
 
 export interface AllOptions {
   config: AllConfig;
@@ -198,19 +199,15 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
 
     // ── writers ──────────────────────────────────────────────────────────────────────
     const spoolDir = join(cfg.dataDir, 'spool');
+    const quarantineDir = join(cfg.dataDir, 'quarantine');
     const registry = exporter.registry.prom;
     const ingestLog = (level: string, m: string) => log(`podwire ingest ${level}: ${m}`);
-    const flowWriter = await BatchWriter.open({ store, table: flows, spoolDir, registry, log: ingestLog });
+    const writerOptions = { store, spoolDir, quarantineDir, registry, log: ingestLog };
+    const flowWriter = await BatchWriter.open({ ...writerOptions, table: flows });
     undo.push(() => flowWriter.close());
-    const sampleWriter = await BatchWriter.open({
-      store,
-      table: packet_samples,
-      spoolDir,
-      registry,
-      log: ingestLog,
-    });
+    const sampleWriter = await BatchWriter.open({ ...writerOptions, table: packet_samples });
     undo.push(() => sampleWriter.close());
-    vfWriter = await BatchWriter.open({ store, table: vf_counters, spoolDir, registry, log: ingestLog });
+    vfWriter = await BatchWriter.open({ ...writerOptions, table: vf_counters });
     const vfw = vfWriter;
     undo.push(() => vfw.close());
 
@@ -441,12 +438,10 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
     const f = flowWriter.stats();
     const smp = sampleWriter.stats();
     const vf = vfw.stats();
+    const left = notStored(sumOutcomes([f, smp, vf]), { spool: spoolDir, quarantine: quarantineDir });
     say(
       `podwire: stopped. stored ${num(f.written)} flow rows, ${num(smp.written)} packet samples, ` +
-        `${num(vf.written)} VF counter rows in ${store.location}` +
-        (f.spooled + smp.spooled + vf.spooled > 0
-          ? `; ${num(f.spooled + smp.spooled + vf.spooled)} rows spooled in ${spoolDir} for the next start`
-          : '; nothing left unflushed'),
+        `${num(vf.written)} VF counter rows in ${store.location}${left || '; nothing left unflushed'}`,
     );
   } finally {
     await unwind();

@@ -5,10 +5,11 @@ import type { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import { type FlowBatch, FlowTable } from '../collector/flows/flow-table.js';
 import { observationName, type PointNames } from '../collector/sflow/observation.js';
 import { type InputOptions, runCapture, summaryLine } from './capture-run.js';
-import { UserError } from './errors.js';
+import { ExitCode, UserError } from './errors.js';
 import { FLOW_TABLE_HEADER, flowJson, flowTableRow } from './format.js';
 import { LineWriter } from './output.js';
 import { runSflow, sflowSummary } from './sflow-run.js';
+import { notStored } from './store-report.js';
 import { type StoreOptions, StoreSink } from './store-sink.js';
 
 export interface FlowsOptions extends InputOptions {
@@ -85,12 +86,11 @@ export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void>
     await out.drain();
     if (store) {
       const r = await store.close();
-      if (!o.quiet) {
+      // rows neither stored nor spooled: the output could not be written (README: exit 1)
+      if (r.dropped > 0) process.exitCode = ExitCode.INPUT;
+      if (!o.quiet || r.dropped > 0) {
         process.stderr.write(
-          `podwire: stored ${r.written} flows in ${r.location}` +
-            (r.spooled ? `, ${r.spooled} spooled for later` : '') +
-            (r.dropped ? `, ${r.dropped} DROPPED (see above)` : '') +
-            '\n',
+          `podwire: stored ${r.written} flows in ${r.location}${notStored(r, store.dirs)}\n`,
         );
       }
     }

@@ -57,8 +57,14 @@
  *   is renamed `<name>.corrupt` (quarantined, kept for inspection, counted), and replay
  *   continues with the next files.
  * After each replayed record the position is written to `replay.pos` (not fsync'ed): a
- * restart resumes there; where the position was lost, records replay again and their
- * dedup tokens keep them from being stored twice.
+ * restart resumes there; where the position was lost (or could not be written: a full
+ * disk, logged once), records replay again and their dedup tokens keep them from being
+ * stored twice.
+ *
+ * A full disk: an append that fails takes back what part of it got written, and a file it
+ * had just started is removed (no empty files pile up while the disk stays full); the
+ * batch is the caller's to count. `rows` says how many rows wait for replay (counted from
+ * the record headers of files an earlier process left).
  */
 import { randomBytes } from 'node:crypto';
 import { constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -150,6 +156,10 @@ interface SpoolFile {
   path: string;
   /** complete bytes: appended by this process, or the size found on open */
   size: number;
+  /** rows of its records: appended by this process, or counted from the headers on open */
+  rows: number;
+  /** rows of its records replayed or skipped */
+  rowsDone: number;
   /** append handle: only the active file has one */
   append?: FileHandle;
   read?: FileHandle;
@@ -292,6 +302,26 @@ async function readExactly(fh: FileHandle, length: number, position: number): Pr
   return buf;
 }
 
+/** Rows of the complete records of a spool file from `from`, by their headers (stops at damage). */
+async function countRows(path: string, from: number): Promise<number> {
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    let rows = 0;
+    for (let off = from; off + SPOOL_HEADER_BYTES <= size; ) {
+      const h = decodeHeader(await readExactly(fh, SPOOL_HEADER_BYTES, off));
+      if (typeof h === 'string') break;
+      const end = off + SPOOL_HEADER_BYTES + h.metaLength + h.bodyLength;
+      if (end > size) break;
+      rows += h.rows;
+      off = end;
+    }
+    return rows;
+  } finally {
+    await fh.close();
+  }
+}
+
 type ReadResult =
   | { kind: 'record'; record: SpoolRecord; end: number }
   | { kind: 'torn'; bytes: number; rows?: number }
@@ -321,6 +351,8 @@ export class Spool {
   private current: { record: SpoolRecord; end: number } | undefined;
   private pos: FileHandle | undefined;
   private totalBytes = 0;
+  /** the last replay.pos write failed (logged once) */
+  private posFailing = false;
   private closed = false;
 
   private constructor(o: SpoolOptions, tableDir: string, writerId: string, nextNo: number) {
@@ -364,13 +396,15 @@ export class Spool {
         const m = FILE_RE.exec(name);
         if (!m) continue;
         const path = join(tableDir, name);
-        found.push({ no: Number(m[1]), path, size: (await stat(path)).size, corrupt: false });
+        const size = (await stat(path)).size;
+        found.push({ no: Number(m[1]), path, size, rows: 0, rowsDone: 0, corrupt: false });
       }
       found.sort((a, b) => a.no - b.no);
       spool = new Spool(o, tableDir, writerId, maxNo + 1);
       spool.files = found;
       spool.totalBytes = found.reduce((s, f) => s + f.size, 0);
       await spool.restorePosition();
+      for (const f of found) f.rows = await countRows(f.path, f === found[0] ? spool.readOffset : 0);
       return spool;
     } catch (err) {
       heldLocks.delete(join(tableDir, 'LOCK'));
@@ -382,6 +416,13 @@ export class Spool {
   /** bytes of spool files on disk (quarantined `.corrupt` files not included) */
   get bytes(): number {
     return this.totalBytes;
+  }
+
+  /** rows waiting for replay (as the record headers say; a corrupt record's may be missing) */
+  get rows(): number {
+    let n = 0;
+    for (const f of this.files) n += Math.max(0, f.rows - f.rowsDone);
+    return n;
   }
 
   /** no record left to replay */
@@ -413,23 +454,38 @@ export class Spool {
       if (bytesWritten !== length) throw new Error(`short write (${bytesWritten} of ${length} bytes)`);
       if (this.fsync) await f.append!.datasync();
     } catch (err) {
-      // take back what part of the record got written, and start a new file next time: a
-      // file never goes on after a failed append (if the truncate failed too, replay
-      // finds a torn or corrupt tail there and handles it)
-      if (f?.append) {
-        await f.append.truncate(f.size).catch(() => {});
-        await f.append.close().catch(() => {});
-        f.append = undefined;
-        this.active = undefined;
-      }
-      throw new SpoolError(`cannot append to the spool ${f?.path ?? this.dir}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      const where = f?.path ?? this.dir;
+      if (f) await this.abandonActive(f);
+      throw new SpoolError(`cannot append to the spool ${where}: ${(err as Error).message}`, { cause: err });
     }
     f.size += length;
+    f.rows += b.rows;
     this.totalBytes += length;
     if (f.size >= this.maxFileBytes) await this.endActive();
     return length;
+  }
+
+  /**
+   * After a failed append: takes back what part of the record got written, and starts a
+   * new file next time (a file never goes on after a failed append; if the truncate failed
+   * too, replay finds a torn or corrupt tail there and handles it). A file left empty is
+   * removed: a full disk must not leave a file per attempt.
+   */
+  private async abandonActive(f: SpoolFile): Promise<void> {
+    if (f.append) {
+      await f.append.truncate(f.size).catch(() => {});
+      await f.append.close().catch(() => {});
+      f.append = undefined;
+    }
+    if (this.active === f) this.active = undefined;
+    if (f.size === 0) {
+      await f.read?.close().catch(() => {});
+      f.read = undefined;
+      const i = this.files.indexOf(f);
+      if (i !== -1) this.files.splice(i, 1);
+      if (i === 0) this.readOffset = 0;
+      await unlink(f.path).catch(() => {});
+    }
   }
 
   private async startFile(): Promise<SpoolFile> {
@@ -447,10 +503,17 @@ export class Spool {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
         throw err;
       }
-      if (this.fsync) await fsyncDir(this.dir);
-      const f: SpoolFile = { no, path, size: 0, append: fh, corrupt: false };
+      const f: SpoolFile = { no, path, size: 0, rows: 0, rowsDone: 0, append: fh, corrupt: false };
       this.files.push(f);
       this.active = f;
+      if (this.fsync) {
+        try {
+          await fsyncDir(this.dir);
+        } catch (err) {
+          await this.abandonActive(f);
+          throw err;
+        }
+      }
       return f;
     }
   }
@@ -505,7 +568,10 @@ export class Spool {
           `; ${resume < f.size ? `resuming at the next valid record at offset ${resume}` : 'no valid record after it'}` +
           ` — the file will be quarantined as ${f.path}.corrupt; replay goes on`,
       );
-      if (r.rows !== undefined) this.hooks.corruptRows?.(r.rows);
+      if (r.rows !== undefined) {
+        this.hooks.corruptRows?.(r.rows);
+        f.rowsDone += r.rows;
+      }
       this.readOffset = resume;
     }
   }
@@ -517,6 +583,7 @@ export class Spool {
     this.current = undefined;
     this.readOffset = c.end;
     const f = this.files[0];
+    f.rowsDone += c.record.rows;
     await this.savePosition(f.no, this.readOffset);
     if (this.readOffset >= f.size) {
       // done with the file; when it is the active one, the spool is now empty: retire it
@@ -621,11 +688,28 @@ export class Spool {
     this.readOffset = 0;
   }
 
+  /**
+   * Writes how far replay got. Best effort: when it cannot be written (a full disk), a
+   * restart replays from the last position saved, and the dedup tokens keep those batches
+   * from being stored twice; that is logged once, until a save succeeds again.
+   */
   private async savePosition(no: number, offset: number): Promise<void> {
-    this.pos ??= await open(join(this.dir, 'replay.pos'), constants.O_RDWR | constants.O_CREAT, 0o644);
-    // fixed width: each write overwrites the whole previous one
-    const line = `${String(no).padStart(10, '0')} ${String(offset).padStart(16, '0')}\n`;
-    await this.pos.write(line, 0, 'latin1');
+    const path = join(this.dir, 'replay.pos');
+    try {
+      this.pos ??= await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+      // fixed width: each write overwrites the whole previous one
+      const line = `${String(no).padStart(10, '0')} ${String(offset).padStart(16, '0')}\n`;
+      await this.pos.write(line, 0, 'latin1');
+      this.posFailing = false;
+    } catch (err) {
+      if (!this.posFailing) {
+        this.log(
+          'warn',
+          `spool ${this.dir}: cannot save the replay position in ${path} (${(err as Error).message}): replay goes on; after a restart the batches since the last saved position replay again, and their dedup tokens keep them from being stored twice`,
+        );
+      }
+      this.posFailing = true;
+    }
   }
 
   private async restorePosition(): Promise<void> {

@@ -66,6 +66,7 @@
  *   podwire_ingest_quarantine_bytes      bytes of the table's quarantine folder
  *   podwire_ingest_batch_duration_seconds{path="direct"|"replay"}  insert latency
  *   podwire_ingest_spool_bytes           bytes of spool files waiting on disk
+ *   podwire_ingest_spool_rows            rows in them (what waits; rows_spooled counts what ever went there)
  *   podwire_ingest_spool_quarantined_files_total, podwire_ingest_spool_torn_tails_total
  *   podwire_ingest_insert_errors_total, podwire_ingest_spooling (1 while the spool holds batches)
  * so that accepted = (written − replayed) + spooled + dropped + what is still in memory.
@@ -85,6 +86,7 @@ import {
   type IngestLog,
   Spool,
   type SpoolBatch,
+  SpoolError,
   SpoolFullError,
   type SpoolOptions,
   type SpoolRecord,
@@ -164,6 +166,8 @@ export interface WriterStats {
   queuedBatches: number;
   queuedBytes: number;
   spoolBytes: number;
+  /** rows in the spool waiting for replay (`spooled` counts every row that ever went there) */
+  spoolRows: number;
   /** the spool holds batches: new batches are spooled behind them */
   spooling: boolean;
   /** the last insert or probe succeeded */
@@ -259,6 +263,7 @@ export interface IngestMetrics {
   quarantineBytes: Gauge<'table'>;
   batchDuration: Histogram<'table' | 'path'>;
   spoolBytes: Gauge<'table'>;
+  spoolRows: Gauge<'table'>;
   quarantined: Counter<'table'>;
   tornTails: Counter<'table'>;
   insertErrors: Counter<'table'>;
@@ -336,6 +341,12 @@ function metricsEntry(registry: Registry): MetricsEntry {
         help: 'Time to store one batch in ClickHouse (successful inserts).',
         labelNames: ['table', 'path'],
         buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        registers,
+      }),
+      spoolRows: new Gauge({
+        name: 'podwire_ingest_spool_rows',
+        help: 'Rows in the spool waiting for replay (what the next start replays if this one stops now).',
+        labelNames: ['table'],
         registers,
       }),
       spoolBytes: new Gauge({
@@ -725,7 +736,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
       c.inc({ table: this.table }, 0);
     }
     this.m.dropped.inc({ table: this.table, reason: 'spool_error' }, 0);
-    this.m.spoolBytes.set({ table: this.table }, spool.bytes);
+    this.spoolGauges();
     this.m.quarantineBytes.set({ table: this.table }, quarantine.bytes);
     if (!spool.isEmpty()) {
       this.log(
@@ -957,6 +968,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
       queuedBatches: this.queue.length + (this.inFlight ? 1 : 0),
       queuedBytes: this.queuedBytes + (this.inFlight ? this.inFlight.batch.body.length : 0),
       spoolBytes: this.spool.bytes,
+      spoolRows: this.spool.rows,
       spooling: !this.spool.isEmpty(),
       storeUp: this.up,
     };
@@ -1002,7 +1014,12 @@ export class BatchWriter<T extends TableDef = TableDef> {
           this.drop('spool_error', b.batch.rows);
           this.batchDone(b.seq);
         }
-        this.log('error', `${this.table}: ${(err as Error)?.stack ?? err}`);
+        // a disk error is said in a line; anything else is a bug: its stack
+        const e = err as NodeJS.ErrnoException;
+        this.log(
+          'error',
+          `${this.table}: ${e instanceof SpoolError || e?.code ? firstLine(e) : (e?.stack ?? e)}`,
+        );
         this.markDown(err as Error);
         if (this.closingDeadline === undefined) await this.waker.wait(this.backoffMs);
       }
@@ -1112,7 +1129,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
       this.drop(reason, rows);
       this.log('error', `${this.table}: ${rows} rows dropped (${reason}): ${firstLine(err)}`);
     }
-    this.m.spoolBytes.set({ table: this.table }, this.spool.bytes);
+    this.spoolGauges();
     this.updateSpooling();
   }
 
@@ -1125,7 +1142,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
     try {
       rec = await this.spool.next();
     } finally {
-      this.m.spoolBytes.set({ table: this.table }, this.spool.bytes);
+      this.spoolGauges();
     }
     if (!rec) {
       this.updateSpooling();
@@ -1157,7 +1174,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
     } else {
       this.markDown(r.error);
     }
-    this.m.spoolBytes.set({ table: this.table }, this.spool.bytes);
+    this.spoolGauges();
     this.updateSpooling();
   }
 
@@ -1303,6 +1320,11 @@ export class BatchWriter<T extends TableDef = TableDef> {
     }
     this.backoffMs = this.o.retryMinMs;
     this.nextAttempt = 0;
+  }
+
+  private spoolGauges(): void {
+    this.m.spoolBytes.set({ table: this.table }, this.spool.bytes);
+    this.m.spoolRows.set({ table: this.table }, this.spool.rows);
   }
 
   private updateSpooling(): void {
