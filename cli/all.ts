@@ -42,7 +42,7 @@ import type { AllConfig } from './all-config.js';
 import { ExitCode, listenError, parseListen, UserError } from './errors.js';
 import { buildSources, parseSourceSpec } from './node.js';
 import { parseListenAddress } from './sflow-run.js';
-import { notStored, sumOutcomes } from './store-report.js';
+import { notStored, type StoreOutcome, storeHealth, sumOutcomes } from './store-report.js';
 
 export interface AllOptions {
   config: AllConfig;
@@ -171,7 +171,8 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
           const rows = vfCounterRows(s, (node, pf, vf) => vfJoin.vf(node, pf, vf, at));
           if (rows.length > 0) {
             vfRows += rows.length;
-            // no await: the writer queues (bounded) or spools; a slow store never stalls /metrics
+            // no await: a slow store never stalls /metrics; the writer's queue is bounded
+            // whatever its producers do (beyond it, batches spool or are counted as dropped)
             void vfWriter.writeMany(rows);
           }
         }
@@ -390,6 +391,7 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
         endpoints: { live: inv.live, history: inv.history, conflicts: inv.conflicts, vfsInUse: nodes },
         packets: { seen: pathCounters.packets, attributed: pathCounters.attributed, sampled },
         flows: { emitted: flowTable.stats.emitted, open: flowTable.stats.open, ...f },
+        store: sumOutcomes([f, sampleWriter.stats(), vfw.stats()]),
         vfCounterRows: vfRows,
         nic: health.sources.map((s) => ({ source: s.name, ok: s.ok, lastError: s.lastError })),
       };
@@ -398,7 +400,8 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
       const s = status() as {
         endpoints: { live: number; conflicts: number; vfsInUse: string };
         packets: { seen: number; attributed: number };
-        flows: { emitted: number; written: number; spooled: number; dropped: number };
+        flows: { emitted: number; written: number };
+        store: StoreOutcome;
         nic: { source: string; ok: boolean }[];
       };
       const pct = s.packets.seen > 0 ? ((100 * s.packets.attributed) / s.packets.seen).toFixed(1) : '0';
@@ -406,7 +409,7 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
       return (
         `podwire: ${s.endpoints.live} endpoints live (VFs in use: ${s.endpoints.vfsInUse || 'none'}), ` +
         `${num(s.packets.seen)} packets (${pct}% attributed), ${num(s.flows.emitted)} flows, ` +
-        `${num(s.flows.written)} stored, ${num(s.flows.spooled)} spooled, ${num(s.flows.dropped)} dropped; ` +
+        `${num(s.flows.written)} stored; ${storeHealth(s.store)}; ` +
         `NIC ${nicBad.length === 0 ? 'ok' : `failing: ${nicBad.join(', ')}`}`
       );
     };

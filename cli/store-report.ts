@@ -8,7 +8,7 @@ import type { WriterStats } from '../ingest/writer.js';
 
 export type StoreOutcome = Pick<
   WriterStats,
-  'written' | 'spoolRows' | 'dropped' | 'droppedBy' | 'rejected' | 'rejectedBy' | 'quarantined'
+  'written' | 'spoolRows' | 'overflowed' | 'dropped' | 'droppedBy' | 'rejected' | 'rejectedBy' | 'quarantined'
 >;
 
 const num = (n: number) => Math.round(n).toLocaleString('en');
@@ -30,13 +30,23 @@ export function sumOutcomes(list: readonly StoreOutcome[]): StoreOutcome {
     (s, o) => ({
       written: s.written + o.written,
       spoolRows: s.spoolRows + o.spoolRows,
+      overflowed: s.overflowed + o.overflowed,
       dropped: s.dropped + o.dropped,
       droppedBy: add(s.droppedBy, o.droppedBy),
       rejected: s.rejected + o.rejected,
       rejectedBy: add(s.rejectedBy, o.rejectedBy),
       quarantined: s.quarantined + o.quarantined,
     }),
-    { written: 0, spoolRows: 0, dropped: 0, droppedBy: {}, rejected: 0, rejectedBy: {}, quarantined: 0 },
+    {
+      written: 0,
+      spoolRows: 0,
+      overflowed: 0,
+      dropped: 0,
+      droppedBy: {},
+      rejected: 0,
+      rejectedBy: {},
+      quarantined: 0,
+    },
   );
 }
 
@@ -62,4 +72,16 @@ export function notStored(o: StoreOutcome, dirs: { spool: string; quarantine: st
     );
   }
   return parts.map((p) => `; ${p}`).join('');
+}
+
+/**
+ * For a status line: `N rows waiting in the spool, M dropped (reason: n, …)[, K spooled
+ * over a full queue]` over every writer.
+ */
+export function storeHealth(o: StoreOutcome): string {
+  return (
+    `${num(o.spoolRows)} rows waiting in the spool, ${num(o.dropped)} dropped` +
+    (o.dropped > 0 ? ` (${byReason(o.droppedBy)})` : '') +
+    (o.overflowed > 0 ? `, ${num(o.overflowed)} spooled over a full queue` : '')
+  );
 }

@@ -328,8 +328,9 @@ type ReadResult =
   | { kind: 'corrupt'; reason: string; rows?: number };
 
 /**
- * One table's spool: appends at the tail, replay reads from the head. Not safe for
- * concurrent calls: the writer drives it from its one sender.
+ * One table's spool: appends at the tail, replay reads from the head. Its operations run
+ * one at a time in the order they are called (the writer's sender, and its overflow from
+ * producers that do not wait); a record from `next()` stays current until `ack()`.
  */
 export class Spool {
   readonly dir: string;
@@ -351,6 +352,8 @@ export class Spool {
   private current: { record: SpoolRecord; end: number } | undefined;
   private pos: FileHandle | undefined;
   private totalBytes = 0;
+  /** the last operation asked for (see serial) */
+  private tail: Promise<void> = Promise.resolve();
   /** the last replay.pos write failed (logged once) */
   private posFailing = false;
   private closed = false;
@@ -438,7 +441,24 @@ export class Spool {
   }
 
   /** Appends one batch. Throws SpoolFullError at the size limit, SpoolError when the disk fails. */
-  async append(b: SpoolBatch): Promise<number> {
+  append(b: SpoolBatch): Promise<number> {
+    return this.serial(() => this.doAppend(b));
+  }
+
+  /**
+   * Runs the operations one at a time, in the order they were asked for: the writer's
+   * sender replays and spools while a producer's overflow is appended.
+   */
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(op, op);
+    this.tail = p.then(
+      () => {},
+      () => {},
+    );
+    return p;
+  }
+
+  private async doAppend(b: SpoolBatch): Promise<number> {
     if (this.closed) throw new SpoolError(`spool ${this.dir} is closed`);
     const parts = encodeRecord(b);
     const length = parts[0].length + parts[1].length + parts[2].length;
@@ -532,7 +552,11 @@ export class Spool {
    * is empty. Torn tails and corrupt records on the way are logged, counted and skipped;
    * finished files are deleted, damaged ones quarantined.
    */
-  async next(): Promise<SpoolRecord | null> {
+  next(): Promise<SpoolRecord | null> {
+    return this.serial(() => this.doNext());
+  }
+
+  private async doNext(): Promise<SpoolRecord | null> {
     if (this.current) return this.current.record;
     for (;;) {
       const f = this.files[0];
@@ -577,7 +601,11 @@ export class Spool {
   }
 
   /** The record returned by `next()` is stored: move past it. */
-  async ack(): Promise<void> {
+  ack(): Promise<void> {
+    return this.serial(() => this.doAck());
+  }
+
+  private async doAck(): Promise<void> {
     const c = this.current;
     if (!c) return;
     this.current = undefined;
@@ -741,7 +769,11 @@ export class Spool {
   }
 
   /** Closes the files (the spool stays on disk for the next start) and releases the lock. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    return this.serial(() => this.doClose());
+  }
+
+  private async doClose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.endActive().catch(() => {});

@@ -18,7 +18,12 @@
  *     if (r !== true) await r;
  *
  * No promise is made on the fast path. Memory stays bounded (about queueBytes + two
- * batches) as long as producers honour it. `writeEncoded(batch)` takes a batch a hot
+ * batches) as long as producers honour it; and whatever they do, the queue holds at most
+ * `maxQueueBatches`/`maxQueueBytes` (twice the above by default): a batch closed beyond
+ * that goes to the disk spool instead (counted in `podwire_ingest_rows_overflowed_total`;
+ * a producer that cannot wait, like the packet path, is bounded by the disk), and while
+ * such overflow is still being written (at most `queueBytes` of it) further batches are
+ * dropped (reason "overload") rather than held. `writeEncoded(batch)` takes a batch a hot
  * producer built itself (an Arrow batch from columnar data, see arrow-batch.ts) as one
  * batch of its own, after the open batch (closed first, so order is kept), under the same
  * contract. The writer keeps what it was given until the batch is stored: a row's
@@ -60,6 +65,7 @@
  *   podwire_ingest_rows_accepted_total   rows taken by write()/writeMany()/writeEncoded()
  *   podwire_ingest_rows_written_total    rows stored in ClickHouse (directly or by replay)
  *   podwire_ingest_rows_spooled_total    rows appended to the spool
+ *   podwire_ingest_rows_overflowed_total rows of them spooled because the queue was full
  *   podwire_ingest_rows_replayed_total   rows stored from the spool (part of written)
  *   podwire_ingest_rows_dropped_total{reason}
  *   podwire_ingest_rows_rejected_total{error}   rows the store refused, by its error name
@@ -102,6 +108,9 @@ export const WRITER_DEFAULTS = {
   maxBatchBytes: 32 * 1024 * 1024,
   queueBatches: 8,
   queueBytes: 64 * 1024 * 1024,
+  /** 0: twice queueBatches / queueBytes */
+  maxQueueBatches: 0,
+  maxQueueBytes: 0,
   insertTimeoutMs: 10_000,
   retryMinMs: 500,
   retryMaxMs: 10_000,
@@ -129,6 +138,9 @@ export interface WriterOptions<T extends TableDef> {
   queueBatches?: number;
   /** … or bytes of them (64 MiB) */
   queueBytes?: number;
+  /** the most batches (and bytes) the queue holds whatever producers do; beyond, batches are spooled (2 × queueBatches, 2 × queueBytes) */
+  maxQueueBatches?: number;
+  maxQueueBytes?: number;
   /** an insert with no answer by then counts as failed: the batch is spooled (10 s) */
   insertTimeoutMs?: number;
   /** first retry after a failure (500 ms), doubling up to retryMaxMs (10 s) */
@@ -151,6 +163,8 @@ export interface WriterStats {
   accepted: number;
   written: number;
   spooled: number;
+  /** of the spooled rows, those spooled because the queue was full (producers that did not wait) */
+  overflowed: number;
   replayed: number;
   dropped: number;
   /** dropped rows by reason */
@@ -257,6 +271,7 @@ export interface IngestMetrics {
   accepted: Counter<'table'>;
   written: Counter<'table'>;
   spooled: Counter<'table'>;
+  overflowed: Counter<'table'>;
   replayed: Counter<'table'>;
   dropped: Counter<'table' | 'reason'>;
   rejected: Counter<'table' | 'error'>;
@@ -312,6 +327,12 @@ function metricsEntry(registry: Registry): MetricsEntry {
         labelNames: ['table'],
         registers,
       }),
+      overflowed: new Counter({
+        name: 'podwire_ingest_rows_overflowed_total',
+        help: 'Rows spooled because the memory queue was full: a store slower than its input, producers that did not wait (part of rows_spooled).',
+        labelNames: ['table'],
+        registers,
+      }),
       replayed: new Counter({
         name: 'podwire_ingest_rows_replayed_total',
         help: 'Rows stored in ClickHouse from the disk spool (included in rows_written).',
@@ -320,7 +341,7 @@ function metricsEntry(registry: Registry): MetricsEntry {
       }),
       dropped: new Counter({
         name: 'podwire_ingest_rows_dropped_total',
-        help: 'Rows lost: spool_error, spool_full, rejected (refused by the store as bad data, kept in the quarantine), corrupt (spool record), invalid (not encodable).',
+        help: 'Rows lost: spool_error, spool_full, overload (the queue and its overflow to the spool both full), rejected (refused by the store as bad data, kept in the quarantine), corrupt (spool record), invalid (not encodable).',
         labelNames: ['table', 'reason'],
         registers,
       }),
@@ -610,10 +631,16 @@ export class BatchWriter<T extends TableDef = TableDef> {
   };
 
   private seq = 0;
-  private doneSeq = 0;
   private readonly queue: Batch[] = [];
   private queuedBytes = 0;
   private inFlight: Batch | undefined;
+  /** batches beyond the queue's bound, on their way to the spool (the first one being written) */
+  private readonly overflow: Batch[] = [];
+  private overflowBytes = 0;
+  private overflowTask: Promise<void> = Promise.resolve();
+  /** spooling (and dropping) what the full queue cannot take: logged once until the queue has room */
+  private overflowing = false;
+  private overloaded = false;
   private drainWait: { promise: Promise<void>; resolve: () => void } | undefined;
   private flushWaiters: { seq: number; resolve: () => void }[] = [];
   private settleWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -632,7 +659,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
   private readonly loop: Promise<void>;
 
   private pendingAccepted = 0;
-  private readonly counts = { accepted: 0, written: 0, spooled: 0, replayed: 0, dropped: 0 };
+  private readonly counts = { accepted: 0, written: 0, spooled: 0, overflowed: 0, replayed: 0, dropped: 0 };
   private readonly droppedBy: Record<string, number> = {};
   private readonly rejectedBy: Record<string, number> = {};
   private quarantined = 0;
@@ -694,6 +721,8 @@ export class BatchWriter<T extends TableDef = TableDef> {
       maxBatchBytes: o.maxBatchBytes ?? d.maxBatchBytes,
       queueBatches: o.queueBatches ?? d.queueBatches,
       queueBytes: o.queueBytes ?? d.queueBytes,
+      maxQueueBatches: o.maxQueueBatches ?? 2 * (o.queueBatches ?? d.queueBatches),
+      maxQueueBytes: o.maxQueueBytes ?? 2 * (o.queueBytes ?? d.queueBytes),
       insertTimeoutMs: o.insertTimeoutMs ?? d.insertTimeoutMs,
       retryMinMs: o.retryMinMs ?? d.retryMinMs,
       retryMaxMs: o.retryMaxMs ?? d.retryMaxMs,
@@ -728,6 +757,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
       m.accepted,
       m.written,
       m.spooled,
+      m.overflowed,
       m.replayed,
       m.quarantined,
       m.tornTails,
@@ -884,13 +914,59 @@ export class BatchWriter<T extends TableDef = TableDef> {
     else this.syncAccepted();
   }
 
-  /** Queues a closed batch for the sender. */
+  /**
+   * Queues a closed batch for the sender; beyond the queue's bound, hands it to the spool
+   * (or, while that overflow itself is beyond queueBytes, drops it: "overload").
+   */
   private enqueue(batch: EncodedBatch): void {
     const seq = ++this.seq;
-    this.queue.push({ seq, token: `${this.tokenPrefix}:${seq}`, batch, closedAt: Date.now() });
-    this.queuedBytes += batch.body.length;
+    const b: Batch = { seq, token: `${this.tokenPrefix}:${seq}`, batch, closedAt: Date.now() };
+    const size = batch.body.length;
     this.syncAccepted();
-    this.waker.wake();
+    const fits =
+      this.queue.length < this.o.maxQueueBatches && this.queuedBytes + size <= this.o.maxQueueBytes;
+    if (!this.full()) this.overflowing = this.overloaded = false;
+    if (fits || this.queue.length === 0) {
+      this.queue.push(b);
+      this.queuedBytes += size;
+      this.waker.wake();
+    } else if (this.overflowBytes + size <= this.o.queueBytes || this.overflow.length === 0) {
+      this.overflowToSpool(b);
+    } else {
+      this.drop('overload', batch.rows);
+      if (!this.overloaded) {
+        this.log(
+          'error',
+          `${this.table}: the queue is full and its overflow is still being written to the spool: dropping batches (overload) until it is not`,
+        );
+      }
+      this.overloaded = true;
+    }
+  }
+
+  /** A batch the full queue cannot take goes to the spool, behind any other overflow. */
+  private overflowToSpool(b: Batch): void {
+    if (!this.overflowing) {
+      this.overflowing = true;
+      this.log(
+        'warn',
+        `${this.table}: the queue is full (${this.queue.length} batches, ${this.queuedBytes} bytes: the store is slower than the input): spooling what does not fit to ${this.spool.dir}`,
+      );
+    }
+    this.overflow.push(b);
+    this.overflowBytes += b.batch.body.length;
+    if (this.overflow.length > 1) return;
+    this.overflowTask = (async () => {
+      while (this.overflow.length > 0) {
+        const next = this.overflow[0];
+        if (await this.toSpool(next)) this.count('overflowed', next.batch.rows);
+        this.overflow.shift();
+        this.overflowBytes -= next.batch.body.length;
+        this.batchDone();
+      }
+      // the spool now holds batches: the sender spools behind them and replays them
+      this.waker.wake();
+    })();
   }
 
   /** Adds the rows counted on the fast path to the accepted counter. */
@@ -905,8 +981,17 @@ export class BatchWriter<T extends TableDef = TableDef> {
   flush(): Promise<void> {
     this.closeBatch();
     const target = this.seq;
-    if (this.doneSeq >= target) return Promise.resolve();
+    if (this.lowestPending() > target) return Promise.resolve();
     return new Promise((resolve) => this.flushWaiters.push({ seq: target, resolve }));
+  }
+
+  /** The lowest seq of a batch not yet stored, spooled or dropped (Infinity: none). */
+  private lowestPending(): number {
+    return Math.min(
+      this.inFlight?.seq ?? Number.POSITIVE_INFINITY,
+      this.queue[0]?.seq ?? Number.POSITIVE_INFINITY,
+      this.overflow[0]?.seq ?? Number.POSITIVE_INFINITY,
+    );
   }
 
   /**
@@ -937,6 +1022,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
     const cut = setTimeout(() => this.expireInsert?.(), this.o.closeTimeoutMs);
     try {
       await this.loop;
+      await this.overflowTask;
     } finally {
       clearTimeout(cut);
     }
@@ -977,7 +1063,13 @@ export class BatchWriter<T extends TableDef = TableDef> {
   // ---- the sender ----------------------------------------------------------------------
 
   private settled(): boolean {
-    return this.open.rows === 0 && this.queue.length === 0 && !this.inFlight && this.spool.isEmpty();
+    return (
+      this.open.rows === 0 &&
+      this.queue.length === 0 &&
+      !this.inFlight &&
+      this.overflow.length === 0 &&
+      this.spool.isEmpty()
+    );
   }
 
   private async run(): Promise<void> {
@@ -999,7 +1091,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
           this.releaseProducers();
           await this.handle(b);
           this.inFlight = undefined;
-          this.batchDone(b.seq);
+          this.batchDone();
           continue;
         }
         if (this.closingDeadline !== undefined) return;
@@ -1012,7 +1104,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
         this.inFlight = undefined;
         if (b) {
           this.drop('spool_error', b.batch.rows);
-          this.batchDone(b.seq);
+          this.batchDone();
         }
         // a disk error is said in a line; anything else is a bug: its stack
         const e = err as NodeJS.ErrnoException;
@@ -1026,15 +1118,15 @@ export class BatchWriter<T extends TableDef = TableDef> {
     }
   }
 
-  private batchDone(seq: number): void {
-    this.doneSeq = seq;
-    if (this.flushWaiters.length > 0) {
-      this.flushWaiters = this.flushWaiters.filter((w) => {
-        if (w.seq > seq) return true;
-        w.resolve();
-        return false;
-      });
-    }
+  /** A batch was stored, spooled or dropped: resolves the flushes waiting for it. */
+  private batchDone(): void {
+    if (this.flushWaiters.length === 0) return;
+    const low = this.lowestPending();
+    this.flushWaiters = this.flushWaiters.filter((w) => {
+      if (w.seq >= low) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   private canSendDirect(): boolean {
@@ -1119,18 +1211,22 @@ export class BatchWriter<T extends TableDef = TableDef> {
     return { table: this.table, columns, token: b.token, rows, format, body, closedAt: b.closedAt };
   }
 
-  private async toSpool(b: Batch): Promise<void> {
+  /** Appends a batch to the spool; false (the rows counted as dropped) when it cannot. */
+  private async toSpool(b: Batch): Promise<boolean> {
     const rows = b.batch.rows;
+    let ok = true;
     try {
       await this.spool.append(this.spoolBatch(b));
       this.count('spooled', rows);
     } catch (err) {
+      ok = false;
       const reason = err instanceof SpoolFullError ? 'spool_full' : 'spool_error';
       this.drop(reason, rows);
       this.log('error', `${this.table}: ${rows} rows dropped (${reason}): ${firstLine(err)}`);
     }
     this.spoolGauges();
     this.updateSpooling();
+    return ok;
   }
 
   private async replayOne(): Promise<void> {
@@ -1336,7 +1432,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
     this.m.spooling.set({ table: this.table }, spooling ? 1 : 0);
   }
 
-  private count(what: 'written' | 'spooled' | 'replayed', rows: number): void {
+  private count(what: 'written' | 'spooled' | 'overflowed' | 'replayed', rows: number): void {
     this.counts[what] += rows;
     this.m[what].inc({ table: this.table }, rows);
   }
