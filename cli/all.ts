@@ -33,6 +33,7 @@ import { FlowSink } from '../ingest/flow-sink.js';
 import { migrate, SchemaError } from '../ingest/migrations.js';
 import { capturedFrame, packetSampleRow, vfCounterRows } from '../ingest/sample-rows.js';
 import { DEFAULT_RETENTION, flows, packet_samples, vf_counters } from '../ingest/schema.js';
+import type { Stop } from '../ingest/stop-signals.js';
 import { openStore, type Store, StoreError } from '../ingest/store.js';
 import { BatchWriter } from '../ingest/writer.js';
 import { NodeExporter } from '../node-exporter/exporter.js';
@@ -62,7 +63,8 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 const num = (n: number) => Math.round(n).toLocaleString('en');
 
-export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> {
+export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
+  const signal = stop.signal;
   const cfg = o.config;
   const say = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
@@ -277,6 +279,24 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
       flowTable.flush();
       await sink.flush();
     });
+    // a third stop signal during the flush: the open flows and every row not yet stored go to the spool
+    const untrack = stop.track({
+      pendingRows: () =>
+        flowTable.stats.open +
+        sink.pendingRows() +
+        flowWriter.unsettledRows() +
+        sampleWriter.unsettledRows() +
+        vfw.unsettledRows(),
+      abandon: () => {
+        flowTable.flush();
+        const r = [flowWriter.abandonSync(sink.drainSync()), sampleWriter.abandonSync(), vfw.abandonSync()];
+        return {
+          spooled: r.reduce((n, x) => n + x.spooled, 0),
+          dropped: r.reduce((n, x) => n + x.dropped, 0),
+          where: spoolDir,
+        };
+      },
+    });
 
     const inputStop = new AbortController();
     let demoMirror: DemoMirror | null = null;
@@ -438,6 +458,7 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
     if (statusTimer) clearInterval(statusTimer);
     say('podwire: stopping: emitting open flows, flushing the writers');
     await unwind();
+    untrack();
     const f = flowWriter.stats();
     const smp = sampleWriter.stats();
     const vf = vfw.stats();

@@ -75,6 +75,17 @@ export class StoreSink {
 
   readonly onFlows = (batch: FlowBatch): void => this.sink.onFlows(batch);
 
+  /** Flows taken and not yet stored nor spooled. */
+  pendingRows(): number {
+    return this.sink.pendingRows() + this.writer.unsettledRows();
+  }
+
+  /** Spools, synchronously, every flow not yet stored, and releases the spool (a third stop signal). */
+  abandonSync(): { spooled: number; dropped: number; where: string } {
+    clearInterval(this.pumping);
+    return { ...this.writer.abandonSync(this.sink.drainSync()), where: this.dirs.spool };
+  }
+
   private async pump(): Promise<void> {
     if (this.busy) return;
     this.busy = true;

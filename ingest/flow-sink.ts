@@ -132,6 +132,29 @@ export class FlowSink {
     if (this.builder.rows > 0) await this.emit();
   }
 
+  /** Flows taken and not yet handed on (queued, and in the batch being built). */
+  pendingRows(): number {
+    return this.pending + this.builder.rows;
+  }
+
+  /**
+   * Encodes everything at once — the batch being built, then every queued window — and
+   * returns the batches instead of sending them: for a process about to exit with work
+   * left (a third stop signal), whose writer spools them synchronously.
+   */
+  drainSync(): EncodedBatch[] {
+    const out: EncodedBatch[] = [];
+    if (this.builder.rows > 0) out.push(this.builder.finish());
+    for (const q of this.queue.splice(0)) {
+      for (let at = q.at; at < q.batch.count; at += this.batchRows) {
+        this.builder.add(q.batch, at, Math.min(q.batch.count, at + this.batchRows));
+        out.push(this.builder.finish());
+      }
+    }
+    this.pending = 0;
+    return out;
+  }
+
   private async emit(): Promise<void> {
     const r = this.o.send(this.builder.finish());
     if (r !== true) await r;

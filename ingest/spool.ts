@@ -67,7 +67,20 @@
  * the record headers of files an earlier process left).
  */
 import { randomBytes } from 'node:crypto';
-import { constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fdatasyncSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+  writevSync,
+} from 'node:fs';
 import { type FileHandle, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -789,6 +802,96 @@ export class Spool {
       // the directory went away: nothing to release
     }
     heldLocks.delete(this.lock);
+  }
+
+  /**
+   * For a process about to exit with work left (a third stop signal): appends the batches
+   * to a new file synchronously — no await, so nothing else runs meanwhile; an async
+   * append still under way goes to its own file — closes the spool and releases its lock.
+   * Returns how many of the batches were written (in order; when not all, `error` says
+   * why the rest were not).
+   */
+  abandonSync(batches: readonly SpoolBatch[]): { written: number; error?: Error } {
+    if (this.closed) return { written: 0, error: new SpoolError(`spool ${this.dir} is closed`) };
+    this.closed = true;
+    let written = 0;
+    let error: Error | undefined;
+    if (batches.length > 0) {
+      let fd: number | undefined;
+      let path = '';
+      let size = 0;
+      try {
+        for (;;) {
+          path = join(this.dir, fileName(this.nextNo++));
+          try {
+            fd = openSync(
+              path,
+              constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND,
+              0o644,
+            );
+            break;
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          }
+        }
+        for (const b of batches) {
+          const parts = encodeRecord(b);
+          const length = parts[0].length + parts[1].length + parts[2].length;
+          if (this.maxBytes > 0 && this.totalBytes + length > this.maxBytes) {
+            throw new SpoolFullError(
+              `spool ${this.dir} is full (${this.totalBytes} + ${length} bytes > limit ${this.maxBytes})`,
+            );
+          }
+          const n = writevSync(fd, parts);
+          if (n !== length) throw new Error(`short write (${n} of ${length} bytes)`);
+          size += length;
+          this.totalBytes += length;
+          written++;
+        }
+        if (this.fsync) fdatasyncSync(fd);
+      } catch (err) {
+        error =
+          err instanceof SpoolError
+            ? err
+            : new SpoolError(`cannot append to the spool ${path || this.dir}: ${(err as Error).message}`);
+        if (fd !== undefined) {
+          try {
+            ftruncateSync(fd, size);
+          } catch {
+            // replay finds a torn tail and discards it
+          }
+        }
+      }
+      if (fd !== undefined) {
+        closeSync(fd);
+        if (size === 0) unlinkQuietly(path);
+        else if (this.fsync) fsyncDirSync(this.dir);
+      }
+    }
+    unlinkQuietly(this.lock);
+    heldLocks.delete(this.lock);
+    return { written, error };
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already
+  }
+}
+
+function fsyncDirSync(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // the records are written; only their directory entry may not survive a power loss
   }
 }
 

@@ -648,11 +648,13 @@ export class BatchWriter<T extends TableDef = TableDef> {
   private up = true;
   private backoffMs: number;
   private nextAttempt = 0;
-  /** set by close(): no replay; direct sends only until then */
+  /** set by close(): sends (and replays, while the store answers) until then */
   private closingDeadline: number | undefined;
   private closePromise: Promise<void> | undefined;
   private expireInsert: (() => void) | undefined;
   private accepting = true;
+  /** abandonSync() ran: nothing more is sent or spooled */
+  private abandoned = false;
   private replayTurn = false;
   private wasSpooling = false;
   private readonly waker = new Waker();
@@ -924,7 +926,8 @@ export class BatchWriter<T extends TableDef = TableDef> {
     const size = batch.body.length;
     this.syncAccepted();
     const fits =
-      this.queue.length < this.o.maxQueueBatches && this.queuedBytes + size <= this.o.maxQueueBytes;
+      this.abandoned ||
+      (this.queue.length < this.o.maxQueueBatches && this.queuedBytes + size <= this.o.maxQueueBytes);
     if (!this.full()) this.overflowing = this.overloaded = false;
     if (fits || this.queue.length === 0) {
       this.queue.push(b);
@@ -1006,8 +1009,9 @@ export class BatchWriter<T extends TableDef = TableDef> {
   }
 
   /**
-   * Stops accepting rows; sends what it can within `closeTimeoutMs`, spools the rest,
-   * closes the spool. The store is the caller's to close.
+   * Stops accepting rows; sends what it can within `closeTimeoutMs` (and replays spooled
+   * batches meanwhile while the store answers), spools the rest, closes the spool. The
+   * store is the caller's to close.
    */
   close(): Promise<void> {
     this.closePromise ??= this.doClose();
@@ -1043,6 +1047,59 @@ export class BatchWriter<T extends TableDef = TableDef> {
     }
   }
 
+  /** Rows taken and not yet stored, spooled or dropped (open, queued, in flight, overflowing). */
+  unsettledRows(): number {
+    let n = this.open.rows + (this.inFlight?.batch.rows ?? 0);
+    for (const b of this.queue) n += b.batch.rows;
+    for (const b of this.overflow) n += b.batch.rows;
+    return n;
+  }
+
+  /**
+   * Gives up storing, for a process about to exit with work left (a third stop signal):
+   * spools, synchronously, every row not yet stored — the open batch, `extra` batches (a
+   * producer's: they count as accepted), the batch in flight (should its insert still
+   * land, its dedup token keeps the replay from storing it twice), the overflow and the
+   * queue — and releases the spool. Rows it cannot spool are counted as dropped. Returns
+   * what it spooled and dropped.
+   */
+  abandonSync(extra: readonly EncodedBatch[] = []): { spooled: number; dropped: number } {
+    if (this.abandoned) return { spooled: 0, dropped: 0 };
+    this.abandoned = true;
+    this.accepting = false;
+    this.closingDeadline = Date.now();
+    this.closeBatch();
+    for (const batch of extra) {
+      if (batch.rows === 0) continue;
+      this.pendingAccepted += batch.rows;
+      this.counts.accepted += batch.rows;
+      this.enqueue(batch);
+    }
+    const left = [...(this.inFlight ? [this.inFlight] : []), ...this.overflow, ...this.queue];
+    this.inFlight = undefined;
+    this.overflow.length = 0;
+    this.queue.length = 0;
+    this.queuedBytes = this.overflowBytes = 0;
+    const r = this.spool.abandonSync(left.map((b) => this.spoolBatch(b)));
+    let spooled = 0;
+    let dropped = 0;
+    left.forEach((b, i) => {
+      if (i < r.written) spooled += b.batch.rows;
+      else dropped += b.batch.rows;
+    });
+    this.count('spooled', spooled);
+    if (dropped > 0) {
+      const reason = r.error instanceof SpoolFullError ? 'spool_full' : 'spool_error';
+      this.drop(reason, dropped);
+      this.log('error', `${this.table}: ${dropped} rows dropped (${reason}): ${firstLine(r.error)}`);
+    }
+    this.syncAccepted();
+    this.entry.writers.delete(this as unknown as BatchWriter<TableDef>);
+    this.releaseProducers(true);
+    this.waker.wake();
+    return { spooled, dropped };
+  }
+
   stats(): WriterStats {
     return {
       ...this.counts,
@@ -1075,8 +1132,14 @@ export class BatchWriter<T extends TableDef = TableDef> {
   private async run(): Promise<void> {
     for (;;) {
       try {
+        const now = Date.now();
+        const closing = this.closingDeadline !== undefined;
+        // closing: replay goes on while the store answers, until the deadline (a short run
+        // still stores what an earlier one spooled)
         const replayDue =
-          this.closingDeadline === undefined && !this.spool.isEmpty() && Date.now() >= this.nextAttempt;
+          (!closing || (this.up && now < this.closingDeadline!)) &&
+          !this.spool.isEmpty() &&
+          now >= this.nextAttempt;
         // when both wait, alternate: replay is not starved by a steady stream of new batches
         if (replayDue && (this.queue.length === 0 || this.replayTurn)) {
           this.replayTurn = false;
@@ -1094,7 +1157,10 @@ export class BatchWriter<T extends TableDef = TableDef> {
           this.batchDone();
           continue;
         }
-        if (this.closingDeadline !== undefined) return;
+        if (closing) {
+          if (replayDue) continue;
+          return;
+        }
         if (this.settled()) for (const w of this.settleWaiters.splice(0)) w.resolve();
         await this.waker.wait(this.spool.isEmpty() ? undefined : this.nextAttempt - Date.now());
       } catch (err) {
@@ -1213,6 +1279,8 @@ export class BatchWriter<T extends TableDef = TableDef> {
 
   /** Appends a batch to the spool; false (the rows counted as dropped) when it cannot. */
   private async toSpool(b: Batch): Promise<boolean> {
+    // abandonSync() spooled it already (an insert that ended after it)
+    if (this.abandoned) return false;
     const rows = b.batch.rows;
     let ok = true;
     try {
@@ -1442,57 +1510,4 @@ export class BatchWriter<T extends TableDef = TableDef> {
     this.droppedBy[reason] = (this.droppedBy[reason] ?? 0) + rows;
     this.m.dropped.inc({ table: this.table, reason }, rows);
   }
-}
-
-export interface SignalOptions {
-  signals?: NodeJS.Signals[];
-  log?: IngestLog;
-  /** after the writers closed (e.g. close the store) */
-  beforeExit?: () => void | Promise<void>;
-  /** default process.exit */
-  exit?: (code: number) => void;
-}
-
-/**
- * On SIGTERM/SIGINT: close every writer (send within its close deadline, spool the rest),
- * then exit (0, or 1 when a close failed). A second signal while closing is logged and
- * ignored: closing is bounded by the writers' closeTimeoutMs. Returns an uninstaller.
- */
-export function installSignalHandlers(
-  writers: readonly BatchWriter<TableDef>[] | (() => readonly BatchWriter<TableDef>[]),
-  o: SignalOptions = {},
-): () => void {
-  const signals = o.signals ?? ['SIGTERM', 'SIGINT'];
-  const log = o.log ?? stderrLog;
-  let closing = false;
-  const handler = (sig: NodeJS.Signals) => {
-    if (closing) {
-      log('warn', `${sig} while closing: still flushing/spooling, exiting when done`);
-      return;
-    }
-    closing = true;
-    const list = typeof writers === 'function' ? writers() : writers;
-    log('info', `${sig}: closing ${list.length} ingest writer(s): flushing, spooling what cannot be sent`);
-    void (async () => {
-      let code = 0;
-      const results = await Promise.allSettled(list.map((w) => w.close()));
-      for (const r of results) {
-        if (r.status === 'rejected') {
-          code = 1;
-          log('error', `closing a writer failed: ${(r.reason as Error)?.stack ?? r.reason}`);
-        }
-      }
-      try {
-        await o.beforeExit?.();
-      } catch (err) {
-        code = 1;
-        log('error', `before exit: ${(err as Error)?.stack ?? err}`);
-      }
-      (o.exit ?? process.exit)(code);
-    })();
-  };
-  for (const s of signals) process.on(s, handler);
-  return () => {
-    for (const s of signals) process.off(s, handler);
-  };
 }

@@ -221,6 +221,9 @@ async function buildIngest(): Promise<void> {
     'columns',
     'migrations',
     'ddl',
+    'stop-signals',
+    'quarantine',
+    'split-batch',
   ];
   const stale = () =>
     names.filter((name) => {
@@ -240,6 +243,7 @@ async function buildIngest(): Promise<void> {
       'ingest/writer.ts',
       'ingest/store.ts',
       'ingest/migrations.ts',
+      'ingest/stop-signals.ts',
     ],
     60_000,
   );
