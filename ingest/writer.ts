@@ -75,7 +75,9 @@
  *   podwire_ingest_spool_rows            rows in them (what waits; rows_spooled counts what ever went there)
  *   podwire_ingest_spool_quarantined_files_total, podwire_ingest_spool_torn_tails_total
  *   podwire_ingest_insert_errors_total, podwire_ingest_spooling (1 while the spool holds batches)
- * so that accepted = (written − replayed) + spooled + dropped + what is still in memory.
+ * so that accepted = (written − replayed) + spooled + dropped + what is still in memory,
+ * less the rows dropped after they were spooled (a corrupt record, rows refused on replay)
+ * — those count as spooled and as dropped.
  */
 
 import { dirname, join, resolve } from 'node:path';
@@ -178,6 +180,8 @@ export interface WriterStats {
   openRows: number;
   /** closed batches not yet stored or spooled (queued, and the one in flight) */
   queuedBatches: number;
+  /** batches beyond the queue's bound on their way to the spool */
+  overflowBatches: number;
   queuedBytes: number;
   spoolBytes: number;
   /** rows in the spool waiting for replay (`spooled` counts every row that ever went there) */
@@ -1109,6 +1113,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
       quarantined: this.quarantined,
       openRows: this.open.rows,
       queuedBatches: this.queue.length + (this.inFlight ? 1 : 0),
+      overflowBatches: this.overflow.length,
       queuedBytes: this.queuedBytes + (this.inFlight ? this.inFlight.batch.body.length : 0),
       spoolBytes: this.spool.bytes,
       spoolRows: this.spool.rows,

@@ -18,11 +18,13 @@ import { FlowTable } from '../../collector/flows/flow-table.js';
 import { c } from '../../ingest/columns.js';
 import { FlowSink } from '../../ingest/flow-sink.js';
 import { migrate } from '../../ingest/migrations.js';
-import { DEFAULT_RETENTION, flows, type TableDef } from '../../ingest/schema.js';
+import { DEFAULT_RETENTION, flows, type TableDef, vf_counters } from '../../ingest/schema.js';
 import { openStore, type Store } from '../../ingest/store.js';
 import { BatchWriter } from '../../ingest/writer.js';
 import { type ClickHouseServer, startClickHouseServer } from '../helpers/clickhouse-server.js';
+import { mountFreezable } from '../helpers/small-disk.js';
 import { faultStore, sleep, until } from './fixtures/fault-store.js';
+import { vfRow } from './fixtures/vf-rows.mjs';
 
 const root = mkdtempSync(join(tmpdir(), 'podwire-bounds-'));
 let n = 0;
@@ -154,6 +156,63 @@ describe('the flow sink under a fault-injected slow store (a wrapper of the real
   });
   afterAll(async () => {
     await store?.close();
+  });
+
+  it('and a stalled spool disk (ext4 on a loop device, frozen): the queue and its overflow stay bounded, past them batches are dropped as overload and counted; after the thaw every other row is stored once', async () => {
+    const disk = mountFreezable(join(root, 'stalled-spool'), 32);
+    try {
+      const w = await BatchWriter.open({
+        store: faultStore({ delayMs: 300 }, () => store),
+        table: vf_counters,
+        spoolDir: disk.path,
+        quarantineDir: join(freshDir(), 'quarantine'),
+        maxRows: 500,
+        maxAgeMs: 60_000,
+        queueBatches: 2,
+        queueBytes: 200_000,
+        retryMinMs: 20,
+        retryMaxMs: 100,
+        spool: { fsync: 'never' },
+        log: () => {},
+      });
+      disk.freeze();
+      const tag = 'overload';
+      const N = 20_000;
+      let maxQueued = 0;
+      let maxOverflow = 0;
+      for (let id = 0; id < N; id++) {
+        void w.write(vfRow(tag, id));
+        if (id % 500 === 499) {
+          const st = w.stats();
+          maxQueued = Math.max(maxQueued, st.queuedBatches);
+          maxOverflow = Math.max(maxOverflow, st.overflowBatches);
+          await new Promise((r) => setImmediate(r));
+        }
+      }
+      const frozen = w.stats();
+      expect(maxQueued).toBeLessThanOrEqual(2 * 2 + 1);
+      // the overflow waits behind one stalled append, within queueBytes (a few 500-row batches)
+      expect(maxOverflow).toBeGreaterThan(0);
+      expect(maxOverflow).toBeLessThanOrEqual(12);
+      expect(frozen.droppedBy.overload).toBeGreaterThan(0);
+      expect(await w.registry.metrics()).toContain(
+        `podwire_ingest_rows_dropped_total{table="vf_counters",reason="overload"} ${frozen.droppedBy.overload}`,
+      );
+      disk.thaw();
+      await w.drain();
+      const st = w.stats();
+      expect(st).toMatchObject({ accepted: N, dropped: frozen.droppedBy.overload, spoolRows: 0 });
+      expect(st.written + st.dropped).toBe(N);
+      expect(
+        await scalars(
+          store,
+          `SELECT count() AS n, uniqExact(rx_bytes) AS ids FROM podwire.vf_counters WHERE node = '${tag}'`,
+        ),
+      ).toEqual({ n: st.written, ids: st.written });
+      await w.close();
+    } finally {
+      disk.unmount();
+    }
   });
 
   it('windows closing faster than the store takes them: the sink holds at most maxPendingRows, the writer its bound, and every flow is stored once', async () => {
