@@ -36,6 +36,7 @@ import { FlowSink } from '../ingest/flow-sink.js';
 import { migrate, SchemaError } from '../ingest/migrations.js';
 import { capturedFrame, packetSampleRow, vfCounterRows } from '../ingest/sample-rows.js';
 import { DEFAULT_RETENTION, flows, packet_samples, vf_counters } from '../ingest/schema.js';
+import type { Stop } from '../ingest/stop-signals.js';
 import { openStore, type Store, StoreError } from '../ingest/store.js';
 import { BatchWriter } from '../ingest/writer.js';
 import { NodeExporter } from '../node-exporter/exporter.js';
@@ -46,6 +47,7 @@ import { DropNotice } from './capture-run.js';
 import { ExitCode, listenError, parseListen, UserError } from './errors.js';
 import { buildSources, parseSourceSpec } from './node.js';
 import { parseListenAddress } from './sflow-run.js';
+import { notStored, type StoreOutcome, storeHealth, sumOutcomes } from './store-report.js';
 
 export interface AllOptions {
   config: AllConfig;
@@ -65,7 +67,8 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 const num = (n: number) => Math.round(n).toLocaleString('en');
 
-export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> {
+export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
+  const signal = stop.signal;
   const cfg = o.config;
   const say = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
@@ -174,7 +177,8 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
           const rows = vfCounterRows(s, (node, pf, vf) => vfJoin.vf(node, pf, vf, at));
           if (rows.length > 0) {
             vfRows += rows.length;
-            // no await: the writer queues (bounded) or spools; a slow store never stalls /metrics
+            // no await: a slow store never stalls /metrics; the writer's queue is bounded
+            // whatever its producers do (beyond it, batches spool or are counted as dropped)
             void vfWriter.writeMany(rows);
           }
         }
@@ -202,19 +206,15 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
 
     // ── writers ──────────────────────────────────────────────────────────────────────
     const spoolDir = join(cfg.dataDir, 'spool');
+    const quarantineDir = join(cfg.dataDir, 'quarantine');
     const registry = exporter.registry.prom;
     const ingestLog = (level: string, m: string) => log(`podwire ingest ${level}: ${m}`);
-    const flowWriter = await BatchWriter.open({ store, table: flows, spoolDir, registry, log: ingestLog });
+    const writerOptions = { store, spoolDir, quarantineDir, registry, log: ingestLog };
+    const flowWriter = await BatchWriter.open({ ...writerOptions, table: flows });
     undo.push(() => flowWriter.close());
-    const sampleWriter = await BatchWriter.open({
-      store,
-      table: packet_samples,
-      spoolDir,
-      registry,
-      log: ingestLog,
-    });
+    const sampleWriter = await BatchWriter.open({ ...writerOptions, table: packet_samples });
     undo.push(() => sampleWriter.close());
-    vfWriter = await BatchWriter.open({ store, table: vf_counters, spoolDir, registry, log: ingestLog });
+    vfWriter = await BatchWriter.open({ ...writerOptions, table: vf_counters });
     const vfw = vfWriter;
     undo.push(() => vfw.close());
 
@@ -289,6 +289,24 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
       // open flows are emitted and encoded before the writers close
       flowTable.flush();
       await sink.flush();
+    });
+    // a third stop signal during the flush: the open flows and every row not yet stored go to the spool
+    const untrack = stop.track({
+      pendingRows: () =>
+        flowTable.stats.open +
+        sink.pendingRows() +
+        flowWriter.unsettledRows() +
+        sampleWriter.unsettledRows() +
+        vfw.unsettledRows(),
+      abandon: () => {
+        flowTable.flush();
+        const r = [flowWriter.abandonSync(sink.drainSync()), sampleWriter.abandonSync(), vfw.abandonSync()];
+        return {
+          spooled: r.reduce((n, x) => n + x.spooled, 0),
+          dropped: r.reduce((n, x) => n + x.dropped, 0),
+          where: spoolDir,
+        };
+      },
     });
 
     const inputStop = new AbortController();
@@ -429,6 +447,7 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
         endpoints: { live: inv.live, history: inv.history, conflicts: inv.conflicts, vfsInUse: nodes },
         packets: { seen: pathCounters.packets, attributed: pathCounters.attributed, sampled },
         flows: { emitted: flowStats().emitted, open: flowStats().open, ...f },
+        store: sumOutcomes([f, sampleWriter.stats(), vfw.stats()]),
         vfCounterRows: vfRows,
         nic: health.sources.map((s) => ({ source: s.name, ok: s.ok, lastError: s.lastError })),
         ...(captureCounts === null ? {} : { capture: { ...captureCounts } }),
@@ -438,7 +457,8 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
       const s = status() as {
         endpoints: { live: number; conflicts: number; vfsInUse: string };
         packets: { seen: number; attributed: number };
-        flows: { emitted: number; written: number; spooled: number; dropped: number };
+        flows: { emitted: number; written: number };
+        store: StoreOutcome;
         nic: { source: string; ok: boolean }[];
         capture?: CaptureCounts;
       };
@@ -447,7 +467,7 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
       return (
         `podwire: ${s.endpoints.live} endpoints live (VFs in use: ${s.endpoints.vfsInUse || 'none'}), ` +
         `${num(s.packets.seen)} packets (${pct}% attributed), ${num(s.flows.emitted)} flows, ` +
-        `${num(s.flows.written)} stored, ${num(s.flows.spooled)} spooled, ${num(s.flows.dropped)} dropped; ` +
+        `${num(s.flows.written)} stored; ${storeHealth(s.store)}; ` +
         `NIC ${nicBad.length === 0 ? 'ok' : `failing: ${nicBad.join(', ')}`}` +
         (s.capture === undefined ? '' : `; ${captureStatus(s.capture)}`)
       );
@@ -477,15 +497,14 @@ export async function runAll(o: AllOptions, signal: AbortSignal): Promise<void> 
     if (statusTimer) clearInterval(statusTimer);
     say('podwire: stopping: emitting open flows, flushing the writers');
     await unwind();
+    untrack();
     const f = flowWriter.stats();
     const smp = sampleWriter.stats();
     const vf = vfw.stats();
+    const left = notStored(sumOutcomes([f, smp, vf]), { spool: spoolDir, quarantine: quarantineDir });
     say(
       `podwire: stopped. stored ${num(f.written)} flow rows, ${num(smp.written)} packet samples, ` +
-        `${num(vf.written)} VF counter rows in ${store.location}` +
-        (f.spooled + smp.spooled + vf.spooled > 0
-          ? `; ${num(f.spooled + smp.spooled + vf.spooled)} rows spooled in ${spoolDir} for the next start`
-          : '; nothing left unflushed'),
+        `${num(vf.written)} VF counter rows in ${store.location}${left || '; nothing left unflushed'}`,
     );
   } finally {
     await unwind();

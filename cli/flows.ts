@@ -4,11 +4,13 @@ import { AttributionCounters } from '../collector/attribution/attribute.js';
 import type { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import { type FlowBatch, FlowTable } from '../collector/flows/flow-table.js';
 import { observationName, type PointNames } from '../collector/sflow/observation.js';
+import type { Stop } from '../ingest/stop-signals.js';
 import { failOnKernelDrops, type InputOptions, runCapture, summaryLine } from './capture-run.js';
-import { UserError } from './errors.js';
+import { ExitCode, UserError } from './errors.js';
 import { FLOW_TABLE_HEADER, flowJson, flowTableRow } from './format.js';
 import { LineWriter } from './output.js';
 import { runSflow, sflowSummary } from './sflow-run.js';
+import { notStored } from './store-report.js';
 import { type StoreOptions, StoreSink } from './store-sink.js';
 
 export interface FlowsOptions extends InputOptions {
@@ -25,7 +27,8 @@ export interface FlowsOptions extends InputOptions {
   sflowWorkers?: number;
 }
 
-export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void> {
+export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
+  const signal = stop.signal;
   const out = new LineWriter();
   const table = o.format === 'table';
   if (table) out.line(FLOW_TABLE_HEADER);
@@ -59,6 +62,16 @@ export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void>
   let points: PointNames | undefined;
   const name = (n: number) => observationName(n, input, points);
   const store = o.store ? await StoreSink.open({ ...o.store, observation: name }) : undefined;
+  // a third stop signal during the flush: the open flows and what the store has not taken go to the spool
+  const untrack = store
+    ? stop.track({
+        pendingRows: () => (flowTable?.stats.open ?? 0) + store.pendingRows(),
+        abandon: () => {
+          flowTable?.flush();
+          return store.abandonSync();
+        },
+      })
+    : () => {};
   const onFlows = (batch: FlowBatch) => {
     store?.onFlows(batch);
     for (const f of batch.records()) {
@@ -92,12 +105,12 @@ export async function flows(o: FlowsOptions, signal: AbortSignal): Promise<void>
     await out.drain();
     if (store) {
       const r = await store.close();
-      if (!o.quiet) {
+      untrack();
+      // rows neither stored nor spooled: the output could not be written (README: exit 1)
+      if (r.dropped > 0) process.exitCode = ExitCode.INPUT;
+      if (!o.quiet || r.dropped > 0) {
         process.stderr.write(
-          `podwire: stored ${r.written} flows in ${r.location}` +
-            (r.spooled ? `, ${r.spooled} spooled for later` : '') +
-            (r.dropped ? `, ${r.dropped} DROPPED (see above)` : '') +
-            '\n',
+          `podwire: stored ${r.written} flows in ${r.location}${notStored(r, store.dirs)}\n`,
         );
       }
     }

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { StopSignals } from '../ingest/stop-signals.js';
 import {
   ExitCode,
   parseDuration,
@@ -65,13 +66,12 @@ function inputOptions(cmd: Command): Command {
     .option('-q, --quiet', 'no progress and no summary line on stderr');
 }
 
-/** Aborted by the first SIGINT/SIGTERM: live captures stop and flush what they have. */
-function stopSignal(): AbortSignal {
-  const ac = new AbortController();
-  const stop = () => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return ac.signal;
+/**
+ * SIGINT/SIGTERM: the first stops the command (live captures stop and flush what they
+ * have), a second says what is left, a third abandons the flush: see ingest/stop-signals.ts.
+ */
+function stopSignals(): StopSignals {
+  return new StopSignals();
 }
 
 async function run(fn: () => Promise<void>): Promise<void> {
@@ -95,7 +95,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run podwire --help for usage)')
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 input could not be read completely, 2 bad usage or configuration, 70 internal error.',
+      '\nExit codes: 0 ok, 1 input could not be read completely (or rows could not be stored), 2 bad usage or configuration,\n' +
+        '3 a third SIGINT/SIGTERM abandoned the flush (what was left is in the spool), 70 internal error.\n' +
+        'SIGINT/SIGTERM: the first stops and stores what is open, a second says what is left, a third abandons the flush.',
     );
   program.exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : ExitCode.USAGE);
@@ -114,7 +116,7 @@ export function buildProgram(): Command {
         if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
           throw new UserError('--limit: a whole number >= 0');
         }
-        await trace({ ...o, limit }, stopSignal());
+        await trace({ ...o, limit }, stopSignals().signal);
       }),
     );
 
@@ -187,7 +189,7 @@ export function buildProgram(): Command {
             // --sflow without a value: the loopback default (switches send to port 6343)
             sflow: o.sflow === true ? DEFAULT_SFLOW_ADDRESS : o.sflow,
           },
-          stopSignal(),
+          stopSignals(),
         );
       }),
     );
@@ -224,7 +226,7 @@ export function buildProgram(): Command {
             sysfsRoot: o.sysfsRoot,
             quiet: o.quiet,
           },
-          stopSignal(),
+          stopSignals().signal,
         );
       }),
     );
@@ -279,7 +281,7 @@ export function buildProgram(): Command {
             statusSeconds: o.statusEvery === '0' ? 0 : parseDuration(o.statusEvery, '--status-every'),
             quiet: o.quiet,
           },
-          stopSignal(),
+          stopSignals(),
         );
       }),
     );

@@ -12,6 +12,7 @@ import { DEFAULT_RETENTION, flows, type RetentionDays } from '../ingest/schema.j
 import { openStore, type Store, StoreError } from '../ingest/store.js';
 import { BatchWriter } from '../ingest/writer.js';
 import { ExitCode, UserError } from './errors.js';
+import type { StoreOutcome } from './store-report.js';
 
 export interface StoreOptions {
   dataDir: string;
@@ -32,6 +33,7 @@ export class StoreSink {
     private readonly store: Store,
     private readonly writer: BatchWriter<typeof flows>,
     private readonly sink: FlowSink,
+    readonly dirs: { spool: string; quarantine: string },
   ) {
     // a live capture closes windows as time passes: encode them in the background
     this.pumping = setInterval(() => void this.pump(), 50);
@@ -56,16 +58,33 @@ export class StoreSink {
         throw new UserError(err.message, ExitCode.USAGE);
       throw err;
     }
-    const writer = await BatchWriter.open({ store, table: flows, spoolDir: join(o.dataDir, 'spool') });
+    const dirs = { spool: join(o.dataDir, 'spool'), quarantine: join(o.dataDir, 'quarantine') };
+    const writer = await BatchWriter.open({
+      store,
+      table: flows,
+      spoolDir: dirs.spool,
+      quarantineDir: dirs.quarantine,
+    });
     const sink = new FlowSink({
       names: o.observation,
       send: (b) => writer.writeEncoded(b),
       busy: () => writer.stats().queuedBatches > 0,
     });
-    return new StoreSink(store, writer, sink);
+    return new StoreSink(store, writer, sink, dirs);
   }
 
   readonly onFlows = (batch: FlowBatch): void => this.sink.onFlows(batch);
+
+  /** Flows taken and not yet stored nor spooled. */
+  pendingRows(): number {
+    return this.sink.pendingRows() + this.writer.unsettledRows();
+  }
+
+  /** Spools, synchronously, every flow not yet stored, and releases the spool (a third stop signal). */
+  abandonSync(): { spooled: number; dropped: number; where: string } {
+    clearInterval(this.pumping);
+    return { ...this.writer.abandonSync(this.sink.drainSync()), where: this.dirs.spool };
+  }
 
   private async pump(): Promise<void> {
     if (this.busy) return;
@@ -78,13 +97,13 @@ export class StoreSink {
   }
 
   /** Stores everything (or spools what the store does not take in time), then closes. */
-  async close(): Promise<{ written: number; spooled: number; dropped: number; location: string }> {
+  async close(): Promise<StoreOutcome & { location: string }> {
     clearInterval(this.pumping);
     while (this.busy) await new Promise((r) => setTimeout(r, 5));
     await this.sink.flush();
     await this.writer.close();
     const s = this.writer.stats();
     await this.store.close();
-    return { written: s.written, spooled: s.spooled, dropped: s.dropped, location: this.store.location };
+    return { ...s, location: this.store.location };
   }
 }

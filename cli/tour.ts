@@ -23,7 +23,11 @@ export async function tour(): Promise<void> {
   say(`demo capture: ${pcap}`);
   say(`inventory:    ${inventory}\n`);
   say('Flows (10 s windows), each attributed to the pods at both ends:\n');
-  await flows({ pcap, inventory, format: 'table', windowSeconds: 10, maxFlows: 500_000 }, signal);
+  // no store: nothing to track for a third signal
+  await flows(
+    { pcap, inventory, format: 'table', windowSeconds: 10, maxFlows: 500_000 },
+    { signal, track: () => () => {} },
+  );
   say('\nFirst packets, traced through every encapsulation:\n');
   await trace({ pcap, inventory, format: 'table', limit: 25 }, signal);
   say(`

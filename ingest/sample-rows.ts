@@ -20,10 +20,11 @@ export type VfCounterRow = RowOf<typeof vf_counters>;
 /** How much of each sampled frame is kept (the schema's `frame` column). */
 export const SAMPLE_BYTES = 128;
 
+/** The address of one side; `::` for a frame with no IP layer (ARP, LLDP…): the column is IPv6, and '' is no address to it. */
 function ip(p: DecodedPacket, side: 0 | 1): string {
   if (p.ipVersion === 4) return ipv4ToString(side === 0 ? p.src4 : p.dst4);
   if (p.ipVersion === 6) return ipv6ToString(side === 0 ? p.src6 : p.dst6);
-  return '';
+  return '::';
 }
 
 /** Where a sampled packet came from: its time and the frame as captured. */
@@ -62,6 +63,7 @@ export function packetSampleRow(
     tcp_flags: p.tcpFlags,
     ...attributionColumns(a.src, a.dst),
     sampling_rate: samplingRate,
+    ethertype: p.etherType,
   };
 }
 

@@ -212,6 +212,8 @@ const sampleColumns = {
   frame_length: c.uint32(),
   ...packetColumns,
   sampling_rate: c.uint32(),
+  /** the pod's frame's EtherType (after its tags): 0x0806 for ARP, whose addresses are '::' */
+  ethertype: c.uint16(),
 };
 
 /** Packet samples for "which pod sent this": looked up by time range and addresses. */

@@ -9,7 +9,9 @@
  *     <table>/0000000007.spool  append-only spool files, replayed oldest (lowest number) first
  *     <table>/replay.pos        how far replay got: "<file number> <offset>"
  *     <table>/0000000003.spool.corrupt   a quarantined file (see below), kept for inspection
- *     <table>/rejected.spool    batches the store refused as bad data (never replayed)
+ *
+ * (Rows the store refuses as bad data go to the writer's quarantine folder, not here:
+ * quarantine.ts.)
  *
  * A spool file is a sequence of records, each one batch:
  *
@@ -31,8 +33,8 @@
  * TabSeparated: the writer leaves it out for TSV batches, so TSV records are byte for byte
  * what they were before Arrow batches (format version 1 throughout: spools written before
  * replay unchanged). A writer too old to know the field would send an Arrow record as
- * TSV; the store refuses it as bad data and it is kept in `rejected.spool`, not lost. An
- * unknown `format` makes the record corrupt (see below).
+ * TSV; the store refuses it as bad data and it is set aside, not lost. An unknown
+ * `format` makes the record corrupt (see below).
  *
  * The header has its own CRC so that a damaged length is told apart from a torn write.
  *
@@ -55,11 +57,30 @@
  *   is renamed `<name>.corrupt` (quarantined, kept for inspection, counted), and replay
  *   continues with the next files.
  * After each replayed record the position is written to `replay.pos` (not fsync'ed): a
- * restart resumes there; where the position was lost, records replay again and their
- * dedup tokens keep them from being stored twice.
+ * restart resumes there; where the position was lost (or could not be written: a full
+ * disk, logged once), records replay again and their dedup tokens keep them from being
+ * stored twice.
+ *
+ * A full disk: an append that fails takes back what part of it got written, and a file it
+ * had just started is removed (no empty files pile up while the disk stays full); the
+ * batch is the caller's to count. `rows` says how many rows wait for replay (counted from
+ * the record headers of files an earlier process left).
  */
 import { randomBytes } from 'node:crypto';
-import { constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fdatasyncSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+  writevSync,
+} from 'node:fs';
 import { type FileHandle, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -148,6 +169,10 @@ interface SpoolFile {
   path: string;
   /** complete bytes: appended by this process, or the size found on open */
   size: number;
+  /** rows of its records: appended by this process, or counted from the headers on open */
+  rows: number;
+  /** rows of its records replayed or skipped */
+  rowsDone: number;
   /** append handle: only the active file has one */
   append?: FileHandle;
   read?: FileHandle;
@@ -290,14 +315,35 @@ async function readExactly(fh: FileHandle, length: number, position: number): Pr
   return buf;
 }
 
+/** Rows of the complete records of a spool file from `from`, by their headers (stops at damage). */
+async function countRows(path: string, from: number): Promise<number> {
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    let rows = 0;
+    for (let off = from; off + SPOOL_HEADER_BYTES <= size; ) {
+      const h = decodeHeader(await readExactly(fh, SPOOL_HEADER_BYTES, off));
+      if (typeof h === 'string') break;
+      const end = off + SPOOL_HEADER_BYTES + h.metaLength + h.bodyLength;
+      if (end > size) break;
+      rows += h.rows;
+      off = end;
+    }
+    return rows;
+  } finally {
+    await fh.close();
+  }
+}
+
 type ReadResult =
   | { kind: 'record'; record: SpoolRecord; end: number }
   | { kind: 'torn'; bytes: number; rows?: number }
   | { kind: 'corrupt'; reason: string; rows?: number };
 
 /**
- * One table's spool: appends at the tail, replay reads from the head. Not safe for
- * concurrent calls: the writer drives it from its one sender.
+ * One table's spool: appends at the tail, replay reads from the head. Its operations run
+ * one at a time in the order they are called (the writer's sender, and its overflow from
+ * producers that do not wait); a record from `next()` stays current until `ack()`.
  */
 export class Spool {
   readonly dir: string;
@@ -319,6 +365,10 @@ export class Spool {
   private current: { record: SpoolRecord; end: number } | undefined;
   private pos: FileHandle | undefined;
   private totalBytes = 0;
+  /** the last operation asked for (see serial) */
+  private tail: Promise<void> = Promise.resolve();
+  /** the last replay.pos write failed (logged once) */
+  private posFailing = false;
   private closed = false;
 
   private constructor(o: SpoolOptions, tableDir: string, writerId: string, nextNo: number) {
@@ -362,13 +412,15 @@ export class Spool {
         const m = FILE_RE.exec(name);
         if (!m) continue;
         const path = join(tableDir, name);
-        found.push({ no: Number(m[1]), path, size: (await stat(path)).size, corrupt: false });
+        const size = (await stat(path)).size;
+        found.push({ no: Number(m[1]), path, size, rows: 0, rowsDone: 0, corrupt: false });
       }
       found.sort((a, b) => a.no - b.no);
       spool = new Spool(o, tableDir, writerId, maxNo + 1);
       spool.files = found;
       spool.totalBytes = found.reduce((s, f) => s + f.size, 0);
       await spool.restorePosition();
+      for (const f of found) f.rows = await countRows(f.path, f === found[0] ? spool.readOffset : 0);
       return spool;
     } catch (err) {
       heldLocks.delete(join(tableDir, 'LOCK'));
@@ -377,9 +429,16 @@ export class Spool {
     }
   }
 
-  /** bytes of spool files on disk (quarantined and rejected files not included) */
+  /** bytes of spool files on disk (quarantined `.corrupt` files not included) */
   get bytes(): number {
     return this.totalBytes;
+  }
+
+  /** rows waiting for replay (as the record headers say; a corrupt record's may be missing) */
+  get rows(): number {
+    let n = 0;
+    for (const f of this.files) n += Math.max(0, f.rows - f.rowsDone);
+    return n;
   }
 
   /** no record left to replay */
@@ -395,7 +454,24 @@ export class Spool {
   }
 
   /** Appends one batch. Throws SpoolFullError at the size limit, SpoolError when the disk fails. */
-  async append(b: SpoolBatch): Promise<number> {
+  append(b: SpoolBatch): Promise<number> {
+    return this.serial(() => this.doAppend(b));
+  }
+
+  /**
+   * Runs the operations one at a time, in the order they were asked for: the writer's
+   * sender replays and spools while a producer's overflow is appended.
+   */
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(op, op);
+    this.tail = p.then(
+      () => {},
+      () => {},
+    );
+    return p;
+  }
+
+  private async doAppend(b: SpoolBatch): Promise<number> {
     if (this.closed) throw new SpoolError(`spool ${this.dir} is closed`);
     const parts = encodeRecord(b);
     const length = parts[0].length + parts[1].length + parts[2].length;
@@ -411,23 +487,38 @@ export class Spool {
       if (bytesWritten !== length) throw new Error(`short write (${bytesWritten} of ${length} bytes)`);
       if (this.fsync) await f.append!.datasync();
     } catch (err) {
-      // take back what part of the record got written, and start a new file next time: a
-      // file never goes on after a failed append (if the truncate failed too, replay
-      // finds a torn or corrupt tail there and handles it)
-      if (f?.append) {
-        await f.append.truncate(f.size).catch(() => {});
-        await f.append.close().catch(() => {});
-        f.append = undefined;
-        this.active = undefined;
-      }
-      throw new SpoolError(`cannot append to the spool ${f?.path ?? this.dir}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      const where = f?.path ?? this.dir;
+      if (f) await this.abandonActive(f);
+      throw new SpoolError(`cannot append to the spool ${where}: ${(err as Error).message}`, { cause: err });
     }
     f.size += length;
+    f.rows += b.rows;
     this.totalBytes += length;
     if (f.size >= this.maxFileBytes) await this.endActive();
     return length;
+  }
+
+  /**
+   * After a failed append: takes back what part of the record got written, and starts a
+   * new file next time (a file never goes on after a failed append; if the truncate failed
+   * too, replay finds a torn or corrupt tail there and handles it). A file left empty is
+   * removed: a full disk must not leave a file per attempt.
+   */
+  private async abandonActive(f: SpoolFile): Promise<void> {
+    if (f.append) {
+      await f.append.truncate(f.size).catch(() => {});
+      await f.append.close().catch(() => {});
+      f.append = undefined;
+    }
+    if (this.active === f) this.active = undefined;
+    if (f.size === 0) {
+      await f.read?.close().catch(() => {});
+      f.read = undefined;
+      const i = this.files.indexOf(f);
+      if (i !== -1) this.files.splice(i, 1);
+      if (i === 0) this.readOffset = 0;
+      await unlink(f.path).catch(() => {});
+    }
   }
 
   private async startFile(): Promise<SpoolFile> {
@@ -445,10 +536,17 @@ export class Spool {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
         throw err;
       }
-      if (this.fsync) await fsyncDir(this.dir);
-      const f: SpoolFile = { no, path, size: 0, append: fh, corrupt: false };
+      const f: SpoolFile = { no, path, size: 0, rows: 0, rowsDone: 0, append: fh, corrupt: false };
       this.files.push(f);
       this.active = f;
+      if (this.fsync) {
+        try {
+          await fsyncDir(this.dir);
+        } catch (err) {
+          await this.abandonActive(f);
+          throw err;
+        }
+      }
       return f;
     }
   }
@@ -467,7 +565,11 @@ export class Spool {
    * is empty. Torn tails and corrupt records on the way are logged, counted and skipped;
    * finished files are deleted, damaged ones quarantined.
    */
-  async next(): Promise<SpoolRecord | null> {
+  next(): Promise<SpoolRecord | null> {
+    return this.serial(() => this.doNext());
+  }
+
+  private async doNext(): Promise<SpoolRecord | null> {
     if (this.current) return this.current.record;
     for (;;) {
       const f = this.files[0];
@@ -503,40 +605,31 @@ export class Spool {
           `; ${resume < f.size ? `resuming at the next valid record at offset ${resume}` : 'no valid record after it'}` +
           ` — the file will be quarantined as ${f.path}.corrupt; replay goes on`,
       );
-      if (r.rows !== undefined) this.hooks.corruptRows?.(r.rows);
+      if (r.rows !== undefined) {
+        this.hooks.corruptRows?.(r.rows);
+        f.rowsDone += r.rows;
+      }
       this.readOffset = resume;
     }
   }
 
   /** The record returned by `next()` is stored: move past it. */
-  async ack(): Promise<void> {
+  ack(): Promise<void> {
+    return this.serial(() => this.doAck());
+  }
+
+  private async doAck(): Promise<void> {
     const c = this.current;
     if (!c) return;
     this.current = undefined;
     this.readOffset = c.end;
     const f = this.files[0];
+    f.rowsDone += c.record.rows;
     await this.savePosition(f.no, this.readOffset);
     if (this.readOffset >= f.size) {
       // done with the file; when it is the active one, the spool is now empty: retire it
       if (f === this.active) await this.endActive();
       await this.finishFile(f);
-    }
-  }
-
-  /** Keeps a record the store refused in `rejected.spool` (never replayed), then moves past it. */
-  async reject(r: SpoolBatch, error: string): Promise<void> {
-    await this.keepRejected(r, error);
-    if (this.current && this.current.record.token === r.token) await this.ack();
-  }
-
-  /** Appends a refused batch to `rejected.spool`, for inspection (not counted in `bytes`). */
-  async keepRejected(b: SpoolBatch, error: string): Promise<void> {
-    const fh = await open(join(this.dir, 'rejected.spool'), 'a', 0o644);
-    try {
-      await fh.writev(encodeRecord(b, error));
-      if (this.fsync) await fh.datasync();
-    } finally {
-      await fh.close();
     }
   }
 
@@ -636,11 +729,28 @@ export class Spool {
     this.readOffset = 0;
   }
 
+  /**
+   * Writes how far replay got. Best effort: when it cannot be written (a full disk), a
+   * restart replays from the last position saved, and the dedup tokens keep those batches
+   * from being stored twice; that is logged once, until a save succeeds again.
+   */
   private async savePosition(no: number, offset: number): Promise<void> {
-    this.pos ??= await open(join(this.dir, 'replay.pos'), constants.O_RDWR | constants.O_CREAT, 0o644);
-    // fixed width: each write overwrites the whole previous one
-    const line = `${String(no).padStart(10, '0')} ${String(offset).padStart(16, '0')}\n`;
-    await this.pos.write(line, 0, 'latin1');
+    const path = join(this.dir, 'replay.pos');
+    try {
+      this.pos ??= await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+      // fixed width: each write overwrites the whole previous one
+      const line = `${String(no).padStart(10, '0')} ${String(offset).padStart(16, '0')}\n`;
+      await this.pos.write(line, 0, 'latin1');
+      this.posFailing = false;
+    } catch (err) {
+      if (!this.posFailing) {
+        this.log(
+          'warn',
+          `spool ${this.dir}: cannot save the replay position in ${path} (${(err as Error).message}): replay goes on; after a restart the batches since the last saved position replay again, and their dedup tokens keep them from being stored twice`,
+        );
+      }
+      this.posFailing = true;
+    }
   }
 
   private async restorePosition(): Promise<void> {
@@ -672,7 +782,11 @@ export class Spool {
   }
 
   /** Closes the files (the spool stays on disk for the next start) and releases the lock. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    return this.serial(() => this.doClose());
+  }
+
+  private async doClose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.endActive().catch(() => {});
@@ -688,6 +802,96 @@ export class Spool {
       // the directory went away: nothing to release
     }
     heldLocks.delete(this.lock);
+  }
+
+  /**
+   * For a process about to exit with work left (a third stop signal): appends the batches
+   * to a new file synchronously — no await, so nothing else runs meanwhile; an async
+   * append still under way goes to its own file — closes the spool and releases its lock.
+   * Returns how many of the batches were written (in order; when not all, `error` says
+   * why the rest were not).
+   */
+  abandonSync(batches: readonly SpoolBatch[]): { written: number; error?: Error } {
+    if (this.closed) return { written: 0, error: new SpoolError(`spool ${this.dir} is closed`) };
+    this.closed = true;
+    let written = 0;
+    let error: Error | undefined;
+    if (batches.length > 0) {
+      let fd: number | undefined;
+      let path = '';
+      let size = 0;
+      try {
+        for (;;) {
+          path = join(this.dir, fileName(this.nextNo++));
+          try {
+            fd = openSync(
+              path,
+              constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND,
+              0o644,
+            );
+            break;
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          }
+        }
+        for (const b of batches) {
+          const parts = encodeRecord(b);
+          const length = parts[0].length + parts[1].length + parts[2].length;
+          if (this.maxBytes > 0 && this.totalBytes + length > this.maxBytes) {
+            throw new SpoolFullError(
+              `spool ${this.dir} is full (${this.totalBytes} + ${length} bytes > limit ${this.maxBytes})`,
+            );
+          }
+          const n = writevSync(fd, parts);
+          if (n !== length) throw new Error(`short write (${n} of ${length} bytes)`);
+          size += length;
+          this.totalBytes += length;
+          written++;
+        }
+        if (this.fsync) fdatasyncSync(fd);
+      } catch (err) {
+        error =
+          err instanceof SpoolError
+            ? err
+            : new SpoolError(`cannot append to the spool ${path || this.dir}: ${(err as Error).message}`);
+        if (fd !== undefined) {
+          try {
+            ftruncateSync(fd, size);
+          } catch {
+            // replay finds a torn tail and discards it
+          }
+        }
+      }
+      if (fd !== undefined) {
+        closeSync(fd);
+        if (size === 0) unlinkQuietly(path);
+        else if (this.fsync) fsyncDirSync(this.dir);
+      }
+    }
+    unlinkQuietly(this.lock);
+    heldLocks.delete(this.lock);
+    return { written, error };
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already
+  }
+}
+
+function fsyncDirSync(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // the records are written; only their directory entry may not survive a power loss
   }
 }
 

@@ -18,7 +18,12 @@
  *     if (r !== true) await r;
  *
  * No promise is made on the fast path. Memory stays bounded (about queueBytes + two
- * batches) as long as producers honour it. `writeEncoded(batch)` takes a batch a hot
+ * batches) as long as producers honour it; and whatever they do, the queue holds at most
+ * `maxQueueBatches`/`maxQueueBytes` (twice the above by default): a batch closed beyond
+ * that goes to the disk spool instead (counted in `podwire_ingest_rows_overflowed_total`;
+ * a producer that cannot wait, like the packet path, is bounded by the disk), and while
+ * such overflow is still being written (at most `queueBytes` of it) further batches are
+ * dropped (reason "overload") rather than held. `writeEncoded(batch)` takes a batch a hot
  * producer built itself (an Arrow batch from columnar data, see arrow-batch.ts) as one
  * batch of its own, after the open batch (closed first, so order is kept), under the same
  * contract. The writer keeps what it was given until the batch is stored: a row's
@@ -34,15 +39,25 @@
  * token `${writerId}:${runId}:${table}:${seq}` (writerId kept in the spool directory,
  * runId random per start): a batch retried after a lost acknowledgement, or replayed again
  * after a crash, is stored once (insert_deduplication_token; a ClickHouse server older than
- * 22.2 ignores tokens, see store.ts). A batch the store refuses as bad data (a parse
- * error: retrying cannot help) is kept in `rejected.spool` and counted as dropped
- * (reason "rejected") instead of blocking the spool.
+ * 22.2 ignores tokens, see store.ts).
+ *
+ * Bad rows never cost good ones: a batch the store refuses as bad data (a parse error, a
+ * value the column cannot hold: retrying cannot help) is split in halves and each half
+ * inserted again, down to the rows the store refuses alone (at most `maxSplitInserts`
+ * inserts per batch; past them the parts still refused are set aside whole). The refused
+ * rows go to the quarantine (quarantine.ts: `<quarantineDir>/<table>/`, TabSeparated rows
+ * with the store's reason, bounded in size) and are counted as dropped (reason
+ * "rejected"; by the store's error name in `podwire_ingest_rows_rejected_total`); halves
+ * carry the batch's dedup token with `.1`/`.2` appended. Should the store fail otherwise
+ * half-way (down, a timeout), the halves not yet stored are spooled. The same holds for a
+ * spooled batch refused when it is replayed.
  *
  * Nothing is dropped silently: rows are dropped only when the spool itself fails (disk
  * full or broken: reason "spool_error"; over its size limit: "spool_full"), the store
- * refuses them ("rejected"), a spool record is found corrupt ("corrupt"), or a row cannot
- * be encoded ("invalid", and `write` throws: a missing value or one of the wrong type;
- * the row leaves nothing in the open batch); each is counted and logged. Spooled batches
+ * refuses them alone ("rejected": kept in the quarantine while it has room), a spool
+ * record is found corrupt ("corrupt"), or a row cannot be encoded ("invalid", and `write`
+ * throws: a missing value or one of the wrong type; the row leaves nothing in the open
+ * batch); each is counted and logged. Spooled batches
  * keep their format; an Arrow batch bound for a store that takes no Arrow (replayed into
  * an old server, or given to `writeEncoded`) is converted to TSV when it is sent.
  *
@@ -50,25 +65,36 @@
  *   podwire_ingest_rows_accepted_total   rows taken by write()/writeMany()/writeEncoded()
  *   podwire_ingest_rows_written_total    rows stored in ClickHouse (directly or by replay)
  *   podwire_ingest_rows_spooled_total    rows appended to the spool
+ *   podwire_ingest_rows_overflowed_total rows of them spooled because the queue was full
  *   podwire_ingest_rows_replayed_total   rows stored from the spool (part of written)
  *   podwire_ingest_rows_dropped_total{reason}
+ *   podwire_ingest_rows_rejected_total{error}   rows the store refused, by its error name
+ *   podwire_ingest_quarantine_bytes      bytes of the table's quarantine folder
  *   podwire_ingest_batch_duration_seconds{path="direct"|"replay"}  insert latency
  *   podwire_ingest_spool_bytes           bytes of spool files waiting on disk
+ *   podwire_ingest_spool_rows            rows in them (what waits; rows_spooled counts what ever went there)
  *   podwire_ingest_spool_quarantined_files_total, podwire_ingest_spool_torn_tails_total
  *   podwire_ingest_insert_errors_total, podwire_ingest_spooling (1 while the spool holds batches)
- * so that accepted = (written − replayed) + spooled + dropped + what is still in memory.
+ * so that accepted = (written − replayed) + spooled + dropped + what is still in memory,
+ * less the rows dropped after they were spooled (a corrupt record, rows refused on replay)
+ * — those count as spooled and as dropped.
  */
+
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { tableFromIPC } from 'apache-arrow';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ArrowBatchBuilder, type EncodedBatch } from './arrow-batch.js';
 import { type ArrowKind, type Column, TimeRangeError } from './columns.js';
 import { type RowEncoder, rowEncoder } from './encode.js';
+import { Quarantine, type RefusedRows } from './quarantine.js';
 import type { RowOf, TableDef } from './schema.js';
+import { splitBatch } from './split-batch.js';
 import {
   type IngestLog,
   Spool,
   type SpoolBatch,
+  SpoolError,
   SpoolFullError,
   type SpoolOptions,
   type SpoolRecord,
@@ -84,10 +110,14 @@ export const WRITER_DEFAULTS = {
   maxBatchBytes: 32 * 1024 * 1024,
   queueBatches: 8,
   queueBytes: 64 * 1024 * 1024,
+  /** 0: twice queueBatches / queueBytes */
+  maxQueueBatches: 0,
+  maxQueueBytes: 0,
   insertTimeoutMs: 10_000,
   retryMinMs: 500,
   retryMaxMs: 10_000,
   closeTimeoutMs: 5000,
+  maxSplitInserts: 1000,
 };
 
 export interface WriterOptions<T extends TableDef> {
@@ -110,6 +140,9 @@ export interface WriterOptions<T extends TableDef> {
   queueBatches?: number;
   /** … or bytes of them (64 MiB) */
   queueBytes?: number;
+  /** the most batches (and bytes) the queue holds whatever producers do; beyond, batches are spooled (2 × queueBatches, 2 × queueBytes) */
+  maxQueueBatches?: number;
+  maxQueueBytes?: number;
   /** an insert with no answer by then counts as failed: the batch is spooled (10 s) */
   insertTimeoutMs?: number;
   /** first retry after a failure (500 ms), doubling up to retryMaxMs (10 s) */
@@ -118,6 +151,11 @@ export interface WriterOptions<T extends TableDef> {
   /** how long close() keeps sending before it spools what is left (5 s) */
   closeTimeoutMs?: number;
   spool?: Pick<SpoolOptions, 'fsync' | 'maxFileBytes' | 'maxBytes'>;
+  /** where refused rows are kept (default `quarantine` next to the spool directory); the table's in `<dir>/<table>/` */
+  quarantineDir?: string;
+  quarantine?: { maxBytes?: number };
+  /** a refused batch is split with at most this many inserts (1000), then what is still refused is set aside whole */
+  maxSplitInserts?: number;
   /** where the self-metrics go (default: a new Registry, see `writer.registry`) */
   registry?: Registry;
   log?: IngestLog;
@@ -127,14 +165,27 @@ export interface WriterStats {
   accepted: number;
   written: number;
   spooled: number;
+  /** of the spooled rows, those spooled because the queue was full (producers that did not wait) */
+  overflowed: number;
   replayed: number;
   dropped: number;
+  /** dropped rows by reason */
+  droppedBy: Record<string, number>;
+  /** rows the store refused as bad data (in `dropped`), by its error name */
+  rejected: number;
+  rejectedBy: Record<string, number>;
+  /** of the rejected rows, those kept in the quarantine */
+  quarantined: number;
   /** rows in the open batch */
   openRows: number;
   /** closed batches not yet stored or spooled (queued, and the one in flight) */
   queuedBatches: number;
+  /** batches beyond the queue's bound on their way to the spool */
+  overflowBatches: number;
   queuedBytes: number;
   spoolBytes: number;
+  /** rows in the spool waiting for replay (`spooled` counts every row that ever went there) */
+  spoolRows: number;
   /** the spool holds batches: new batches are spooled behind them */
   spooling: boolean;
   /** the last insert or probe succeeded */
@@ -171,7 +222,8 @@ export function clickhouseCode(err: unknown): number | undefined {
   if (typeof e.clickhouseCode === 'number') return e.clickhouseCode;
   if (typeof e.code === 'string' && /^\d+$/.test(e.code)) return Number(e.code);
   if (typeof e.message === 'string') {
-    const m = /\bCode: (\d+)\./.exec(e.message);
+    // "Code: 676. DB::Exception: …" (current), "Code: 27, e.displayText() = …" (18.16)
+    const m = /\bCode: (\d+)[.,]/.exec(e.message);
     if (m) return Number(m[1]);
   }
   return undefined;
@@ -182,14 +234,55 @@ export function isDataError(err: unknown): boolean {
   return code !== undefined && DATA_ERROR_CODES.has(code);
 }
 
+/** ClickHouse's names of the data errors (its ErrorCodes), for logs and metric labels. */
+const DATA_ERROR_NAMES: Record<number, string> = {
+  6: 'CANNOT_PARSE_TEXT',
+  16: 'NO_SUCH_COLUMN_IN_TABLE',
+  25: 'CANNOT_PARSE_ESCAPE_SEQUENCE',
+  26: 'CANNOT_PARSE_QUOTED_STRING',
+  27: 'CANNOT_PARSE_INPUT_ASSERTION_FAILED',
+  38: 'CANNOT_PARSE_DATE',
+  41: 'CANNOT_PARSE_DATETIME',
+  53: 'TYPE_MISMATCH',
+  69: 'ARGUMENT_OUT_OF_BOUND',
+  70: 'CANNOT_CONVERT_TYPE',
+  72: 'CANNOT_PARSE_NUMBER',
+  117: 'INCORRECT_DATA',
+  131: 'TOO_LARGE_STRING_SIZE',
+  321: 'VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE',
+  376: 'CANNOT_PARSE_UUID',
+  467: 'CANNOT_PARSE_BOOL',
+  675: 'CANNOT_PARSE_IPV4',
+  676: 'CANNOT_PARSE_IPV6',
+};
+
+/** Why the store refused a batch, as a bounded name: its data error's name. */
+function refusalName(err: Error): string {
+  if (err instanceof UnconvertibleBatchError) return 'UNCONVERTIBLE';
+  const code = clickhouseCode(err);
+  return code === undefined ? 'UNKNOWN' : (DATA_ERROR_NAMES[code] ?? `CODE_${code}`);
+}
+
+/** An Arrow batch that cannot be made TabSeparated for a store that takes no Arrow. */
+class UnconvertibleBatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnconvertibleBatchError';
+  }
+}
+
 export interface IngestMetrics {
   accepted: Counter<'table'>;
   written: Counter<'table'>;
   spooled: Counter<'table'>;
+  overflowed: Counter<'table'>;
   replayed: Counter<'table'>;
   dropped: Counter<'table' | 'reason'>;
+  rejected: Counter<'table' | 'error'>;
+  quarantineBytes: Gauge<'table'>;
   batchDuration: Histogram<'table' | 'path'>;
   spoolBytes: Gauge<'table'>;
+  spoolRows: Gauge<'table'>;
   quarantined: Counter<'table'>;
   tornTails: Counter<'table'>;
   insertErrors: Counter<'table'>;
@@ -238,6 +331,12 @@ function metricsEntry(registry: Registry): MetricsEntry {
         labelNames: ['table'],
         registers,
       }),
+      overflowed: new Counter({
+        name: 'podwire_ingest_rows_overflowed_total',
+        help: 'Rows spooled because the memory queue was full: a store slower than its input, producers that did not wait (part of rows_spooled).',
+        labelNames: ['table'],
+        registers,
+      }),
       replayed: new Counter({
         name: 'podwire_ingest_rows_replayed_total',
         help: 'Rows stored in ClickHouse from the disk spool (included in rows_written).',
@@ -246,8 +345,20 @@ function metricsEntry(registry: Registry): MetricsEntry {
       }),
       dropped: new Counter({
         name: 'podwire_ingest_rows_dropped_total',
-        help: 'Rows lost: spool_error, spool_full, rejected (bad data, kept in rejected.spool), corrupt (spool record), invalid (not encodable), time_out_of_range (a time its column cannot hold).',
+        help: 'Rows lost: spool_error, spool_full, overload (the queue and its overflow to the spool both full), rejected (refused by the store as bad data, kept in the quarantine), corrupt (spool record), invalid (not encodable), time_out_of_range (a time its column cannot hold).',
         labelNames: ['table', 'reason'],
+        registers,
+      }),
+      rejected: new Counter({
+        name: 'podwire_ingest_rows_rejected_total',
+        help: 'Rows the store refused as bad data (after splitting their batch), by its error name (CANNOT_PARSE_IPV6, …).',
+        labelNames: ['table', 'error'],
+        registers,
+      }),
+      quarantineBytes: new Gauge({
+        name: 'podwire_ingest_quarantine_bytes',
+        help: 'Bytes of files in the quarantine folder (refused rows and their reasons).',
+        labelNames: ['table'],
         registers,
       }),
       batchDuration: new Histogram({
@@ -255,6 +366,12 @@ function metricsEntry(registry: Registry): MetricsEntry {
         help: 'Time to store one batch in ClickHouse (successful inserts).',
         labelNames: ['table', 'path'],
         buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        registers,
+      }),
+      spoolRows: new Gauge({
+        name: 'podwire_ingest_spool_rows',
+        help: 'Rows in the spool waiting for replay (what the next start replays if this one stops now).',
+        labelNames: ['table'],
         registers,
       }),
       spoolBytes: new Gauge({
@@ -384,7 +501,50 @@ export function arrowToTsv(table: TableDef, batch: EncodedBatch): EncodedBatch {
   };
 }
 
+/**
+ * Refused parts of one reason as the quarantine keeps them: their rows as TabSeparated
+ * (readable), in one file; a part that cannot be read back as rows, as it was sent.
+ */
+function refusedRows(
+  table: TableDef,
+  parts: readonly Part[],
+  reason: string,
+  error: string,
+  token: string,
+): RefusedRows[] {
+  const out: RefusedRows[] = [];
+  const tsv: Buffer[] = [];
+  let rows = 0;
+  for (const p of parts) {
+    let body: Buffer;
+    try {
+      body = arrowToTsv(table, p.batch).body;
+    } catch {
+      out.push({ batch: p.batch, reason, error, token: p.token });
+      continue;
+    }
+    tsv.push(body);
+    rows += p.batch.rows;
+  }
+  if (rows > 0) {
+    const columns = parts[0].batch.columns;
+    out.unshift({
+      batch: { format: 'TabSeparated', columns, rows, body: Buffer.concat(tsv) },
+      reason,
+      error,
+      token,
+    });
+  }
+  return out;
+}
+
 type InsertResult = { ok: true } | { ok: false; rejected: boolean; error: Error };
+
+/** A batch, or a part of one, and its dedup token. */
+interface Part {
+  batch: EncodedBatch;
+  token: string;
+}
 
 const OK: InsertResult = { ok: true };
 
@@ -446,6 +606,8 @@ export class BatchWriter<T extends TableDef = TableDef> {
   readonly table: string;
   readonly registry: Registry;
   readonly spool: Spool;
+  /** where rows the store refuses are kept */
+  readonly quarantine: Quarantine;
   /** the format of the batches write() makes: ArrowStream, or TabSeparated (see `format`) */
   readonly format: EncodedBatch['format'];
   private readonly tableDef: T;
@@ -473,10 +635,16 @@ export class BatchWriter<T extends TableDef = TableDef> {
   };
 
   private seq = 0;
-  private doneSeq = 0;
   private readonly queue: Batch[] = [];
   private queuedBytes = 0;
   private inFlight: Batch | undefined;
+  /** batches beyond the queue's bound, on their way to the spool (the first one being written) */
+  private readonly overflow: Batch[] = [];
+  private overflowBytes = 0;
+  private overflowTask: Promise<void> = Promise.resolve();
+  /** spooling (and dropping) what the full queue cannot take: logged once until the queue has room */
+  private overflowing = false;
+  private overloaded = false;
   private drainWait: { promise: Promise<void>; resolve: () => void } | undefined;
   private flushWaiters: { seq: number; resolve: () => void }[] = [];
   private settleWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -484,18 +652,23 @@ export class BatchWriter<T extends TableDef = TableDef> {
   private up = true;
   private backoffMs: number;
   private nextAttempt = 0;
-  /** set by close(): no replay; direct sends only until then */
+  /** set by close(): sends (and replays, while the store answers) until then */
   private closingDeadline: number | undefined;
   private closePromise: Promise<void> | undefined;
   private expireInsert: (() => void) | undefined;
   private accepting = true;
+  /** abandonSync() ran: nothing more is sent or spooled */
+  private abandoned = false;
   private replayTurn = false;
   private wasSpooling = false;
   private readonly waker = new Waker();
   private readonly loop: Promise<void>;
 
   private pendingAccepted = 0;
-  private readonly counts = { accepted: 0, written: 0, spooled: 0, replayed: 0, dropped: 0 };
+  private readonly counts = { accepted: 0, written: 0, spooled: 0, overflowed: 0, replayed: 0, dropped: 0 };
+  private readonly droppedBy: Record<string, number> = {};
+  private readonly rejectedBy: Record<string, number> = {};
+  private quarantined = 0;
 
   /** Opens the table's spool (replaying what an earlier run left there) and starts the sender. */
   static async open<T extends TableDef>(o: WriterOptions<T>): Promise<BatchWriter<T>> {
@@ -517,7 +690,15 @@ export class BatchWriter<T extends TableDef = TableDef> {
         },
       },
     });
-    const w: BatchWriter<T> = new BatchWriter(o, registry, entry, spool, log);
+    const spoolDir = o.spoolDir ?? WRITER_DEFAULTS.spoolDir;
+    const quarantine = new Quarantine({
+      dir: o.quarantineDir ?? join(dirname(resolve(spoolDir)), 'quarantine'),
+      table,
+      database: o.store.database,
+      maxBytes: o.quarantine?.maxBytes,
+      fsync: (o.spool?.fsync ?? 'always') === 'always',
+    });
+    const w: BatchWriter<T> = new BatchWriter(o, registry, entry, spool, quarantine, log);
     return w;
   }
 
@@ -526,9 +707,11 @@ export class BatchWriter<T extends TableDef = TableDef> {
     registry: Registry,
     entry: MetricsEntry,
     spool: Spool,
+    quarantine: Quarantine,
     log: IngestLog,
   ) {
     this.store = o.store;
+    this.quarantine = quarantine;
     this.table = o.table.name;
     this.registry = registry;
     this.entry = entry;
@@ -544,10 +727,13 @@ export class BatchWriter<T extends TableDef = TableDef> {
       maxBatchBytes: o.maxBatchBytes ?? d.maxBatchBytes,
       queueBatches: o.queueBatches ?? d.queueBatches,
       queueBytes: o.queueBytes ?? d.queueBytes,
+      maxQueueBatches: o.maxQueueBatches ?? 2 * (o.queueBatches ?? d.queueBatches),
+      maxQueueBytes: o.maxQueueBytes ?? 2 * (o.queueBytes ?? d.queueBytes),
       insertTimeoutMs: o.insertTimeoutMs ?? d.insertTimeoutMs,
       retryMinMs: o.retryMinMs ?? d.retryMinMs,
       retryMaxMs: o.retryMaxMs ?? d.retryMaxMs,
       closeTimeoutMs: o.closeTimeoutMs ?? d.closeTimeoutMs,
+      maxSplitInserts: o.maxSplitInserts ?? d.maxSplitInserts,
     };
     this.backoffMs = this.o.retryMinMs;
     this.tableDef = o.table;
@@ -577,6 +763,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
       m.accepted,
       m.written,
       m.spooled,
+      m.overflowed,
       m.replayed,
       m.quarantined,
       m.tornTails,
@@ -585,7 +772,8 @@ export class BatchWriter<T extends TableDef = TableDef> {
       c.inc({ table: this.table }, 0);
     }
     this.m.dropped.inc({ table: this.table, reason: 'spool_error' }, 0);
-    this.m.spoolBytes.set({ table: this.table }, spool.bytes);
+    this.spoolGauges();
+    this.m.quarantineBytes.set({ table: this.table }, quarantine.bytes);
     if (!spool.isEmpty()) {
       this.log(
         'info',
@@ -732,13 +920,60 @@ export class BatchWriter<T extends TableDef = TableDef> {
     else this.syncAccepted();
   }
 
-  /** Queues a closed batch for the sender. */
+  /**
+   * Queues a closed batch for the sender; beyond the queue's bound, hands it to the spool
+   * (or, while that overflow itself is beyond queueBytes, drops it: "overload").
+   */
   private enqueue(batch: EncodedBatch): void {
     const seq = ++this.seq;
-    this.queue.push({ seq, token: `${this.tokenPrefix}:${seq}`, batch, closedAt: Date.now() });
-    this.queuedBytes += batch.body.length;
+    const b: Batch = { seq, token: `${this.tokenPrefix}:${seq}`, batch, closedAt: Date.now() };
+    const size = batch.body.length;
     this.syncAccepted();
-    this.waker.wake();
+    const fits =
+      this.abandoned ||
+      (this.queue.length < this.o.maxQueueBatches && this.queuedBytes + size <= this.o.maxQueueBytes);
+    if (!this.full()) this.overflowing = this.overloaded = false;
+    if (fits || this.queue.length === 0) {
+      this.queue.push(b);
+      this.queuedBytes += size;
+      this.waker.wake();
+    } else if (this.overflowBytes + size <= this.o.queueBytes || this.overflow.length === 0) {
+      this.overflowToSpool(b);
+    } else {
+      this.drop('overload', batch.rows);
+      if (!this.overloaded) {
+        this.log(
+          'error',
+          `${this.table}: the queue is full and its overflow is still being written to the spool: dropping batches (overload) until it is not`,
+        );
+      }
+      this.overloaded = true;
+    }
+  }
+
+  /** A batch the full queue cannot take goes to the spool, behind any other overflow. */
+  private overflowToSpool(b: Batch): void {
+    if (!this.overflowing) {
+      this.overflowing = true;
+      this.log(
+        'warn',
+        `${this.table}: the queue is full (${this.queue.length} batches, ${this.queuedBytes} bytes: the store is slower than the input): spooling what does not fit to ${this.spool.dir}`,
+      );
+    }
+    this.overflow.push(b);
+    this.overflowBytes += b.batch.body.length;
+    if (this.overflow.length > 1) return;
+    this.overflowTask = (async () => {
+      while (this.overflow.length > 0) {
+        const next = this.overflow[0];
+        if (await this.toSpool(next)) this.count('overflowed', next.batch.rows);
+        this.overflow.shift();
+        this.overflowBytes -= next.batch.body.length;
+        this.batchDone();
+      }
+      // the spool now holds batches: the sender spools behind them and replays them
+      this.waker.wake();
+    })();
   }
 
   /** Adds the rows counted on the fast path to the accepted counter. */
@@ -753,8 +988,17 @@ export class BatchWriter<T extends TableDef = TableDef> {
   flush(): Promise<void> {
     this.closeBatch();
     const target = this.seq;
-    if (this.doneSeq >= target) return Promise.resolve();
+    if (this.lowestPending() > target) return Promise.resolve();
     return new Promise((resolve) => this.flushWaiters.push({ seq: target, resolve }));
+  }
+
+  /** The lowest seq of a batch not yet stored, spooled or dropped (Infinity: none). */
+  private lowestPending(): number {
+    return Math.min(
+      this.inFlight?.seq ?? Number.POSITIVE_INFINITY,
+      this.queue[0]?.seq ?? Number.POSITIVE_INFINITY,
+      this.overflow[0]?.seq ?? Number.POSITIVE_INFINITY,
+    );
   }
 
   /**
@@ -769,8 +1013,9 @@ export class BatchWriter<T extends TableDef = TableDef> {
   }
 
   /**
-   * Stops accepting rows; sends what it can within `closeTimeoutMs`, spools the rest,
-   * closes the spool. The store is the caller's to close.
+   * Stops accepting rows; sends what it can within `closeTimeoutMs` (and replays spooled
+   * batches meanwhile while the store answers), spools the rest, closes the spool. The
+   * store is the caller's to close.
    */
   close(): Promise<void> {
     this.closePromise ??= this.doClose();
@@ -785,6 +1030,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
     const cut = setTimeout(() => this.expireInsert?.(), this.o.closeTimeoutMs);
     try {
       await this.loop;
+      await this.overflowTask;
     } finally {
       clearTimeout(cut);
     }
@@ -805,13 +1051,72 @@ export class BatchWriter<T extends TableDef = TableDef> {
     }
   }
 
+  /** Rows taken and not yet stored, spooled or dropped (open, queued, in flight, overflowing). */
+  unsettledRows(): number {
+    let n = this.open.rows + (this.inFlight?.batch.rows ?? 0);
+    for (const b of this.queue) n += b.batch.rows;
+    for (const b of this.overflow) n += b.batch.rows;
+    return n;
+  }
+
+  /**
+   * Gives up storing, for a process about to exit with work left (a third stop signal):
+   * spools, synchronously, every row not yet stored — the open batch, `extra` batches (a
+   * producer's: they count as accepted), the batch in flight (should its insert still
+   * land, its dedup token keeps the replay from storing it twice), the overflow and the
+   * queue — and releases the spool. Rows it cannot spool are counted as dropped. Returns
+   * what it spooled and dropped.
+   */
+  abandonSync(extra: readonly EncodedBatch[] = []): { spooled: number; dropped: number } {
+    if (this.abandoned) return { spooled: 0, dropped: 0 };
+    this.abandoned = true;
+    this.accepting = false;
+    this.closingDeadline = Date.now();
+    this.closeBatch();
+    for (const batch of extra) {
+      if (batch.rows === 0) continue;
+      this.pendingAccepted += batch.rows;
+      this.counts.accepted += batch.rows;
+      this.enqueue(batch);
+    }
+    const left = [...(this.inFlight ? [this.inFlight] : []), ...this.overflow, ...this.queue];
+    this.inFlight = undefined;
+    this.overflow.length = 0;
+    this.queue.length = 0;
+    this.queuedBytes = this.overflowBytes = 0;
+    const r = this.spool.abandonSync(left.map((b) => this.spoolBatch(b)));
+    let spooled = 0;
+    let dropped = 0;
+    left.forEach((b, i) => {
+      if (i < r.written) spooled += b.batch.rows;
+      else dropped += b.batch.rows;
+    });
+    this.count('spooled', spooled);
+    if (dropped > 0) {
+      const reason = r.error instanceof SpoolFullError ? 'spool_full' : 'spool_error';
+      this.drop(reason, dropped);
+      this.log('error', `${this.table}: ${dropped} rows dropped (${reason}): ${firstLine(r.error)}`);
+    }
+    this.syncAccepted();
+    this.entry.writers.delete(this as unknown as BatchWriter<TableDef>);
+    this.releaseProducers(true);
+    this.waker.wake();
+    return { spooled, dropped };
+  }
+
   stats(): WriterStats {
     return {
       ...this.counts,
+      droppedBy: { ...this.droppedBy },
+      rejected: this.droppedBy.rejected ?? 0,
+      rejectedBy: { ...this.rejectedBy },
+      quarantined: this.quarantined,
       openRows: this.open.rows,
       queuedBatches: this.queue.length + (this.inFlight ? 1 : 0),
+      overflowBatches: this.overflow.length,
       queuedBytes: this.queuedBytes + (this.inFlight ? this.inFlight.batch.body.length : 0),
       spoolBytes: this.spool.bytes,
+      spoolRows: this.spool.rows,
       spooling: !this.spool.isEmpty(),
       storeUp: this.up,
     };
@@ -820,14 +1125,26 @@ export class BatchWriter<T extends TableDef = TableDef> {
   // ---- the sender ----------------------------------------------------------------------
 
   private settled(): boolean {
-    return this.open.rows === 0 && this.queue.length === 0 && !this.inFlight && this.spool.isEmpty();
+    return (
+      this.open.rows === 0 &&
+      this.queue.length === 0 &&
+      !this.inFlight &&
+      this.overflow.length === 0 &&
+      this.spool.isEmpty()
+    );
   }
 
   private async run(): Promise<void> {
     for (;;) {
       try {
+        const now = Date.now();
+        const closing = this.closingDeadline !== undefined;
+        // closing: replay goes on while the store answers, until the deadline (a short run
+        // still stores what an earlier one spooled)
         const replayDue =
-          this.closingDeadline === undefined && !this.spool.isEmpty() && Date.now() >= this.nextAttempt;
+          (!closing || (this.up && now < this.closingDeadline!)) &&
+          !this.spool.isEmpty() &&
+          now >= this.nextAttempt;
         // when both wait, alternate: replay is not starved by a steady stream of new batches
         if (replayDue && (this.queue.length === 0 || this.replayTurn)) {
           this.replayTurn = false;
@@ -843,10 +1160,13 @@ export class BatchWriter<T extends TableDef = TableDef> {
           await this.handle(b);
           this.inFlight = undefined;
           b.batch.lease?.release();
-          this.batchDone(b.seq);
+          this.batchDone();
           continue;
         }
-        if (this.closingDeadline !== undefined) return;
+        if (closing) {
+          if (replayDue) continue;
+          return;
+        }
         if (this.settled()) for (const w of this.settleWaiters.splice(0)) w.resolve();
         await this.waker.wait(this.spool.isEmpty() ? undefined : this.nextAttempt - Date.now());
       } catch (err) {
@@ -857,24 +1177,29 @@ export class BatchWriter<T extends TableDef = TableDef> {
         if (b) {
           this.drop('spool_error', b.batch.rows);
           b.batch.lease?.release();
-          this.batchDone(b.seq);
+          this.batchDone();
         }
-        this.log('error', `${this.table}: ${(err as Error)?.stack ?? err}`);
+        // a disk error is said in a line; anything else is a bug: its stack
+        const e = err as NodeJS.ErrnoException;
+        this.log(
+          'error',
+          `${this.table}: ${e instanceof SpoolError || e?.code ? firstLine(e) : (e?.stack ?? e)}`,
+        );
         this.markDown(err as Error);
         if (this.closingDeadline === undefined) await this.waker.wait(this.backoffMs);
       }
     }
   }
 
-  private batchDone(seq: number): void {
-    this.doneSeq = seq;
-    if (this.flushWaiters.length > 0) {
-      this.flushWaiters = this.flushWaiters.filter((w) => {
-        if (w.seq > seq) return true;
-        w.resolve();
-        return false;
-      });
-    }
+  /** A batch was stored, spooled or dropped: resolves the flushes waiting for it. */
+  private batchDone(): void {
+    if (this.flushWaiters.length === 0) return;
+    const low = this.lowestPending();
+    this.flushWaiters = this.flushWaiters.filter((w) => {
+      if (w.seq >= low) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   private canSendDirect(): boolean {
@@ -893,7 +1218,12 @@ export class BatchWriter<T extends TableDef = TableDef> {
         return;
       }
       if (r.rejected) {
-        await this.rejectBatch(b, r.error);
+        const s = await this.splitRefused(this.table, b, r.error, 'direct');
+        this.count('written', s.stored);
+        if (s.error === undefined) return;
+        // the store failed half-way: what was not yet stored waits in the spool
+        this.markDown(s.error);
+        for (const p of s.left) await this.toSpool({ ...b, ...p });
         return;
       }
       this.markDown(r.error);
@@ -913,7 +1243,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
         if (table !== this.table) throw new Error(`a ${table} batch in the ${this.table} spool`);
         batch = arrowToTsv(this.tableDef, batch);
       } catch (err) {
-        const error = new Error(
+        const error = new UnconvertibleBatchError(
           `cannot convert the ${batch.format} batch to TabSeparated: ${firstLine(err)}`,
         );
         return { ok: false, rejected: true, error };
@@ -954,36 +1284,24 @@ export class BatchWriter<T extends TableDef = TableDef> {
     return { table: this.table, columns, token: b.token, rows, format, body, closedAt: b.closedAt };
   }
 
-  private async toSpool(b: Batch): Promise<void> {
+  /** Appends a batch to the spool; false (the rows counted as dropped) when it cannot. */
+  private async toSpool(b: Batch): Promise<boolean> {
+    // abandonSync() spooled it already (an insert that ended after it)
+    if (this.abandoned) return false;
     const rows = b.batch.rows;
+    let ok = true;
     try {
       await this.spool.append(this.spoolBatch(b));
       this.count('spooled', rows);
     } catch (err) {
+      ok = false;
       const reason = err instanceof SpoolFullError ? 'spool_full' : 'spool_error';
       this.drop(reason, rows);
       this.log('error', `${this.table}: ${rows} rows dropped (${reason}): ${firstLine(err)}`);
     }
-    this.m.spoolBytes.set({ table: this.table }, this.spool.bytes);
+    this.spoolGauges();
     this.updateSpooling();
-  }
-
-  private async rejectBatch(b: Batch, error: Error): Promise<void> {
-    const rows = b.batch.rows;
-    this.drop('rejected', rows);
-    const msg = firstLine(error);
-    try {
-      await this.spool.keepRejected(this.spoolBatch(b), msg);
-      this.log(
-        'error',
-        `${this.table}: the store refused a batch of ${rows} rows as bad data (${msg}); kept in ${this.spool.dir}/rejected.spool`,
-      );
-    } catch (err) {
-      this.log(
-        'error',
-        `${this.table}: the store refused a batch of ${rows} rows as bad data (${msg}), and it could not be kept: ${firstLine(err)}`,
-      );
-    }
+    return ok;
   }
 
   private async replayOne(): Promise<void> {
@@ -995,7 +1313,7 @@ export class BatchWriter<T extends TableDef = TableDef> {
     try {
       rec = await this.spool.next();
     } finally {
-      this.m.spoolBytes.set({ table: this.table }, this.spool.bytes);
+      this.spoolGauges();
     }
     if (!rec) {
       this.updateSpooling();
@@ -1009,18 +1327,144 @@ export class BatchWriter<T extends TableDef = TableDef> {
       this.count('replayed', rec.rows);
       this.markUp();
     } else if (r.rejected) {
-      const msg = firstLine(r.error);
-      this.drop('rejected', rec.rows);
-      await this.spool.reject(rec, msg);
-      this.log(
-        'error',
-        `${this.table}: the store refused spooled batch ${rec.token} (${rec.rows} rows, ${rec.file} at ${rec.offset}) as bad data (${msg}); moved to rejected.spool`,
+      const s = await this.splitRefused(
+        rec.table,
+        { batch: { format, columns, rows, body }, token: rec.token },
+        r.error,
+        'replay',
       );
+      this.count('written', s.stored);
+      this.count('replayed', s.stored);
+      // the store failed half-way: the parts not yet stored go back into the spool
+      for (const p of s.left) {
+        await this.respool({ table: rec.table, token: p.token, closedAt: rec.closedAt, ...p.batch });
+      }
+      await this.spool.ack();
+      if (s.error) this.markDown(s.error);
+      else this.markUp();
     } else {
       this.markDown(r.error);
     }
-    this.m.spoolBytes.set({ table: this.table }, this.spool.bytes);
+    this.spoolGauges();
     this.updateSpooling();
+  }
+
+  /**
+   * A batch the store refused as bad data: split in halves, each inserted again, down to
+   * the rows refused alone, which are set aside (quarantined and counted). Resolves with
+   * the rows stored; when the store failed otherwise half-way, with its error and the
+   * parts not yet stored (in order), for the caller to spool.
+   */
+  private async splitRefused(
+    table: string,
+    first: Part,
+    error: Error,
+    path: 'direct' | 'replay',
+  ): Promise<{ stored: number; left: Part[]; error?: Error }> {
+    const refused: (Part & { error: Error })[] = [];
+    const todo: Part[] = [];
+    let inserts = 0;
+    const split = (p: Part, err: Error) => {
+      if (p.batch.rows < 2 || inserts >= this.o.maxSplitInserts || err instanceof UnconvertibleBatchError) {
+        refused.push({ ...p, error: err });
+        return;
+      }
+      try {
+        const [a, b] = splitBatch(p.batch);
+        todo.unshift({ batch: a, token: `${p.token}.1` }, { batch: b, token: `${p.token}.2` });
+      } catch {
+        // an Arrow body that cannot be read back: set aside as it is
+        refused.push({ ...p, error: err });
+      }
+    };
+    split(first, error);
+    let stored = 0;
+    let left: Part[] = [];
+    let down: Error | undefined;
+    while (todo.length > 0) {
+      const p = todo.shift()!;
+      inserts++;
+      const r = await this.insert(table, p.batch, p.token, path);
+      if (r.ok) stored += p.batch.rows;
+      else if (r.rejected) split(p, r.error);
+      else {
+        left = [p, ...todo];
+        down = r.error;
+        break;
+      }
+    }
+    if (stored > 0) this.markUp();
+    await this.setAside(first, refused, stored, inserts);
+    return { stored, left, error: down };
+  }
+
+  /** Counts the rows the store refused and keeps them in the quarantine, one file per reason. */
+  private async setAside(
+    first: Part,
+    refused: readonly (Part & { error: Error })[],
+    stored: number,
+    inserts: number,
+  ): Promise<void> {
+    if (refused.length === 0) return;
+    const byReason = new Map<string, { parts: Part[]; error: string }>();
+    for (const p of refused) {
+      const reason = refusalName(p.error);
+      const rows = p.batch.rows;
+      this.drop('rejected', rows);
+      this.rejectedBy[reason] = (this.rejectedBy[reason] ?? 0) + rows;
+      this.m.rejected.inc({ table: this.table, error: reason }, rows);
+      const g = byReason.get(reason) ?? { parts: [], error: firstLine(p.error) };
+      g.parts.push(p);
+      byReason.set(reason, g);
+    }
+    const rows = refused.reduce((n, p) => n + p.batch.rows, 0);
+    const whole = refused.filter((p) => p.batch.rows > 1).length;
+    const kept: string[] = [];
+    let notKept = 0;
+    for (const [reason, g] of byReason) {
+      for (const r of refusedRows(this.tableDef, g.parts, reason, g.error, first.token)) {
+        let path: string | null;
+        try {
+          path = await this.quarantine.keep(r);
+        } catch (err) {
+          this.log(
+            'error',
+            `${this.table}: ${r.batch.rows} refused rows could not be kept in ${this.quarantine.dir}: ${firstLine(err)}`,
+          );
+          continue;
+        }
+        if (path === null) notKept += r.batch.rows;
+        else {
+          kept.push(path);
+          this.quarantined += r.batch.rows;
+        }
+      }
+    }
+    this.m.quarantineBytes.set({ table: this.table }, this.quarantine.bytes);
+    const errors = [...byReason.values()].map((g) => g.error).join('; ');
+    this.log(
+      'error',
+      `${this.table}: ${rows} of ${first.batch.rows} rows refused by the store as bad data (${[...byReason.keys()].join(', ')}), ${stored} stored` +
+        (whole > 0
+          ? `; the split stopped after ${inserts} inserts: ${whole} parts set aside whole (they may hold good rows)`
+          : '') +
+        (kept.length > 0 ? `; kept in the quarantine: ${kept.join(', ')}` : '') +
+        (notKept > 0
+          ? `; the quarantine ${this.quarantine.dir} is full (${this.quarantine.bytes} bytes): ${notKept} refused rows not kept`
+          : '') +
+        `. The store said: ${errors}`,
+    );
+  }
+
+  /** Puts a part of a replayed record back into the spool, behind what is there. */
+  private async respool(b: SpoolBatch): Promise<void> {
+    try {
+      await this.spool.append(b);
+    } catch (err) {
+      const reason = err instanceof SpoolFullError ? 'spool_full' : 'spool_error';
+      this.drop(reason, b.rows);
+      this.log('error', `${this.table}: ${b.rows} rows dropped (${reason}): ${firstLine(err)}`);
+    }
   }
 
   private markDown(err: Error | undefined): void {
@@ -1049,6 +1493,11 @@ export class BatchWriter<T extends TableDef = TableDef> {
     this.nextAttempt = 0;
   }
 
+  private spoolGauges(): void {
+    this.m.spoolBytes.set({ table: this.table }, this.spool.bytes);
+    this.m.spoolRows.set({ table: this.table }, this.spool.rows);
+  }
+
   private updateSpooling(): void {
     const spooling = !this.spool.isEmpty();
     if (this.wasSpooling && !spooling) {
@@ -1058,66 +1507,14 @@ export class BatchWriter<T extends TableDef = TableDef> {
     this.m.spooling.set({ table: this.table }, spooling ? 1 : 0);
   }
 
-  private count(what: 'written' | 'spooled' | 'replayed', rows: number): void {
+  private count(what: 'written' | 'spooled' | 'overflowed' | 'replayed', rows: number): void {
     this.counts[what] += rows;
     this.m[what].inc({ table: this.table }, rows);
   }
 
   private drop(reason: string, rows: number): void {
     this.counts.dropped += rows;
+    this.droppedBy[reason] = (this.droppedBy[reason] ?? 0) + rows;
     this.m.dropped.inc({ table: this.table, reason }, rows);
   }
-}
-
-export interface SignalOptions {
-  signals?: NodeJS.Signals[];
-  log?: IngestLog;
-  /** after the writers closed (e.g. close the store) */
-  beforeExit?: () => void | Promise<void>;
-  /** default process.exit */
-  exit?: (code: number) => void;
-}
-
-/**
- * On SIGTERM/SIGINT: close every writer (send within its close deadline, spool the rest),
- * then exit (0, or 1 when a close failed). A second signal while closing is logged and
- * ignored: closing is bounded by the writers' closeTimeoutMs. Returns an uninstaller.
- */
-export function installSignalHandlers(
-  writers: readonly BatchWriter<TableDef>[] | (() => readonly BatchWriter<TableDef>[]),
-  o: SignalOptions = {},
-): () => void {
-  const signals = o.signals ?? ['SIGTERM', 'SIGINT'];
-  const log = o.log ?? stderrLog;
-  let closing = false;
-  const handler = (sig: NodeJS.Signals) => {
-    if (closing) {
-      log('warn', `${sig} while closing: still flushing/spooling, exiting when done`);
-      return;
-    }
-    closing = true;
-    const list = typeof writers === 'function' ? writers() : writers;
-    log('info', `${sig}: closing ${list.length} ingest writer(s): flushing, spooling what cannot be sent`);
-    void (async () => {
-      let code = 0;
-      const results = await Promise.allSettled(list.map((w) => w.close()));
-      for (const r of results) {
-        if (r.status === 'rejected') {
-          code = 1;
-          log('error', `closing a writer failed: ${(r.reason as Error)?.stack ?? r.reason}`);
-        }
-      }
-      try {
-        await o.beforeExit?.();
-      } catch (err) {
-        code = 1;
-        log('error', `before exit: ${(err as Error)?.stack ?? err}`);
-      }
-      (o.exit ?? process.exit)(code);
-    })();
-  };
-  for (const s of signals) process.on(s, handler);
-  return () => {
-    for (const s of signals) process.off(s, handler);
-  };
 }

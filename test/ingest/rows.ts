@@ -48,5 +48,6 @@ export function sampleRowAt(timeUs: number, srcPod = 'web-1'): RowOf<typeof pack
     frame_length: 100,
     ...packet(srcPod),
     sampling_rate: 1,
+    ethertype: 0x0800,
   } as unknown as RowOf<typeof packet_samples>;
 }

@@ -304,6 +304,7 @@ function storeSuite(shiftDays: number): void {
           dst_network: '',
           dst_tier: '',
           sampling_rate: 4294967295,
+          ethertype: 0x86dd,
         };
         b.add(row);
         await store.insertBatch('packet_samples', b.finish(), 'arrow-kinds');
@@ -430,6 +431,7 @@ function storeSuite(shiftDays: number): void {
             dst_mac: 0x020000000102,
             src_ip: '10.10.0.11',
             dst_ip: '10.10.0.12',
+            ethertype: 0x0800,
             src_namespace: 'shop',
             src_pod: 'web-1',
             dst_namespace: 'shop',
@@ -444,6 +446,7 @@ function storeSuite(shiftDays: number): void {
             dst_mac: 0x0a58ac100106,
             src_ip: 'fd01::5',
             dst_ip: 'fd01::6',
+            ethertype: 0x86dd,
             src_namespace: 'shop',
             src_pod: 'api-1',
             dst_namespace: 'shop',

@@ -217,6 +217,37 @@ describe('spool files', () => {
     await s2.close();
   });
 
+  it('counts the rows waiting: appended, replayed, and those an earlier process left (from the replay position on)', async () => {
+    const dir = freshDir();
+    const s = await Spool.open(opts(dir, newSeen(), { maxFileBytes: 400 }));
+    for (let i = 0; i < 6; i++) await s.append(batch(i, i + 1));
+    expect(s.rows).toBe(21);
+    await s.next();
+    await s.ack();
+    expect(s.rows).toBe(20);
+    await s.close();
+    const s2 = await Spool.open(opts(dir, newSeen()));
+    expect(spoolFiles(dir).length).toBeGreaterThan(1);
+    expect(s2.rows).toBe(20);
+    await replayAll(s2);
+    expect(s2.rows).toBe(0);
+    await s2.close();
+  });
+
+  it('abandonSync (a process about to exit): appends the batches with no await into a new file, and releases the lock', async () => {
+    const dir = freshDir();
+    const s = await Spool.open(opts(dir, newSeen()));
+    await s.append(batch(0));
+    const r = s.abandonSync([batch(1, 5), batch(2, 7)]);
+    expect(r).toEqual({ written: 2, error: undefined });
+    expect(readdirSync(join(dir, 't'))).not.toContain('LOCK');
+    expect(spoolFiles(dir).length).toBe(2);
+    const s2 = await Spool.open(opts(dir, newSeen()));
+    expect(s2.rows).toBe(3 + 5 + 7);
+    expect(await replayAll(s2)).toEqual(['tok-0', 'tok-1', 'tok-2']);
+    await s2.close();
+  });
+
   it('a replay position that does not point at a record is ignored: the file replays from its start', async () => {
     const dir = freshDir();
     const s = await Spool.open(opts(dir, newSeen()));

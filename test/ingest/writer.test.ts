@@ -11,6 +11,7 @@ import {
   existsSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   truncateSync,
@@ -30,6 +31,7 @@ import { readSpoolFile } from '../../ingest/spool.js';
 import { openStore, type Store } from '../../ingest/store.js';
 import { BatchWriter, WriterClosedError, type WriterOptions } from '../../ingest/writer.js';
 import { type ClickHouseServer, startClickHouseServer } from '../helpers/clickhouse-server.js';
+import { type Faults, sleep, until, faultStore as wrapFaults } from './fixtures/fault-store.js';
 import { NOW, vfRow } from './fixtures/vf-rows.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -37,7 +39,6 @@ const CHILD = join(ROOT, 'test', 'ingest', 'fixtures', 'writer-child.mjs');
 const root = mkdtempSync(join(tmpdir(), 'podwire-writer-'));
 let n = 0;
 const freshDir = () => join(root, `w${++n}`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let store: Store;
 
@@ -135,64 +136,10 @@ const summary = (tag: string) =>
 /** what summary() must say when ids 0..n-1 are each present once */
 const exactlyOnce = (n: number) => ({ n, ids: n, s: (n * (n - 1)) / 2, lo: 0, hi: n - 1 });
 
-interface Faults {
-  /** inserts fail and ping says no */
-  down?: boolean;
-  /** each insert waits this long first */
-  delayMs?: number;
-  /** this many inserts land but throw (the answer "lost") */
-  lostAcks?: number;
-}
-interface Call {
-  token: string;
-  format: EncodedBatch['format'];
-  rows: number;
-  bytes: number;
-  stored: boolean;
-  at: number;
-}
-
-/** The real store behind a fault-injecting wrapper that records every insert (Arrow or TSV). */
-function faultStore(f: Faults, inner: () => Store = () => store): Store & { calls: Call[] } {
-  const calls: Call[] = [];
-  const insertBatch = async (table: string, batch: EncodedBatch, token: string) => {
-    const { format, rows, body } = batch;
-    const call = { token, format, rows, bytes: body.length, stored: false, at: Date.now() };
-    calls.push(call);
-    if (f.delayMs) await sleep(f.delayMs);
-    if (f.down) throw new Error('connect ECONNREFUSED 127.0.0.1:8123 (fault-injected store)');
-    await inner().insertBatch(table, batch, token);
-    call.stored = true;
-    if (f.lostAcks && f.lostAcks > 0) {
-      f.lostAcks--;
-      throw new Error('socket hang up (fault-injected: the insert landed, its answer was lost)');
-    }
-  };
-  return {
-    ...inner(),
-    calls,
-    insertBatch,
-    async insertTsv(table, columns, body, token) {
-      let rows = 0;
-      for (let i = 0; i < body.length; i++) if (body[i] === 10) rows++;
-      await insertBatch(table, { format: 'TabSeparated', columns, rows, body }, token);
-    },
-    async ping() {
-      return !f.down && (await inner().ping());
-    },
-    async close() {},
-  };
-}
+/** The real store (this suite's chDB by default) behind the fault-injecting wrapper. */
+const faultStore = (f: Faults, inner: () => Store = () => store) => wrapFaults(f, inner);
 
 const seqOf = (token: string) => Number(token.slice(token.lastIndexOf(':') + 1));
-
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await sleep(5);
-  }
-}
 
 function open<T extends TableDef>(
   o: Partial<WriterOptions<T>> & { store: Store; table: T },
@@ -220,6 +167,9 @@ async function buildIngest(): Promise<void> {
     'columns',
     'migrations',
     'ddl',
+    'stop-signals',
+    'quarantine',
+    'split-batch',
   ];
   const stale = () =>
     names.filter((name) => {
@@ -239,6 +189,7 @@ async function buildIngest(): Promise<void> {
       'ingest/writer.ts',
       'ingest/store.ts',
       'ingest/migrations.ts',
+      'ingest/stop-signals.ts',
     ],
     60_000,
   );
@@ -434,7 +385,7 @@ describe('BatchWriter on embedded chDB', () => {
     await w.close();
   });
 
-  it('a batch the store refuses as bad data is kept in rejected.spool and counted, and does not block what follows', async () => {
+  it('a batch the store refuses as bad data is set aside in the quarantine and counted, and does not block what follows', async () => {
     const logs: string[] = [];
     const w = await open({ store, table: flows, maxAgeMs: 60_000 }, logs);
     w.write(flowRow('rejected', 0, 'not-an-address'));
@@ -448,10 +399,13 @@ describe('BatchWriter on embedded chDB', () => {
     expect(await w.registry.metrics()).toContain(
       'podwire_ingest_rows_dropped_total{table="flows",reason="rejected"} 1',
     );
-    const kept = await readSpoolFile(join(w.spool.dir, 'rejected.spool'));
-    expect(kept.records.map((r) => r.format)).toEqual(['ArrowStream']);
-    expect(kept.records.map((r) => r.body.toString())).toEqual([expect.stringContaining('not-an-address')]);
-    expect(logs.join('\n')).toMatch(/refused a batch of 1 rows as bad data \(Code: 676\..*IPv6/);
+    const kept = readdirSync(w.quarantine.dir).filter((f) => f.endsWith('.tsv'));
+    expect(kept.map((f) => readFileSync(join(w.quarantine.dir, f), 'utf8'))).toEqual([
+      expect.stringContaining('\tnot-an-address\t'),
+    ]);
+    expect(logs.join('\n')).toMatch(
+      /1 of 1 rows refused by the store as bad data \(CANNOT_PARSE_IPV6\).*Code: 676\..*IPv6/,
+    );
     await w.close();
   });
 
