@@ -33,8 +33,24 @@ import { parseError } from '@clickhouse/client-common';
 /** What the worker is asked to do (see engineWorker). */
 type Request =
   | { op: 'sql'; sql: string; params?: Record<string, unknown>; format: string }
-  | { op: 'insert'; body: Uint8Array; sql: string; file?: string }
+  | { op: 'insert'; insert: InsertData }
   | { op: 'close' };
+
+/**
+ * Rows to insert: `INSERT INTO target (columns) [SETTINGS settings] SELECT … FROM file()`.
+ * chDB reads standard input for any `INSERT … FORMAT` (inline data or not) when stdin has
+ * data — `podwire flows --pcap -` gives it a capture there — so data never follows FORMAT:
+ * the worker writes it to a file the engine reads, typed by the table's own columns.
+ */
+export interface InsertData {
+  /** database.table */
+  target: string;
+  columns: readonly string[];
+  /** `name = value, …` (ours, never user input) */
+  settings?: string;
+  format: string;
+  body: Uint8Array;
+}
 
 type Reply = { id: number; ok: true; text: string } | { id: number; ok: false; message: string };
 
@@ -46,7 +62,7 @@ function engineWorker(req: NodeJS.Require): void {
   const { parentPort, workerData } = req('node:worker_threads');
   const fs = req('node:fs');
   const os = req('node:os');
-  const data = workerData as { path: string; nice: number; chdb: string };
+  const data = workerData as { path: string; tmp: string; nice: number; chdb: string };
   // /proc/thread-self is this thread: renice it before the engine starts any thread
   try {
     os.setPriority(Number(String(fs.readlinkSync('/proc/thread-self')).split('/').pop()), data.nice);
@@ -67,6 +83,44 @@ function engineWorker(req: NodeJS.Require): void {
     return;
   }
   reply({ id: 0, ok: true, text: '' });
+  let files = 0;
+  /** `a UInt8, b DateTime(\'UTC\')`: the table's types of these columns, for file() */
+  const structure = (target: string, columns: readonly string[]): string => {
+    const [database, table] = target.split('.');
+    const rows = session
+      .queryBind(
+        'SELECT name, type FROM system.columns WHERE database = {d:String} AND table = {t:String}',
+        { d: database, t: table },
+        'JSONEachRow',
+      )
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { name: string; type: string });
+    const types = new Map(rows.map((c) => [c.name, c.type]));
+    return columns
+      .map((c) => {
+        const type = types.get(c);
+        if (type === undefined) throw new Error(`${target} has no column ${c}`);
+        return `${c} ${type.replaceAll("'", "\\'")}`;
+      })
+      .join(', ');
+  };
+  const insertFromFile = (d: InsertData): void => {
+    const file = `${data.tmp}/insert-${process.pid}-${++files}.${d.format}`;
+    fs.writeFileSync(file, d.body);
+    try {
+      const cols = d.columns.join(', ');
+      // Arrow carries its own schema; a text format is read with the table's types
+      const typed = d.format === 'ArrowStream' ? '' : `, '${structure(d.target, d.columns)}'`;
+      session.query(
+        `INSERT INTO ${d.target} (${cols})${d.settings ? ` SETTINGS ${d.settings}` : ''} ` +
+          `SELECT ${cols} FROM file('${file}', '${d.format}'${typed})`,
+        'CSV',
+      );
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  };
   parentPort.on('message', (m: { id: number; req: Request }) => {
     const r = m.req;
     try {
@@ -76,21 +130,8 @@ function engineWorker(req: NodeJS.Require): void {
         parentPort.close();
         return;
       }
-      if (r.op === 'insert' && r.file === undefined) {
-        session.query(
-          `${r.sql}\n${Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength).toString('utf8')}`,
-          'CSV',
-        );
-        reply({ id: m.id, ok: true, text: '' });
-        return;
-      }
       if (r.op === 'insert') {
-        fs.writeFileSync(r.file, r.body);
-        try {
-          session.query(r.sql, 'CSV');
-        } finally {
-          fs.rmSync(r.file, { force: true });
-        }
+        insertFromFile(r.insert);
         reply({ id: m.id, ok: true, text: '' });
         return;
       }
@@ -186,6 +227,8 @@ const NO_SUMMARY = {
 export interface EngineOptions {
   /** the data directory (one process owns it) */
   path: string;
+  /** where insert files are written (the engine reads them) */
+  tmpDir: string;
   /** the engine thread's nice value, 0..19 (default 10: below the event loop) */
   nice?: number;
 }
@@ -217,7 +260,7 @@ export class EmbeddedEngine implements Connection<Readable> {
     require(chdb);
     const worker = new Worker(`(${engineWorker.toString()})(require)`, {
       eval: true,
-      workerData: { path: o.path, nice: o.nice ?? 10, chdb },
+      workerData: { path: o.path, tmp: o.tmpDir, nice: o.nice ?? 10, chdb },
     });
     const engine = new EmbeddedEngine(worker);
     try {
@@ -253,14 +296,12 @@ export class EmbeddedEngine implements Connection<Readable> {
   }
 
   /**
-   * Inserts a batch's bytes: with `file`, the worker writes them there and runs `sql` (which
-   * reads the file), then removes it; without, `sql` ends in FORMAT and the body (text)
-   * follows it. Bytes in a SharedArrayBuffer (the flow sink's pooled bodies) reach the
-   * worker as they are; others are copied by postMessage. Nothing is transferred: the
-   * caller keeps its batch (the writer spools it if the insert fails).
+   * Inserts rows (see InsertData). Bytes in a SharedArrayBuffer (the flow sink's pooled
+   * bodies) reach the worker as they are; others are copied by postMessage. Nothing is
+   * transferred: the caller keeps its batch (the writer spools it if the insert fails).
    */
-  insertBody(sql: string, body: Uint8Array, file?: string): Promise<void> {
-    return this.call(this.nextId++, { op: 'insert', sql, body, file }).then(() => {});
+  insertData(insert: InsertData): Promise<void> {
+    return this.call(this.nextId++, { op: 'insert', insert }).then(() => {});
   }
 
   async query(p: ConnBaseQueryParams): Promise<ConnQueryResult<Readable>> {
@@ -269,11 +310,11 @@ export class EmbeddedEngine implements Connection<Readable> {
   }
 
   async exec(p: ConnExecParams<Readable>): Promise<ConnExecResult<Readable>> {
-    const body = p.values === undefined ? '' : await bodyText(p.values);
-    const text = await this.run(body ? `${p.query}\n${body}` : p.query, {
-      settings: p.clickhouse_settings,
-      params: p.query_params,
-    });
+    if (p.values !== undefined) {
+      await this.insertText(p.query, await bodyText(p.values));
+      return { stream: readable(''), ...base(p.query_id), summary: NO_SUMMARY };
+    }
+    const text = await this.run(p.query, { settings: p.clickhouse_settings, params: p.query_params });
     return { stream: readable(text), ...base(p.query_id), summary: NO_SUMMARY };
   }
 
@@ -283,9 +324,27 @@ export class EmbeddedEngine implements Connection<Readable> {
   }
 
   async insert(p: ConnInsertParams<Readable>): Promise<ConnInsertResult> {
-    const body = await bodyText(p.values);
-    if (body.trim() !== '') await this.run(`${p.query}\n${body}`, { settings: p.clickhouse_settings });
+    await this.insertText(p.query, await bodyText(p.values));
     return { ...base(p.query_id), summary: NO_SUMMARY };
+  }
+
+  /** The client's `INSERT INTO t [(cols)] FORMAT F` with its rows (see InsertData). */
+  private async insertText(query: string, body: string): Promise<void> {
+    if (body.trim() === '') return;
+    const m = /^\s*INSERT INTO\s+(\S+?)\s*(?:\(([^)]*)\))?\s*FORMAT\s+(\w+)\s*$/is.exec(query);
+    if (!m) throw new Error(`embedded engine: cannot take this insert: ${query.slice(0, 120)}`);
+    const listed = m[2]?.split(',').map((c) => c.trim().replaceAll('`', ''));
+    // without a column list, the columns the rows name (JSONEachRow: the first row's keys)
+    const columns =
+      listed ??
+      (m[3] === 'JSONEachRow' ? Object.keys(JSON.parse(body.slice(0, body.indexOf('\n') >>> 0))) : undefined);
+    if (!columns) throw new Error(`embedded engine: an insert in ${m[3]} needs a column list`);
+    await this.insertData({
+      target: m[1].replaceAll('`', ''),
+      columns,
+      format: m[3],
+      body: Buffer.from(body),
+    });
   }
 
   async ping(): Promise<ConnPingResult> {

@@ -4,7 +4,6 @@
  * server or cluster by URL. The same SQL runs on both.
  */
 
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -97,10 +96,12 @@ const OWNER_FILE = 'podwire.owner';
 async function openEmbedded(o: StoreOptions): Promise<Store> {
   const dir = resolve(o.dataDir ?? 'data/clickhouse');
   mkdirSync(dir, { recursive: true });
+  const tmpDir = join(dir, 'podwire-tmp');
+  mkdirSync(tmpDir, { recursive: true });
   let engine: EmbeddedEngine;
   try {
     // the session opens now (and takes the directory's lock), in the engine's own thread
-    engine = await EmbeddedEngine.open({ path: dir, nice: o.engineNice });
+    engine = await EmbeddedEngine.open({ path: dir, tmpDir, nice: o.engineNice });
   } catch (err) {
     let owner = '';
     try {
@@ -114,8 +115,6 @@ async function openEmbedded(o: StoreOptions): Promise<Store> {
         ` — stop it, or give this one another --data-dir (${(err as Error).message})`,
     );
   }
-  const tmpDir = join(dir, 'podwire-tmp');
-  mkdirSync(tmpDir, { recursive: true });
   writeFileSync(join(dir, OWNER_FILE), `podwire pid ${process.pid} since ${new Date().toISOString()}\n`);
   const database = o.database ?? 'podwire';
   const client = createClient({
@@ -138,23 +137,14 @@ async function openEmbedded(o: StoreOptions): Promise<Store> {
       batch.lease?.release();
     }
   };
-  const insertBody = async (table: string, batch: EncodedBatch, dedupToken: string) => {
-    const cols = batch.columns.join(', ');
-    const settings = `SETTINGS insert_deduplication_token = '${checkToken(dedupToken)}', ${INSERT_SETTINGS_SQL}`;
-    if (batch.format === 'TabSeparated') {
-      await engine.insertBody(
-        `INSERT INTO ${database}.${table} (${cols}) ${settings} FORMAT TabSeparated`,
-        batch.body,
-      );
-      return;
-    }
-    const file = join(tmpDir, `${table}-${process.pid}-${randomBytes(6).toString('hex')}.arrows`);
-    await engine.insertBody(
-      `INSERT INTO ${database}.${table} (${cols}) ${settings} SELECT ${cols} FROM file('${file}', 'ArrowStream')`,
-      batch.body,
-      file,
-    );
-  };
+  const insertBody = (table: string, batch: EncodedBatch, dedupToken: string) =>
+    engine.insertData({
+      target: `${database}.${table}`,
+      columns: batch.columns,
+      settings: `insert_deduplication_token = '${checkToken(dedupToken)}', ${INSERT_SETTINGS_SQL}`,
+      format: batch.format,
+      body: batch.body,
+    });
   return {
     kind: 'chdb',
     client,

@@ -141,6 +141,29 @@ describe('podwire flows --store', () => {
     }
   });
 
+  it('stores a capture read from stdin that is already waiting there while the store starts (chDB must not read stdin)', async () => {
+    const dataDir = join(tmp.dir, 'stdin');
+    const child = spawn(
+      process.execPath,
+      [BIN, 'flows', '--pcap', '-', '--inventory', SAMPLE_INVENTORY, '--store', '--data-dir', dataDir],
+      { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    // the whole capture is in the pipe before podwire opens and migrates the store
+    child.stdin!.end(readFileSync(SAMPLE_PCAP));
+    const [code] = await once(child, 'exit');
+    expect(code, err).toBe(0);
+    const printed = out.trim().split('\n').length;
+    expect(err).toMatch(new RegExp(`stored ${printed} flows in `));
+  });
+
   it('refuses a data directory another process owns, naming it; the owner is unharmed', async () => {
     const dataDir = join(tmp.dir, 'b');
     // the owner reads its capture from a pipe we keep open, so it holds the store meanwhile
