@@ -10,7 +10,7 @@ import { parseUntaggedScope } from '../collector/attribution/untagged-scope.js';
 import { DEFAULT_BUFFER_MIB, DEFAULT_SNAPLEN } from '../collector/capture/tcpdump.js';
 import { endpointSourceConfigSchema, formatIssues } from '../collector/endpoints/config.js';
 import { windowProblem } from '../collector/flows/flow-table.js';
-import { DEFAULT_RETENTION } from '../ingest/schema.js';
+import { DEFAULT_RETENTION, MAX_RETENTION_DAYS } from '../ingest/schema.js';
 import { parseListen, UserError } from './errors.js';
 import { parseSourceSpec } from './node.js';
 import { parseListenAddress } from './sflow-run.js';
@@ -56,7 +56,9 @@ export const allConfigSchema = z
           .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name (letters, digits, _)')
           .default('podwire'),
         /** days to keep, per table */
-        retention: z.partialRecord(z.enum(retentionKeys), z.number().int().min(1)).default({}),
+        retention: z
+          .partialRecord(z.enum(retentionKeys), z.number().int().min(1).max(MAX_RETENTION_DAYS))
+          .default({}),
       })
       .strict()
       .default({ database: 'podwire', retention: {} })

@@ -1,6 +1,7 @@
 import { windowProblem } from '../collector/flows/flow-table.js';
 
 /** Exit codes of the podwire CLI (documented in the README). */
+import { MAX_RETENTION_DAYS } from '../ingest/schema.js';
 export const ExitCode = {
   OK: 0,
   /** the input could not be read completely (bad capture, tcpdump failed) */
@@ -86,6 +87,10 @@ export function parseRetention(text: string): Record<string, number> {
     }
     const days = Number(m[2]);
     if (days < 1) throw new UserError(`--retention: ${m[1]} must keep at least 1 day`);
+    if (days > MAX_RETENTION_DAYS)
+      throw new UserError(
+        `--retention: ${m[1]} can keep at most ${MAX_RETENTION_DAYS} days (arrival + retention must stay before 2106, the end of ClickHouse's DateTime)`,
+      );
     out[m[1]] = days;
   }
   return out;

@@ -70,6 +70,13 @@ export interface RetentionDays {
   sla_events: number;
 }
 
+/**
+ * The longest retention a table takes: arrival + retention must stay within what DateTime
+ * holds (2106-02-07), or the TTL wraps to a past time and ClickHouse deletes rows as they
+ * arrive. Ten years keeps that true until 2096.
+ */
+export const MAX_RETENTION_DAYS = 3660;
+
 export const DEFAULT_RETENTION: RetentionDays = {
   flows: 7,
   flows_1m: 30,

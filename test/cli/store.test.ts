@@ -201,7 +201,7 @@ describe('podwire flows --store', () => {
     }
   });
 
-  it('rejects a retention for a table that does not exist, or of zero days', async () => {
+  it('rejects a retention for a table that does not exist, of zero days, or past what DateTime holds', async () => {
     const base = [
       'flows',
       '--pcap',
@@ -219,6 +219,8 @@ describe('podwire flows --store', () => {
     );
     expectCleanFailure(await podwire([...base, '--retention', 'flows=0']), 2, /at least 1 day/);
     expectCleanFailure(await podwire([...base, '--retention', 'flows']), 2, /is not TABLE=DAYS/);
+    // 100 years from arrival is past 2106: the TTL would wrap and delete rows as they arrive
+    expectCleanFailure(await podwire([...base, '--retention', 'flows=36500']), 2, /at most 3660 days/);
   });
 
   it('says clearly that a cluster needs a server URL', async () => {
