@@ -33,7 +33,12 @@ export async function dashboards(f: DashboardsFlags): Promise<void> {
     clickhouse: usage(() => checkUid(f.clickhouseUid, '--clickhouse-uid')),
   };
   const ch = usage(() => clickhouseConnection(f.clickhouseUrl));
-  const database = usage(() => checkDatabaseName(f.database ?? ch.database));
+  const database = usage(() =>
+    checkDatabaseName(
+      f.database ?? ch.database,
+      f.database === undefined ? 'the database of --clickhouse-url' : '--database',
+    ),
+  );
   const scrape = parseDuration(f.scrapeInterval, '--scrape-interval');
   if (!Number.isInteger(scrape)) throw new UserError('--scrape-interval: whole seconds');
   try {

@@ -29,9 +29,9 @@ export interface SqlTable<T extends TableDef> {
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Database names reach SQL text, so only plain identifiers are taken. */
-export function checkDatabaseName(name: string): string {
+export function checkDatabaseName(name: string, what = 'database'): string {
   if (!IDENTIFIER.test(name))
-    throw new Error(`database: '${name}' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)`);
+    throw new Error(`${what}: '${name}' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)`);
   return name;
 }
 

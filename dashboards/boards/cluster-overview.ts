@@ -102,7 +102,7 @@ export function clusterOverview(o: BoardOptions & { nodeCapacityBps: number }) {
         description:
           'podwire SLA and collection alerts firing now in Prometheus (ALERTS, from the rules `podwire rules` generates); 0 when none.',
       },
-      [prom('count(ALERTS{alertstate="firing", podwire="sla"}) or vector(0)', 'firing', { instant: true })],
+      [prom('count(ALERTS{alertstate="firing", alertname=~"Podwire.+"}) or vector(0)', 'firing', { instant: true })],
       { unit: 'short', thresholds: [[1, 'red']] },
     ),
     5,
@@ -219,7 +219,7 @@ export function clusterOverview(o: BoardOptions & { nodeCapacityBps: number }) {
         description:
           'podwire alerts pending or firing in Prometheus now, with their labels (pod, tier, node…). The runbook of each is in alerts/README.md.',
       },
-      [prom('ALERTS{podwire="sla"}', '', { instant: true, table: true })],
+      [prom('ALERTS{alertname=~"Podwire.+"}', '', { instant: true, table: true })],
       { hide: ['Time', 'Value', '__name__'] },
     ),
     24,
