@@ -95,7 +95,8 @@ const LEXEMES: readonly (readonly [Tok['kind'], RegExp])[] = [
   ['var', /^\$(\{[^}]+\}|\w+)/],
   ['dur', /^(\d+(ms|[smhdwy]))+(?![\w.])/],
   ['num', /^(0x[0-9a-fA-F]+|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)/],
-  ['id', /^[a-zA-Z_:][a-zA-Z0-9_:]*/],
+  // a metric name may start with ':' in Prometheus, but no podwire name does, and ':' opens a subquery step
+  ['id', /^[a-zA-Z_][a-zA-Z0-9_:]*/],
 ];
 
 function tokenize(src: string): Tok[] {
