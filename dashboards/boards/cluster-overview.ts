@@ -102,7 +102,11 @@ export function clusterOverview(o: BoardOptions & { nodeCapacityBps: number }) {
         description:
           'podwire SLA and collection alerts firing now in Prometheus (ALERTS, from the rules `podwire rules` generates); 0 when none.',
       },
-      [prom('count(ALERTS{alertstate="firing", alertname=~"Podwire.+"}) or vector(0)', 'firing', { instant: true })],
+      [
+        prom('count(ALERTS{alertstate="firing", alertname=~"Podwire.+"}) or vector(0)', 'firing', {
+          instant: true,
+        }),
+      ],
       { unit: 'short', thresholds: [[1, 'red']] },
     ),
     5,
