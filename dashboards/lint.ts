@@ -119,6 +119,9 @@ const UNITS = new Set(
 /** Panel types that show numbers and so need a unit. */
 const UNIT_PANELS = new Set(['timeseries', 'stat', 'gauge', 'bargauge', 'piechart', 'graph', 'singlestat']);
 
+/** What a counter's range may be given to: its rate, its increase, or its resets. */
+const COUNTER_FUNCTIONS = new Set(['rate', 'irate', 'increase', 'resets']);
+
 /** Time macros that put a panel's range on a column. */
 const TIME_MACROS =
   /\$__(timeFilter|timeFilter_ms|dateFilter|dateTimeFilter|dt|timeFrom|timeTo|fromTime|toTime|fromTime_ms|toTime_ms)\b/;
@@ -257,10 +260,10 @@ function checkPromQL(d: DashboardJson, r: Report): void {
       if (n.type === 'vector' && isCounterSeries(metricName(n))) {
         const ranged = parent?.type === 'matrix' && grand?.type === 'call';
         const fn = ranged && grand.type === 'call' ? grand.func : '';
-        if (!['rate', 'irate', 'increase'].includes(fn)) {
+        if (!COUNTER_FUNCTIONS.has(fn)) {
           r.add(
             'counter-agg',
-            `${what}: counter ${metricName(n)} is not inside rate, irate or increase`,
+            `${what}: counter ${metricName(n)} is not inside rate, irate, increase or resets`,
             panel,
           );
         }

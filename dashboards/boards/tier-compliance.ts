@@ -40,10 +40,16 @@ export const tierExpr = {
   maximum: `max by (${VF}) (${sel('podwire_vf_tier_max_bytes_per_second', M)} > 0)`,
   qosDrops: `sum by (${VF}) (${rate('podwire_vf_qos_dropped_packets_total', M)})`,
   drops: `sum by (${VF}) (${rate('podwire_vf_qos_dropped_packets_total', M)} + ${rate('podwire_vf_transmit_dropped_packets_total', M)})`,
+  resets: `sum by (${VF}) (resets(${sel('podwire_vf_transmit_bytes_total', M)}[$__rate_interval]))`,
 };
 
+/**
+ * In breach: below the share of the minimum while the NIC drops the pod's traffic (demand
+ * unmet), unless the window holds a counter reset (an exporter restart proves nothing) — the
+ * condition of the guarantee-breached alert, without its `for`.
+ */
 const breached = (r: number) =>
-  `(${tierExpr.transmit} < ${r} * ${tierExpr.minimum}) and (${tierExpr.drops} > 0)`;
+  `((${tierExpr.transmit} < ${r} * ${tierExpr.minimum}) and (${tierExpr.drops} > 0)) unless (${tierExpr.resets} > 0)`;
 const atCeiling = (r: number) =>
   `(${tierExpr.transmit} >= ${r} * ${tierExpr.maximum}) and (${tierExpr.qosDrops} > 0)`;
 
