@@ -374,6 +374,15 @@ function checkVariables(d: DashboardJson, r: Report): void {
       const wrapped =
         text.slice(ref.index - before.length, ref.index - before.length + encoded.length) === encoded;
       if (!wrapped) r.add('sql-variables-encoded', `${ref.text} in SQL: write ${encoded}`, panel);
+      const v = variables(d).find((x) => x.name === ref.name)!;
+      if (v.includeAll === true && !v.allValue) {
+        // without a custom all value Grafana sends every option, `{a,b,c}`: no single value
+        r.add(
+          'sql-variables-encoded',
+          `'${v.name}' offers All but has no custom all value for SQL to test`,
+          panel,
+        );
+      }
     }
   }
   for (const v of variables(d)) {

@@ -49,9 +49,15 @@ export function sqlTable<T extends TableDef>(def: T, database: string): SqlTable
 /** A dashboard variable's value as an SQL string expression (see the module comment). */
 export const sqlVar = (name: string) => `decodeURLComponent('\${${name}:percentencode}')`;
 
-/** `column = value` unless the variable is empty (its "any" value). */
-export const matchVar = (column: string, name: string) =>
-  `(${sqlVar(name)} = '' OR ${column} = ${sqlVar(name)})`;
+/**
+ * The value a variable's "All" stands for. Grafana formats a custom all value with
+ * percentencode like any other, but an empty one is no custom value (it would send every
+ * option instead), so "All" is `.*` — as a Prometheus regex would say it.
+ */
+export const ALL_VALUE = '.*';
+
+/** Whether `name` is at its "All" value. */
+export const isAll = (name: string) => `${sqlVar(name)} = '${ALL_VALUE}'`;
 
 /** IP protocol numbers as names (IANA), for tables and legends. */
 export function protocolName(column: string): string {

@@ -18,6 +18,7 @@ import {
   tablePanel,
   timeseriesPanel,
 } from '../panels.js';
+import { ALL_VALUE } from '../sql.js';
 import type { BoardOptions } from './options.js';
 
 const NODE = { node: ['=~', '$node'] } as const;
@@ -38,7 +39,7 @@ export function clusterOverview(o: BoardOptions & { nodeCapacityBps: number }) {
     .sort(VariableSort.AlphabeticalAsc)
     .multi(true)
     .includeAll(true)
-    .allValue('.*')
+    .allValue(ALL_VALUE)
     .current({ selected: true, text: 'All', value: '$__all' });
 
   const capacity = o.nodeCapacityBps;

@@ -13,14 +13,14 @@ import { TALKER_KEYS, type TalkerKey } from '../../ingest/queries.js';
 import { flows_1m } from '../../ingest/schema.js';
 import { dsRef } from '../datasources.js';
 import { Board, piePanel, sql, tablePanel, timeseriesPanel } from '../panels.js';
-import { bucket, protocolName, sqlTable, sqlVar } from '../sql.js';
+import { ALL_VALUE, bucket, isAll, protocolName, sqlTable, sqlVar } from '../sql.js';
 import type { BoardOptions } from './options.js';
 
 type Rollup = ReturnType<typeof sqlTable<typeof flows_1m>>;
 
 /** Flows touching the selected namespace (either side), or all when none is selected. */
 const namespaceFilter = (t: Rollup) =>
-  `(${sqlVar('namespace')} = '' OR ${t.c.src_namespace} = ${sqlVar('namespace')} OR ${t.c.dst_namespace} = ${sqlVar('namespace')})`;
+  `(${isAll('namespace')} OR ${t.c.src_namespace} = ${sqlVar('namespace')} OR ${t.c.dst_namespace} = ${sqlVar('namespace')})`;
 
 const where = (t: Rollup, extra?: string) =>
   `WHERE ${t.timeFilter} AND ${namespaceFilter(t)}${extra === undefined ? '' : ` AND (${extra})`}`;
@@ -48,7 +48,7 @@ function namespaceVariable(t: Rollup) {
     .refresh(VariableRefresh.OnTimeRangeChanged)
     .sort(VariableSort.AlphabeticalAsc)
     .includeAll(true)
-    .allValue('')
+    .allValue(ALL_VALUE)
     .current({ selected: true, text: 'All', value: '$__all' });
 }
 

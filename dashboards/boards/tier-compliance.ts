@@ -13,7 +13,7 @@ import { vf_counters } from '../../ingest/schema.js';
 import { dsRef } from '../datasources.js';
 import { rate, sel } from '../metrics.js';
 import { Board, barGaugePanel, prom, sql, statPanel, tablePanel, timeseriesPanel } from '../panels.js';
-import { sqlTable, sqlVar } from '../sql.js';
+import { ALL_VALUE, isAll, sqlTable, sqlVar } from '../sql.js';
 import type { BoardOptions } from './options.js';
 
 /** A tier's SLO: the share of minutes meeting its guarantee, e.g. 0.999 (none: best effort). */
@@ -63,7 +63,7 @@ function tierVariable() {
     .refresh(VariableRefresh.OnTimeRangeChanged)
     .sort(VariableSort.AlphabeticalAsc)
     .includeAll(true)
-    .allValue('.*')
+    .allValue(ALL_VALUE)
     .current({ selected: true, text: 'All', value: '$__all' });
 }
 
@@ -82,7 +82,7 @@ function perMinuteSql(database: string, guaranteeRatio: number): string {
     ${c.tx_bytes} AS sent, ${c.qos_dropped} + ${c.tx_dropped} AS dropped, ${c.min_rate} AS min_bps,
     dateDiff('second', lagInFrame(${t.time}, 1, ${t.time}) OVER vf_rows, ${t.time}) AS covered
   FROM ${t.ref}
-  WHERE ${t.timeFilter} AND ${c.pod} != '' AND ${c.min_rate} > 0 AND (${tier} = '.*' OR ${c.tier} = ${tier})
+  WHERE ${t.timeFilter} AND ${c.pod} != '' AND ${c.min_rate} > 0 AND (${isAll('tier')} OR ${c.tier} = ${tier})
   WINDOW vf_rows AS (PARTITION BY ${c.node}, ${c.pf}, ${c.vf} ORDER BY ${t.time} ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
 ),
 per_minute AS (

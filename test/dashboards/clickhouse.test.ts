@@ -73,7 +73,8 @@ afterAll(async () => {
   await tmp?.remove();
 });
 
-const queries = sqlQueries(dashboardsJson());
+const boards = dashboardsJson();
+const queries = sqlQueries(boards);
 
 /** The pod bandwidth dashboard's pod: the first (namespace, pod) with VF counters and flows. */
 async function podVars(): Promise<Record<string, string>> {
@@ -86,20 +87,19 @@ async function podVars(): Promise<Record<string, string>> {
   return { namespace: p!.namespace, pod: p!.pod };
 }
 
-/** Each dashboard's variables at their defaults (text boxes empty, "All" where offered). */
+/**
+ * A dashboard's variables at their defaults: text boxes as saved (empty), "All" where offered
+ * (its custom all value). The pod dashboard's pod comes from Prometheus in Grafana; here, the
+ * first one of the store.
+ */
 async function defaults(dashboard: string): Promise<Record<string, string>> {
-  switch (dashboard) {
-    case 'podwire-pod':
-      return podVars();
-    case 'podwire-flows':
-      return { namespace: '' };
-    case 'podwire-tiers':
-      return { tier: '.*' };
-    case 'podwire-packets':
-      return { mac: '', ip: '', vlan: '', vni: '', namespace: '', pod: '' };
-    default:
-      return {};
+  const d = boards.find((b) => b.uid === dashboard)!;
+  const vars: Record<string, string> = {};
+  for (const v of d.templating?.list ?? []) {
+    if (v.type === 'textbox') vars[v.name] = String(v.query ?? '');
+    else if (v.type === 'query' && v.includeAll) vars[v.name] = String(v.allValue);
   }
+  return dashboard === 'podwire-pod' ? { ...vars, ...(await podVars()) } : vars;
 }
 
 /** Substitutes as Grafana does for the plugin: `${x:percentencode}` percent-encoded. */

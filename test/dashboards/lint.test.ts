@@ -241,6 +241,10 @@ const BAD: Record<LintRule, [string, Edit][]> = {
         }),
     ],
     [
+      'a variable offering All without a custom all value (Grafana would send every option)',
+      (d) => Object.assign(d.templating!.list![2]!, { includeAll: true }),
+    ],
+    [
       'percent-encoded but not decoded',
       (d) =>
         Object.assign(target(d, 1), {
