@@ -12,13 +12,14 @@ const UNIT = [
   'test/attribution/**/*.test.ts',
   'test/capture/{fuzz,malformed,pcap,pcapng}.test.ts',
   'test/cli/window-limits.test.ts',
+  'test/dashboards/{lint,query-languages}.test.ts',
   'test/decode/{addr,alloc,ethernet,frames,fuzz,ipv4,ipv6,l4,truncation,tunnels}.test.ts',
   'test/endpoints/**/*.test.ts',
   'test/exporter/{demo,metrics-doc}.test.ts',
   'test/flows/**/*.test.ts',
   'test/ingest/{flow-sink,sample-rows}.test.ts',
   'test/nic/{collector,counters,parsers,sysfs}.test.ts',
-  'test/sflow/{counters,decode,fuzz,sampling}.test.ts',
+  'test/sflow/{counters,decode,fuzz,malformed-metrics,sampling}.test.ts',
   'test/synth/**/*.test.ts',
 ];
 

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { StopSignals } from '../ingest/stop-signals.js';
+import { addDashboardsCommand } from './dashboards-command.js';
 import {
   ExitCode,
   parseDuration,
@@ -251,6 +252,8 @@ export function buildProgram(): Command {
         await tour();
       }),
     );
+
+  addDashboardsCommand(program, run);
 
   program
     .command('all')

@@ -145,7 +145,7 @@ GROUP BY t ORDER BY t`,
 }
 
 /** What top talkers are grouped by: fixed SQL per choice (a whitelist, not input). */
-const TALKER_KEYS = {
+export const TALKER_KEYS = {
   pod: {
     select: 'src_namespace AS namespace, src_pod AS pod',
     group: 'namespace, pod',

@@ -649,6 +649,20 @@ export const PROCESS_METRICS = {
     [],
     'Start time of the process, seconds since the epoch.',
   ),
+  eventLoopLagP99: def(
+    'podwire_event_loop_lag_p99_seconds',
+    'gauge',
+    'process',
+    [],
+    'Event-loop delay, 99th percentile over the last 10 s window: how long ready work (scrapes, API, packets) waited.',
+  ),
+  eventLoopLagMax: def(
+    'podwire_event_loop_lag_max_seconds',
+    'gauge',
+    'process',
+    [],
+    'Event-loop delay, maximum over the last 10 s window.',
+  ),
 } as const;
 
 /** Every family the exporter serves, in output order. */

@@ -16,6 +16,7 @@ import { gzip } from 'node:zlib';
 import { Counter, Gauge, type Metric, Registry } from 'prom-client';
 import type { Endpoint, EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import type { NetdevSample, QdiscSample, VfSample } from '../collector/nic/types.js';
+import { EventLoopMonitor } from './event-loop.js';
 import { EndpointJoin } from './join.js';
 import {
   COLLECTOR_METRICS,
@@ -325,6 +326,27 @@ export interface ExporterRegistryOptions {
 
 const PROCESS_REFRESH_MS = 5000;
 
+/** The event-loop lag gauges, read from the monitor whenever the registry renders. */
+function registerEventLoopLag(registers: Registry[], monitor: EventLoopMonitor): void {
+  const { eventLoopLagP99: p99, eventLoopLagMax: max } = PROCESS_METRICS;
+  new Gauge({
+    name: p99.name,
+    help: p99.help,
+    registers,
+    collect() {
+      this.set(monitor.read().p99Seconds);
+    },
+  });
+  new Gauge({
+    name: max.name,
+    help: max.help,
+    registers,
+    collect() {
+      this.set(monitor.read().maxSeconds);
+    },
+  });
+}
+
 export class ExporterRegistry {
   readonly prom = new PodwireRegistry();
   readonly contentType: string = Registry.PROMETHEUS_CONTENT_TYPE;
@@ -429,6 +451,7 @@ export class ExporterRegistry {
       const p = PROCESS_METRICS;
       this.processMetrics = { cpu: counter(p.cpu), rss: gauge(p.rss), start: gauge(p.start) };
       this.processMetrics.start.set(Math.round(Date.now() / 1000 - process.uptime()));
+      registerEventLoopLag(reg, new EventLoopMonitor());
     } else {
       this.processMetrics = null;
     }

@@ -10,6 +10,7 @@ import { scrapeCounter, scrapeGauge } from '../../node-exporter/scrape-metrics.j
 import type { AgentSummary, SflowIntake } from './intake.js';
 import type { InterfaceSeries } from './interface-series.js';
 import type { SflowListener } from './listener.js';
+import { malformedName } from './types.js';
 
 export interface SflowMetricSources {
   intake: SflowIntake;
@@ -46,11 +47,10 @@ export function registerSflowMetrics(registry: Registry, src: SflowMetricSources
   gauge(M.lossRatio, (g) => {
     for (const a of summaries()) g.labels(a.agent).set(a.sample_loss_ratio);
   });
+  // every reason, zeros included: rate() needs a series before the first bad datagram
   counter(M.malformed, (c) => {
-    for (const [k, v] of Object.entries(src.intake.summary())) {
-      if (k.startsWith('malformed_') && k !== 'malformed_datagrams')
-        c.labels(k.slice('malformed_'.length)).inc(v);
-    }
+    const s = src.intake.summary();
+    for (const reason of malformedName.slice(1)) c.labels(reason).inc(s[`malformed_${reason}`] ?? 0);
   });
   counter(M.kernelDrops, async (c) => {
     const drops = await src.listener()?.kernelDrops();

@@ -46,7 +46,9 @@ describe('flow window lengths', () => {
 describe('store.retention in the service config', () => {
   it('takes 1 to 3660 days and refuses more, naming the field (the TTL would pass 2106)', () => {
     expect(parseAllConfig({ store: { retention: { flows: 3660 } } }).store.retention.flows).toBe(3660);
-    expect(() => parseAllConfig({ store: { retention: { flows: 36500 } } })).toThrow(/store\.retention\.flows/);
+    expect(() => parseAllConfig({ store: { retention: { flows: 36500 } } })).toThrow(
+      /store\.retention\.flows/,
+    );
     expect(() => parseAllConfig({ store: { retention: { flows: 0 } } })).toThrow(/store\.retention\.flows/);
   });
 });
