@@ -86,6 +86,9 @@ export class NodeExporter {
       let ok = false;
       try {
         const state = await this.provider.collect();
+        // a scrape that came in while the NIC was read is served (from the last render)
+        // before this render starts, not after it: the loop is free between the two
+        await new Promise((r) => setImmediate(r));
         await this.registry.update(state);
         this.last = state;
         this.lastDoneMs = Date.now();
