@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { alertmanagerSchema, alertSettingsSchema, tiersSchema } from '../alerts/model.js';
 import { endpointSourceConfigSchema, formatIssues } from '../collector/endpoints/config.js';
 import { windowProblem } from '../collector/flows/flow-table.js';
 import { DEFAULT_RETENTION } from '../ingest/schema.js';
@@ -163,6 +164,12 @@ export const allConfigSchema = z
       })
       .strict()
       .default({ listen: '127.0.0.1:9742' }),
+    /** performance tiers: min/max bits per second, SLO objective (alerts/model.ts; default the demo's) */
+    tiers: tiersSchema,
+    /** SLA alert thresholds and timings (alerts/model.ts) */
+    alerts: alertSettingsSchema.default(alertSettingsSchema.parse({})),
+    /** where the in-process evaluator sends alerts (none: shown on /api/alerts only) */
+    alertmanager: alertmanagerSchema.optional(),
   })
   .strict();
 

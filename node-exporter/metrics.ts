@@ -600,6 +600,20 @@ export const FLOW_METRICS = {
     [],
     "Times the input's time moved by more than an hour at once and was followed (three packets in a row there).",
   ),
+  attributionPackets: def(
+    'podwire_flow_packets_total',
+    'counter',
+    'flow',
+    [],
+    'Packets (or sFlow samples) the input in use handed to attribution.',
+  ),
+  unattributedPackets: def(
+    'podwire_flow_unattributed_packets_total',
+    'counter',
+    'flow',
+    [],
+    'Of those, packets neither side of which belongs to a known endpoint (the inventory misses it).',
+  ),
 } as const;
 
 export const PROCESS_METRICS = {
