@@ -179,14 +179,19 @@ export function promql(e: Expr): string {
   }
 }
 
-/** Every metric an expression reads, with the longest range it reads it over (0: instant). */
-export function reads(e: Expr, out = new Map<string, number>()): Map<string, number> {
+/** Every metric an expression reads, with each range it reads it over (0: instant). */
+export function reads(e: Expr, out = new Map<string, number[]>()): Map<string, number[]> {
+  const add = (metric: string, seconds: number) => {
+    const r = out.get(metric);
+    if (r === undefined) out.set(metric, [seconds]);
+    else if (!r.includes(seconds)) r.push(seconds);
+  };
   switch (e.kind) {
     case 'sel':
-      out.set(e.sel.metric, Math.max(out.get(e.sel.metric) ?? 0, 0));
+      add(e.sel.metric, 0);
       break;
     case 'range':
-      out.set(e.sel.metric, Math.max(out.get(e.sel.metric) ?? 0, e.seconds));
+      add(e.sel.metric, e.seconds);
       break;
     case 'agg':
       reads(e.arg, out);

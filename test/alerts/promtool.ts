@@ -13,7 +13,8 @@ export const PROMTOOL = '/usr/bin/promtool';
 export type Sample = number | '_' | 'stale';
 
 export interface InputSeries {
-  series: string;
+  metric: string;
+  labels: Record<string, string>;
   values: readonly Sample[];
 }
 
@@ -62,7 +63,10 @@ export function unitTestYaml(o: {
   for (const g of o.groups) {
     lines.push(`  # ${g.name}`, `  - interval: ${dur(g.scrapeSeconds)}`, '    input_series:');
     for (const s of g.input) {
-      lines.push(`      - series: ${q(s.series)}`, `        values: ${q(s.values.join(' '))}`);
+      lines.push(
+        `      - series: ${q(seriesName(s.metric, s.labels))}`,
+        `        values: ${q(s.values.join(' '))}`,
+      );
     }
     lines.push('    alert_rule_test:');
     for (const c of g.checks) {
