@@ -21,7 +21,7 @@ export interface Vec {
 }
 export type Val = number | Vec;
 
-export class EvalError extends Error {}
+export class RuleEvalError extends Error {}
 
 const sigOf = new WeakMap<readonly string[], string>();
 const sig = (names: readonly string[]) => {
@@ -44,7 +44,7 @@ function arith(op: BinOp, a: number, b: number): number {
     case '/':
       return a / b;
     default:
-      throw new EvalError(`not arithmetic: ${op}`);
+      throw new RuleEvalError(`not arithmetic: ${op}`);
   }
 }
 
@@ -63,7 +63,7 @@ function compare(op: BinOp, a: number, b: number): boolean {
     case '!=':
       return a !== b;
     default:
-      throw new EvalError(`not a comparison: ${op}`);
+      throw new RuleEvalError(`not a comparison: ${op}`);
   }
 }
 
@@ -126,13 +126,13 @@ export class Engine {
 
   private vector(e: Expr, t: number): Vec {
     const v = this.eval(e, t);
-    if (typeof v === 'number') throw new EvalError('expected a vector, got a scalar');
+    if (typeof v === 'number') throw new RuleEvalError('expected a vector, got a scalar');
     return v;
   }
 
   private metric(s: Selector): MetricStore {
     const m = this.store.get(s.metric);
-    if (m === undefined) throw new EvalError(`metric ${s.metric} is not in the store`);
+    if (m === undefined) throw new RuleEvalError(`metric ${s.metric} is not in the store`);
     return m;
   }
 
@@ -186,7 +186,7 @@ export class Engine {
           v = n;
           break;
         default:
-          throw new EvalError(`unknown range function ${fn}`);
+          throw new RuleEvalError(`unknown range function ${fn}`);
       }
       out.ls.push(series.ls);
       out.v.push(v);
@@ -197,7 +197,7 @@ export class Engine {
   /** Ranges beyond the fine ring: sum_over_time only (store.ts). */
   private coarseRange(fn: string, m: MetricStore, s: Selector, start: number): Vec {
     if (fn !== 'sum_over_time')
-      throw new EvalError(`${fn} over more than ${m.fineMs / 1000} s is not supported`);
+      throw new RuleEvalError(`${fn} over more than ${m.fineMs / 1000} s is not supported`);
     const out: Vec = { ls: [], v: [] };
     for (const series of m.series.values()) {
       if (series.lastT < start || !this.matches(series.ls, s)) continue;
@@ -239,12 +239,12 @@ export class Engine {
     const r = this.eval(e.rhs, t);
     const op = e.op;
     if (isSetOp(op)) {
-      if (typeof l === 'number' || typeof r === 'number') throw new EvalError(`${op} needs two vectors`);
+      if (typeof l === 'number' || typeof r === 'number') throw new RuleEvalError(`${op} needs two vectors`);
       return this.setOp(op, l, r, e.on);
     }
     if (typeof l === 'number' && typeof r === 'number') {
       if (isComparison(op)) {
-        if (!e.bool) throw new EvalError('comparisons between scalars must use bool');
+        if (!e.bool) throw new RuleEvalError('comparisons between scalars must use bool');
         return compare(op, l, r) ? 1 : 0;
       }
       return arith(op, l, r);
@@ -289,7 +289,7 @@ export class Engine {
     for (let i = 0; i < r.ls.length; i++) {
       const k = this.key(r.ls[i], on);
       if (k.mark === e) {
-        throw new EvalError(`found duplicate series for the match group ${k.key} on the right hand-side`);
+        throw new RuleEvalError(`found duplicate series for the match group ${k.key} on the right hand-side`);
       }
       k.mark = e;
       k.slot = i;
@@ -318,7 +318,7 @@ export class Engine {
       const ls = e.on ? k : l.ls[i];
       if (seen) {
         if (seen.has(ls))
-          throw new EvalError(`multiple matches for labels ${ls.key}: many-to-one matching must be explicit`);
+          throw new RuleEvalError(`multiple matches for labels ${ls.key}: many-to-one matching must be explicit`);
         seen.add(ls);
       }
       out.ls.push(ls);
