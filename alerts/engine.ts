@@ -318,7 +318,9 @@ export class Engine {
       const ls = e.on ? k : l.ls[i];
       if (seen) {
         if (seen.has(ls))
-          throw new RuleEvalError(`multiple matches for labels ${ls.key}: many-to-one matching must be explicit`);
+          throw new RuleEvalError(
+            `multiple matches for labels ${ls.key}: many-to-one matching must be explicit`,
+          );
         seen.add(ls);
       }
       out.ls.push(ls);
