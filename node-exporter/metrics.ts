@@ -19,7 +19,16 @@ export {
 export type MetricType = 'counter' | 'gauge';
 
 /** Where a family's values come from. */
-export type MetricGroup = 'vf' | 'netdev' | 'qdisc' | 'endpoint' | 'sflow' | 'flow' | 'collector' | 'process';
+export type MetricGroup =
+  | 'vf'
+  | 'netdev'
+  | 'qdisc'
+  | 'endpoint'
+  | 'sflow'
+  | 'flow'
+  | 'sla'
+  | 'collector'
+  | 'process';
 
 export interface MetricDef {
   readonly name: string;
@@ -616,6 +625,70 @@ export const FLOW_METRICS = {
   ),
 } as const;
 
+/**
+ * The in-process SLA evaluator's metrics (alerts/metrics.ts registers them where it runs:
+ * `podwire all`). The alerts themselves follow Prometheus's ALERTS series in spirit.
+ */
+export const SLA_METRICS = {
+  alerts: def(
+    'podwire_sla_alerts',
+    'gauge',
+    'sla',
+    ['alertname', 'severity', 'state'],
+    'Alerts the in-process evaluator holds, by state (pending, firing).',
+  ),
+  evaluations: def(
+    'podwire_sla_evaluations_total',
+    'counter',
+    'sla',
+    [],
+    'Rounds of the in-process evaluator.',
+  ),
+  failures: def(
+    'podwire_sla_rule_evaluation_failures_total',
+    'counter',
+    'sla',
+    ['rule'],
+    'Rule evaluations that failed (logged); the rule gives no result that round.',
+  ),
+  duration: def(
+    'podwire_sla_evaluation_duration_seconds',
+    'gauge',
+    'sla',
+    [],
+    'How long the last round took: feeding the series and evaluating every rule.',
+  ),
+  series: def('podwire_sla_series', 'gauge', 'sla', [], 'Series the in-process evaluator holds.'),
+  events: def(
+    'podwire_sla_events_total',
+    'counter',
+    'sla',
+    ['alertname', 'state'],
+    'Alert state changes (firing, resolved) written to the sla_events table.',
+  ),
+  notifications: def(
+    'podwire_sla_notifications_total',
+    'counter',
+    'sla',
+    ['result'],
+    'Alerts sent to Alertmanager (result sent), lost in a failed request (failed) or dropped from a full queue (dropped).',
+  ),
+  tierBreached: def(
+    'podwire_sla_tier_breached_vfs',
+    'gauge',
+    'sla',
+    ['tier'],
+    'VFs of the tier whose guarantee is breached now (of those counted for a full rate window).',
+  ),
+  tierBudget: def(
+    'podwire_sla_tier_error_budget_remaining_ratio',
+    'gauge',
+    'sla',
+    ['tier'],
+    "Share of the tier's error budget left over the SLO period (1: untouched; below 0: overspent).",
+  ),
+} as const;
+
 export const PROCESS_METRICS = {
   cpu: def('process_cpu_seconds_total', 'counter', 'process', [], 'User and system CPU time spent, seconds.'),
   rss: def('process_resident_memory_bytes', 'gauge', 'process', [], 'Resident memory size, bytes.'),
@@ -641,6 +714,7 @@ export const DOCUMENTED_METRICS: readonly MetricDef[] = [
   ...Object.values(ENDPOINT_METRICS),
   ...Object.values(SFLOW_METRICS),
   ...Object.values(FLOW_METRICS),
+  ...Object.values(SLA_METRICS),
 ];
 
 /** The README's metric table (node-exporter/README.md, between the metrics markers). */

@@ -360,7 +360,7 @@ export interface DemoSourceOptions {
   /** the noisy-neighbour episode (see above; default none) */
   episode?: DemoEpisode;
   /**
-   * scales every endpoint's demand but the noisy neighbour's (default 1); `podwire all`
+   * scales the demand of every L2 endpoint but the noisy neighbour (default 1); `podwire all`
    * lowers it so that its 3 nodes × ~27 pods use their data plane without breaking a
    * guarantee outside the episode (at 1, their demand is twice the capacity by day)
    */
@@ -618,7 +618,8 @@ export class DemoNic implements NicSource {
     const overlay = ep.mode === 'overlay';
     // L2 pods ask 10–45% of their maximum at the daily peak, overlay pods 1–10%
     const frac = overlay ? 0.01 + 0.09 * d(1) : 0.1 + 0.35 * d(1);
-    const scale = noisy ? 1 : this.demandScale;
+    // the scale is for the VFs' scheduler: the noisy neighbour and the overlay pods keep theirs
+    const scale = noisy || ep.mode === 'overlay' ? 1 : this.demandScale;
     return {
       id,
       ep,

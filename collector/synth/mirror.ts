@@ -20,7 +20,7 @@
  */
 import type { EndpointRecord } from '../attribution/inventory.js';
 import { CapturedPacket, LinkType, type PacketHandler } from '../capture/types.js';
-import type { DemoSender, DemoTap, DemoTxTick } from '../nic/demo.js';
+import { DEMO_CAPACITY_BPS, type DemoSender, type DemoTap, type DemoTxTick } from '../nic/demo.js';
 import { TcpFlags } from './frames.js';
 import { Prng } from './prng.js';
 import { type Leg, podFrame, vxlanFrame } from './scenario.js';
@@ -158,8 +158,11 @@ export class DemoMirror {
         const who = bySender.get(key) ?? this.alone(snd.ep);
         if (who === null) continue;
         const frames = this.sampled(key, snd, who, vteps);
+        // within the part of the tick the endpoint was bound (a tick may begin before its bind)
+        const lo = Math.max(start, bound(snd.ep.from, start));
+        const hi = Math.min(tick.endMs, bound(snd.ep.to, tick.endMs));
         for (let j = 0; j < frames.length; j++) {
-          out.push({ t: start + ((j + 0.5) * tick.tickMs) / frames.length, f: frames[j] });
+          out.push({ t: lo + ((j + 0.5) * (hi - lo)) / frames.length, f: frames[j] });
         }
       }
       out.sort((a, b) => a.t - b.t);
@@ -181,8 +184,9 @@ export class DemoMirror {
   ): Buffer[] {
     const frames: Buffer[] = [];
     const n = this.samplingRate;
-    let owed = (this.owed.get(key) ?? 0) + snd.bytes / n;
     const size = Math.max(0, Math.round(snd.packetBytes) - L2_OVERHEAD);
+    // a new sender starts half a frame in (systematic sampling, offset half an interval)
+    let owed = (this.owed.get(key) ?? (size + L2_OVERHEAD) / 2) + snd.bytes / n;
     for (;;) {
       const to = who.peers[this.rng.int(0, who.peers.length - 1)];
       const port = SERVICES[this.rng.int(0, SERVICES.length - 1)];
@@ -242,8 +246,21 @@ export class DemoMirror {
   }
 }
 
+/**
+ * The sampling rate for a mirror following the demo NIC: the power of two that makes the
+ * nodes' whole data plane (demo capacity, ~1000-byte frames) about `packetsPerSecond`
+ * sampled frames a second. Fixed for a run, so every flow records the same rate.
+ */
+export function demoSamplingRate(packetsPerSecond: number, nodes: number): number {
+  const atCapacity = (Math.max(1, nodes) * DEMO_CAPACITY_BPS) / 8 / 1000;
+  return 2 ** Math.max(0, Math.round(Math.log2(atCapacity / packetsPerSecond)));
+}
+
 /** Outer Ethernet, IPv4, UDP and VXLAN headers around the pod's frame. */
 const VXLAN_OVERHEAD = 14 + 20 + 8 + 8;
+
+/** A binding's end (ms) from its ISO time; `otherwise` when open. */
+const bound = (iso: string | null, otherwise: number) => (iso === null ? otherwise : Date.parse(iso));
 
 const senderKey = (ep: EndpointRecord) => `${ep.node}|${ep.namespace}|${ep.pod}|${ep.interface}|${ep.mac}`;
 
