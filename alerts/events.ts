@@ -3,7 +3,7 @@
  * (`time` = when it fired, `started` = when its condition began) and one when it resolves
  * (`time` = when it ended). For a VF alert the row also says the VF's minimum, the rate
  * it delivered and its drop rate, read from the recording rules of the same round (for a
- * resolved alert: the values it last had while active).
+ * resolved alert: the values it had when its condition last held).
  */
 import type { RowOf, sla_events } from '../ingest/schema.js';
 import type { Alert, Transition } from './alert-state.js';
@@ -43,10 +43,11 @@ export class EventRows {
     private readonly rateWindowSeconds: number,
   ) {}
 
-  /** Remembers the figures of every active VF alert (call after each round). */
+  /** Remembers the figures of every VF alert whose condition holds (call after each round). */
   track(alerts: Iterable<Alert>): void {
     for (const a of alerts) {
-      if (a.state === 'inactive') continue;
+      // kept firing (keep_firing_for) or resolved: its condition is gone, keep the last figures
+      if (a.state === 'inactive' || a.keepFiringSince !== null) continue;
       const f = vfFigures(this.ev, a, this.rateWindowSeconds);
       if (f !== null) this.last.set(a, f);
     }
