@@ -10,27 +10,46 @@
 import type { LabelMap, LabelSet, Labels } from './labels.js';
 import type { AlertingRule } from './rules.js';
 import { expand } from './template.js';
+import type { Vec } from './vec.js';
 
 export const RESOLVED_RETENTION_MS = 15 * 60_000;
 
 export type AlertStateName = 'pending' | 'firing' | 'inactive';
 
-export interface Alert {
-  readonly rule: AlertingRule;
-  /** the alert's labels: the expression's, the rule's and alertname */
-  readonly labels: LabelSet;
-  /** the expression's labels (what the templates see as $labels) */
-  readonly exprLabels: LabelSet;
-  state: AlertStateName;
-  value: number;
-  annotations: Record<string, string>;
-  /** ms since the epoch */
-  activeAt: number;
-  firedAt: number | null;
-  resolvedAt: number | null;
-  keepFiringSince: number | null;
-  lastSentAt: number | null;
-  validUntil: number | null;
+export class Alert {
+  state: AlertStateName = 'pending';
+  firedAt: number | null = null;
+  resolvedAt: number | null = null;
+  keepFiringSince: number | null = null;
+  lastSentAt: number | null = null;
+  validUntil: number | null = null;
+  private expanded: { value: number; annotations: Record<string, string> } | null = null;
+
+  constructor(
+    readonly rule: AlertingRule,
+    /** the alert's labels: the expression's, the rule's and alertname */
+    readonly labels: LabelSet,
+    /** the expression's labels (what the templates see as $labels) */
+    readonly exprLabels: LabelSet,
+    public value: number,
+    /** ms since the epoch */
+    readonly activeAt: number,
+  ) {}
+
+  /**
+   * The annotations expanded for the current value: on demand (a notification, the API, an
+   * event row), since expanding every alert at every round is most of a round's cost when
+   * many alerts are pending.
+   */
+  get annotations(): Record<string, string> {
+    if (this.expanded === null || !Object.is(this.expanded.value, this.value)) {
+      const out: Record<string, string> = {};
+      for (const [k, t] of Object.entries(this.rule.annotations))
+        out[k] = expand(t, this.exprLabels.labels, this.value);
+      this.expanded = { value: this.value, annotations: out };
+    }
+    return this.expanded.annotations;
+  }
 }
 
 export interface Transition {
@@ -43,6 +62,8 @@ export class AlertRuleState {
   readonly active = new Map<LabelSet, Alert>();
   private readonly forMs: number;
   private readonly keepMs: number;
+  /** the alert's label set of each expression label set (interning it costs a sort a result) */
+  private readonly alertSets = new WeakMap<LabelSet, LabelSet>();
 
   constructor(
     readonly rule: AlertingRule,
@@ -53,34 +74,20 @@ export class AlertRuleState {
   }
 
   /** One evaluation at t (ms) with the expression's result; returns what fired or resolved. */
-  eval(t: number, result: { readonly ls: readonly LabelSet[]; readonly v: readonly number[] }): Transition[] {
+  eval(t: number, result: Vec): Transition[] {
     const out: Transition[] = [];
     const seen = new Set<LabelSet>();
-    for (let i = 0; i < result.ls.length; i++) {
+    for (let i = 0; i < result.n; i++) {
       const expr = result.ls[i];
-      const labels = this.alertLabels(expr.labels);
+      const labels = this.alertLabels(expr);
       seen.add(labels);
       const a = this.active.get(labels);
       const value = result.v[i];
       if (a !== undefined && a.state !== 'inactive') {
         a.value = value;
-        a.annotations = this.annotate(expr.labels, value);
         continue;
       }
-      this.active.set(labels, {
-        rule: this.rule,
-        labels,
-        exprLabels: expr,
-        state: 'pending',
-        value,
-        annotations: this.annotate(expr.labels, value),
-        activeAt: t,
-        firedAt: null,
-        resolvedAt: null,
-        keepFiringSince: null,
-        lastSentAt: null,
-        validUntil: null,
-      });
+      this.active.set(labels, new Alert(this.rule, labels, expr, value, t));
     }
     for (const [k, a] of this.active) {
       if (!seen.has(k)) {
@@ -110,14 +117,13 @@ export class AlertRuleState {
     return out;
   }
 
-  private alertLabels(expr: LabelMap): LabelSet {
-    return this.labels.intern({ ...expr, ...this.rule.labels, alertname: this.rule.alert });
-  }
-
-  private annotate(labels: LabelMap, value: number): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [k, t] of Object.entries(this.rule.annotations)) out[k] = expand(t, labels, value);
-    return out;
+  private alertLabels(expr: LabelSet): LabelSet {
+    let s = this.alertSets.get(expr);
+    if (s === undefined) {
+      s = this.labels.intern({ ...expr.labels, ...this.rule.labels, alertname: this.rule.alert });
+      this.alertSets.set(expr, s);
+    }
+    return s;
   }
 }
 

@@ -11,14 +11,11 @@
  * sets themselves with the operation's epoch, so no hash map is built per operation.
  */
 import type { AggFn, BinOp, Expr, Selector } from './expr.js';
-import { isComparison, isSetOp } from './expr.js';
+import { isComparison, isSetOp, reads } from './expr.js';
 import type { LabelSet, Labels } from './labels.js';
-import { LOOKBACK_MS, type MetricStore, type Ring, type SeriesStore } from './store.js';
+import { LOOKBACK_MS, type MetricStore, type Series, type SeriesStore, type Window } from './store.js';
+import { type Vec, VecPool } from './vec.js';
 
-export interface Vec {
-  readonly ls: LabelSet[];
-  readonly v: number[];
-}
 export type Val = number | Vec;
 
 export class RuleEvalError extends Error {}
@@ -67,23 +64,24 @@ function compare(op: BinOp, a: number, b: number): boolean {
   }
 }
 
-/** Prometheus 2.x extrapolatedRate for one series over [start, end] (ms), samples a..b. */
+/** Prometheus 2.x extrapolatedRate for one series over [start, end] (ms), its samples a..b. */
 function extrapolatedRate(
-  r: Ring,
+  m: MetricStore,
+  s: Series,
   a: number,
   b: number,
   start: number,
   end: number,
   rangeSec: number,
 ): number {
-  const firstT = r.time(a);
-  const lastT = r.time(b);
-  const firstV = r.value(a);
-  let result = r.value(b) - firstV + (r.correction(b) - r.correction(a));
+  const firstT = m.timeOf(a);
+  const lastT = m.timeOf(b);
+  const firstV = m.value(s, a);
+  let result = m.value(s, b) - firstV + (m.correction(s, b) - m.correction(s, a));
   let toStart = (firstT - start) / 1000;
   const toEnd = (end - lastT) / 1000;
   const sampled = (lastT - firstT) / 1000;
-  const avg = sampled / (b - a);
+  const avg = sampled / (m.sampleCount(s, b) - m.sampleCount(s, a));
   if (result > 0 && firstV >= 0) {
     const toZero = sampled * (firstV / result);
     if (toZero < toStart) toStart = toZero;
@@ -96,23 +94,66 @@ function extrapolatedRate(
   return result / rangeSec;
 }
 
+/** The metrics an expression node reads (cached per node). */
+const readsOf = new WeakMap<Expr, ReadonlySet<string>>();
+function metricsOf(e: Expr): ReadonlySet<string> {
+  let r = readsOf.get(e);
+  if (r === undefined) {
+    r = new Set(reads(e).keys());
+    readsOf.set(e, r);
+  }
+  return r;
+}
+
 export class Engine {
   private epoch = 0;
+  /**
+   * Results of this instant's evaluations, by expression node: rules share subexpressions
+   * (the breach condition is recorded as the SLI and alerted on), and a node evaluates
+   * alike until a metric it reads is recorded anew (`recorded`).
+   */
+  private memo = new Map<Expr, Val>();
+  private memoAt = Number.NaN;
+  private readonly pool = new VecPool();
 
   constructor(
     readonly labels: Labels,
     readonly store: SeriesStore,
   ) {}
 
+  /** A recording rule wrote `metric`: results that read it are stale. */
+  recorded(metric: string): void {
+    for (const e of this.memo.keys()) if (metricsOf(e).has(metric)) this.memo.delete(e);
+  }
+
   /** Evaluates `e` at t (ms since the epoch). */
   eval(e: Expr, t: number): Val {
+    if (t !== this.memoAt) {
+      // a new instant: the last one's results are done with, their vectors free again
+      this.memo.clear();
+      this.pool.release();
+      this.memoAt = t;
+    }
+    if (e.kind === 'num' || e.kind === 'time') return this.compute(e, t);
+    let v = this.memo.get(e);
+    if (v === undefined) {
+      v = this.compute(e, t);
+      this.memo.set(e, v);
+    }
+    return v;
+  }
+
+  private compute(e: Expr, t: number): Val {
     switch (e.kind) {
       case 'num':
         return e.value;
       case 'time':
         return t / 1000;
-      case 'vector':
-        return { ls: [this.labels.empty], v: [e.value] };
+      case 'vector': {
+        const v = this.pool.take();
+        v.push(this.labels.empty, e.value);
+        return v;
+      }
       case 'sel':
         return this.instant(e.sel, t);
       case 'range':
@@ -144,15 +185,11 @@ export class Engine {
 
   private instant(s: Selector, t: number): Vec {
     const m = this.metric(s);
-    if (t - m.curT > LOOKBACK_MS || m.curT > t) return { ls: [], v: [] };
-    if (s.match === undefined) return { ls: m.curLs, v: m.curV };
-    const out: Vec = { ls: [], v: [] };
-    for (let i = 0; i < m.curLs.length; i++) {
-      if (this.matches(m.curLs[i], s)) {
-        out.ls.push(m.curLs[i]);
-        out.v.push(m.curV[i]);
-      }
-    }
+    if (t - m.curT > LOOKBACK_MS || m.curT > t) return this.pool.take();
+    if (s.match === undefined) return m.cur;
+    const out = this.pool.take();
+    const cur = m.cur;
+    for (let i = 0; i < cur.n; i++) if (this.matches(cur.ls[i], s)) out.push(cur.ls[i], cur.v[i]);
     return out;
   }
 
@@ -160,51 +197,50 @@ export class Engine {
     const m = this.metric(s);
     const ms = seconds * 1000;
     const start = t - ms;
-    const out: Vec = { ls: [], v: [] };
-    if (ms > m.fineMs) return this.coarseRange(fn, m, s, start);
-    for (const series of m.series.values()) {
-      const r = series.fine;
-      if (r === null || r.len === 0 || series.lastT < start) continue;
-      if (!this.matches(series.ls, s)) continue;
-      const a = r.lowerBound(start);
-      const b = r.upperBound(t) - 1;
-      const n = b - a + 1;
-      if (n < 1) continue;
+    if (ms > m.fineMs) return this.coarseRange(fn, m, s, start, t);
+    const out = this.pool.take();
+    const span = m.span(start, t);
+    if (span === null) return out;
+    const w: Window = { first: 0, last: 0 };
+    for (const series of m.list) {
+      if (m.within(series, span, w) === null) continue;
+      if (s.match !== undefined && !this.matches(series.ls, s)) continue;
+      const a = w.first;
+      const b = w.last;
       let v: number;
       switch (fn) {
         case 'rate':
-          if (n < 2) continue;
-          v = extrapolatedRate(r, a, b, start, t, seconds);
+          if (a === b) continue;
+          v = extrapolatedRate(m, series, a, b, start, t, seconds);
           break;
         case 'resets':
-          v = r.resetCount(b) - r.resetCount(a);
+          v = m.resetCount(series, b) - m.resetCount(series, a);
           break;
         case 'sum_over_time':
-          v = r.cumulative(b) - r.cumulative(a) + r.value(a);
+          v = m.cumulative(series, b) - m.cumulative(series, a) + m.value(series, a);
           break;
         case 'count_over_time':
-          v = n;
+          v = m.sampleCount(series, b) - m.sampleCount(series, a) + 1;
           break;
         default:
           throw new RuleEvalError(`unknown range function ${fn}`);
       }
-      out.ls.push(series.ls);
-      out.v.push(v);
+      out.push(series.ls, v);
     }
     return out;
   }
 
   /** Ranges beyond the fine ring: sum_over_time only (store.ts). */
-  private coarseRange(fn: string, m: MetricStore, s: Selector, start: number): Vec {
+  private coarseRange(fn: string, m: MetricStore, s: Selector, start: number, t: number): Vec {
     if (fn !== 'sum_over_time')
       throw new RuleEvalError(`${fn} over more than ${m.fineMs / 1000} s is not supported`);
-    const out: Vec = { ls: [], v: [] };
-    for (const series of m.series.values()) {
+    const out = this.pool.take();
+    const w: Window = { first: 0, last: 0 };
+    for (const series of m.list) {
       if (series.lastT < start || !this.matches(series.ls, s)) continue;
-      const v = m.coarseSum(series, start);
+      const v = m.coarseSum(series, start, t, w);
       if (v === null) continue;
-      out.ls.push(series.ls);
-      out.v.push(v);
+      out.push(series.ls, v);
     }
     return out;
   }
@@ -212,15 +248,14 @@ export class Engine {
   private aggregate(fn: AggFn, by: readonly string[], x: Vec): Vec {
     const e = ++this.epoch;
     const g = sig(by);
-    const out: Vec = { ls: [], v: [] };
-    for (let i = 0; i < x.ls.length; i++) {
+    const out = this.pool.take();
+    for (let i = 0; i < x.n; i++) {
       const k = x.ls[i].project(by, g);
       const v = x.v[i];
       if (k.mark !== e) {
         k.mark = e;
-        k.slot = out.ls.length;
-        out.ls.push(k);
-        out.v.push(fn === 'count' ? 1 : v);
+        k.slot = out.n;
+        out.push(k, fn === 'count' ? 1 : v);
         continue;
       }
       const j = k.slot;
@@ -257,22 +292,18 @@ export class Engine {
     const swap = typeof l === 'number';
     const x = (swap ? r : l) as Vec;
     const s = (swap ? l : r) as number;
-    const out: Vec = { ls: [], v: [] };
-    for (let i = 0; i < x.ls.length; i++) {
-      const a = swap ? s : x.v[i];
-      const b = swap ? x.v[i] : s;
-      if (isComparison(e.op)) {
+    const out = this.pool.take();
+    const cmp = isComparison(e.op);
+    for (let i = 0; i < x.n; i++) {
+      const xv = x.v[i];
+      const a = swap ? s : xv;
+      const b = swap ? xv : s;
+      if (cmp) {
         const keep = compare(e.op, a, b);
-        if (e.bool) {
-          out.ls.push(x.ls[i]);
-          out.v.push(keep ? 1 : 0);
-        } else if (keep) {
-          out.ls.push(x.ls[i]);
-          out.v.push(x.v[i]); // the vector's value, whichever side it is on
-        }
+        if (e.bool) out.push(x.ls[i], keep ? 1 : 0);
+        else if (keep) out.push(x.ls[i], xv); // the vector's value, whichever side it is on
       } else {
-        out.ls.push(x.ls[i]);
-        out.v.push(arith(e.op, a, b));
+        out.push(x.ls[i], arith(e.op, a, b));
       }
     }
     return out;
@@ -286,7 +317,7 @@ export class Engine {
   /** Marks the right side's keys with a fresh epoch; two alike are Prometheus's error. */
   private markRight(r: Vec, on: readonly string[] | undefined): number {
     const e = ++this.epoch;
-    for (let i = 0; i < r.ls.length; i++) {
+    for (let i = 0; i < r.n; i++) {
       const k = this.key(r.ls[i], on);
       if (k.mark === e) {
         throw new RuleEvalError(`found duplicate series for the match group ${k.key} on the right hand-side`);
@@ -298,23 +329,30 @@ export class Engine {
   }
 
   private vectorOp(e: Extract<Expr, { kind: 'bin' }>, l: Vec, r: Vec): Vec {
+    const out = this.pool.take();
+    const cmp = isComparison(e.op);
+    const op = e.op;
+    const bool = e.bool === true;
+    const emit = (ls: LabelSet, a: number, b: number) => {
+      if (!cmp) out.push(ls, arith(op, a, b));
+      else if (bool) out.push(ls, compare(op, a, b) ? 1 : 0);
+      else if (compare(op, a, b)) out.push(ls, a);
+    };
+    // the common case: both sides are the same series in the same order (per-VF vectors)
+    if (e.on === undefined && l.n === r.n) {
+      let i = 0;
+      while (i < l.n && l.ls[i] === r.ls[i]) i++;
+      if (i === l.n) {
+        for (let j = 0; j < i; j++) emit(l.ls[j], l.v[j], r.v[j]);
+        return out;
+      }
+    }
     const epoch = this.markRight(r, e.on);
-    const out: Vec = { ls: [], v: [] };
     // with on(…), results carry only the on labels: two left series alike are an error
     const seen = e.on ? new Set<LabelSet>() : null;
-    for (let i = 0; i < l.ls.length; i++) {
+    for (let i = 0; i < l.n; i++) {
       const k = this.key(l.ls[i], e.on);
       if (k.mark !== epoch) continue;
-      const a = l.v[i];
-      const b = r.v[k.slot];
-      let v: number;
-      if (isComparison(e.op)) {
-        const keep = compare(e.op, a, b);
-        if (!keep && !e.bool) continue;
-        v = e.bool ? (keep ? 1 : 0) : a;
-      } else {
-        v = arith(e.op, a, b);
-      }
       const ls = e.on ? k : l.ls[i];
       if (seen) {
         if (seen.has(ls))
@@ -323,37 +361,26 @@ export class Engine {
           );
         seen.add(ls);
       }
-      out.ls.push(ls);
-      out.v.push(v);
+      emit(ls, l.v[i], r.v[k.slot]);
     }
     return out;
   }
 
   private setOp(op: BinOp, l: Vec, r: Vec, on: readonly string[] | undefined): Vec {
-    const out: Vec = { ls: [], v: [] };
+    const out = this.pool.take();
     if (op === 'or') {
       const e = ++this.epoch;
-      for (let i = 0; i < l.ls.length; i++) {
+      for (let i = 0; i < l.n; i++) {
         this.key(l.ls[i], on).mark = e;
-        out.ls.push(l.ls[i]);
-        out.v.push(l.v[i]);
+        out.push(l.ls[i], l.v[i]);
       }
-      for (let i = 0; i < r.ls.length; i++) {
-        if (this.key(r.ls[i], on).mark === e) continue;
-        out.ls.push(r.ls[i]);
-        out.v.push(r.v[i]);
-      }
+      for (let i = 0; i < r.n; i++) if (this.key(r.ls[i], on).mark !== e) out.push(r.ls[i], r.v[i]);
       return out;
     }
     const e = ++this.epoch;
-    for (let i = 0; i < r.ls.length; i++) this.key(r.ls[i], on).mark = e;
+    for (let i = 0; i < r.n; i++) this.key(r.ls[i], on).mark = e;
     const want = op === 'and';
-    for (let i = 0; i < l.ls.length; i++) {
-      if ((this.key(l.ls[i], on).mark === e) === want) {
-        out.ls.push(l.ls[i]);
-        out.v.push(l.v[i]);
-      }
-    }
+    for (let i = 0; i < l.n; i++) if ((this.key(l.ls[i], on).mark === e) === want) out.push(l.ls[i], l.v[i]);
     return out;
   }
 }

@@ -7,15 +7,20 @@
  * and then calls `round(t)` with the same instant: time comes only from the caller.
  */
 import { type Alert, AlertRuleState, type Transition } from './alert-state.js';
-import { Engine, type Vec } from './engine.js';
+import { Engine } from './engine.js';
 import { reads } from './expr.js';
 import { type LabelSet, Labels } from './labels.js';
 import type { TierModel } from './model.js';
 import { buildRules, isAlert, type Rule, type RuleGroup } from './rules.js';
 import { SeriesStore } from './store.js';
+import { Vec } from './vec.js';
 
-/** Rounds between prunes of expired series and unused label sets. */
-const SWEEP_EVERY = 64;
+/**
+ * How often expired series and unused label sets are forgotten, ms of evaluation time: a
+ * sweep walks every series (~15 ms at 5,000 VFs), so it runs seldom; memory then holds at
+ * most this long's churn.
+ */
+const SWEEP_EVERY_MS = 10 * 60_000;
 
 interface Step {
   readonly rule: Rule;
@@ -38,28 +43,40 @@ export class SlaEvaluator {
   readonly inputs: ReadonlySet<string>;
   rounds = 0;
   lastRoundAt: number | null = null;
+  private lastSweep: number | null = null;
   private readonly steps: Step[] = [];
+  private readonly scalar = new Vec();
   /** other holders of label sets (the feeds' caches), kept by the sweep */
   private readonly holders: (() => Iterable<LabelSet>)[] = [];
 
-  constructor(model: TierModel) {
+  /**
+   * `keep`: recorded series wanted beyond what the alerts read (the service's
+   * podwire_sla_* gauges). A recording rule nothing reads (podwire:vf_at_ceiling:bool is
+   * for dashboards) is left out: the alerts come out the same, for less work a round.
+   */
+  constructor(model: TierModel, keep: readonly string[] = []) {
     this.groups = buildRules(model);
+    const rules = this.groups.flatMap((g) => g.rules).filter((r) => !(isAlert(r) && r.only === 'prometheus'));
+    // what the alerts need, back through the recording rules they read
+    const needed = new Set<string>(keep);
+    for (const r of rules) if (isAlert(r)) for (const m of reads(r.expr).keys()) needed.add(m);
+    for (const r of [...rules].reverse()) {
+      if (!isAlert(r) && needed.has(r.record)) for (const m of reads(r.expr).keys()) needed.add(m);
+    }
     const ranges = new Map<string, number[]>();
     const recorded = new Set<string>();
-    for (const g of this.groups) {
-      for (const rule of g.rules) {
-        if (isAlert(rule) && rule.only === 'prometheus') continue;
-        reads(rule.expr, ranges);
-        if (!isAlert(rule)) {
-          recorded.add(rule.record);
-          if (!ranges.has(rule.record)) ranges.set(rule.record, [0]);
-        }
-        this.steps.push({
-          rule,
-          name: isAlert(rule) ? rule.alert : rule.record,
-          state: isAlert(rule) ? new AlertRuleState(rule, this.labels) : null,
-        });
+    for (const rule of rules) {
+      if (!isAlert(rule) && !needed.has(rule.record)) continue;
+      reads(rule.expr, ranges);
+      if (!isAlert(rule)) {
+        recorded.add(rule.record);
+        if (!ranges.has(rule.record)) ranges.set(rule.record, [0]);
       }
+      this.steps.push({
+        rule,
+        name: isAlert(rule) ? rule.alert : rule.record,
+        state: isAlert(rule) ? new AlertRuleState(rule, this.labels) : null,
+      });
     }
     this.store = new SeriesStore(new Map([...ranges].map(([k, r]) => [k, r.filter((x) => x > 0)])));
     this.inputs = new Set([...ranges.keys()].filter((k) => !recorded.has(k)));
@@ -80,10 +97,13 @@ export class SlaEvaluator {
       let v: Vec;
       try {
         const r = this.engine.eval(s.rule.expr, t);
-        v = typeof r === 'number' ? { ls: [this.labels.empty], v: [r] } : r;
+        if (typeof r === 'number') {
+          v = this.scalar.reset();
+          v.push(this.labels.empty, r);
+        } else v = r;
       } catch (err) {
         errors.push({ rule: s.name, message: (err as Error).message });
-        v = { ls: [], v: [] };
+        v = this.scalar.reset();
       }
       if (s.state !== null) {
         transitions.push(...s.state.eval(t, v));
@@ -96,13 +116,18 @@ export class SlaEvaluator {
         m.begin(t);
       }
       const extra = rule.labels;
-      for (let i = 0; i < v.ls.length; i++) {
+      for (let i = 0; i < v.n; i++) {
         m.put(extra ? this.labels.intern({ ...v.ls[i].labels, ...extra }) : v.ls[i], v.v[i]);
       }
+      this.engine.recorded(rule.record);
     }
     this.rounds++;
     this.lastRoundAt = t;
-    if (this.rounds % SWEEP_EVERY === 0) this.sweep(t);
+    if (this.lastSweep === null) this.lastSweep = t;
+    else if (t - this.lastSweep >= SWEEP_EVERY_MS) {
+      this.lastSweep = t;
+      this.sweep(t);
+    }
     return { transitions, errors };
   }
 
@@ -125,14 +150,13 @@ export class SlaEvaluator {
   valueOf(metric: string, ls: LabelSet): number | undefined {
     const m = this.store.get(metric);
     if (m === undefined) return undefined;
-    const i = m.curLs.indexOf(ls);
-    return i < 0 ? undefined : m.curV[i];
+    return m.cur.valueOf(ls);
   }
 
   private sweep(t: number): void {
     this.store.prune(t);
     this.labels.sweep((keep) => {
-      for (const ls of this.store.labelSets()) keep(ls);
+      this.store.eachLabelSet(keep);
       for (const a of this.held()) {
         keep(a.labels);
         keep(a.exprLabels);

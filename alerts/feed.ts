@@ -10,22 +10,30 @@ import { VF_COUNTER_FIELDS, VF_COUNTERS, VF_TIER_MAX, VF_TIER_MIN } from '../nod
 import type { NicState } from '../node-exporter/nic-state.js';
 import type { SlaEvaluator } from './evaluator.js';
 import type { LabelSet } from './labels.js';
-import type { MetricStore } from './store.js';
+import type { MetricStore, Series } from './store.js';
 
 interface Cached {
+  readonly node: string;
+  readonly pf: string;
+  readonly vf: number;
   version: number;
   vlan: number;
   ls: LabelSet;
   seen: number;
+  /** the series of each fed counter (this.counters order), kept to skip a lookup per sample */
+  series: (Series | null)[];
 }
 
 /** VF series from the exporter's NIC state. */
 export class VfFeed {
-  private readonly cache = new Map<string, Cached>();
+  /** node → pf → vf → what the VF was last joined to */
+  private readonly cache = new Map<string, Map<string, Map<number, Cached>>>();
   private readonly counters: { store: MetricStore; index: number }[] = [];
   private readonly min: MetricStore | undefined;
   private readonly max: MetricStore | undefined;
   private round = 0;
+  /** the cache entry of each position of the last state (VFs come in the same order each time) */
+  private byPos: Cached[] = [];
 
   constructor(
     private readonly ev: SlaEvaluator,
@@ -39,7 +47,7 @@ export class VfFeed {
       throw new Error('VF counter fields and metrics differ');
     this.min = ev.store.get(VF_TIER_MIN.name);
     this.max = ev.store.get(VF_TIER_MAX.name);
-    ev.holdsLabels(() => [...this.cache.values()].map((c) => c.ls));
+    ev.holdsLabels(() => this.labelSets());
   }
 
   /** The metric names this feed provides. */
@@ -49,6 +57,11 @@ export class VfFeed {
     VF_TIER_MAX.name,
   ];
 
+  private *labelSets(): Generator<LabelSet> {
+    for (const byPf of this.cache.values())
+      for (const byVf of byPf.values()) for (const c of byVf.values()) yield c.ls;
+  }
+
   /** One ingest of every VF at the state's instant. */
   ingest(state: NicState): void {
     const t = state.at;
@@ -57,24 +70,62 @@ export class VfFeed {
     for (const c of this.counters) c.store.begin(t);
     this.min?.begin(t);
     this.max?.begin(t);
-    for (const v of state.vfs) {
+    const counters = this.counters;
+    const vfs = state.vfs;
+    const byPos = this.byPos;
+    const version = this.join.version;
+    for (let p = 0; p < vfs.length; p++) {
+      const v = vfs[p];
       const s = v.sample;
-      const ls = this.labels(s.node, s.pf, s.vf, s.vlan, t, round);
-      for (const c of this.counters) {
-        const x = v.totals[c.index];
-        if (x !== null) c.store.put(ls, x);
+      let c = byPos[p];
+      if (
+        c === undefined ||
+        c.vf !== s.vf ||
+        c.node !== s.node ||
+        c.pf !== s.pf ||
+        c.version !== version ||
+        c.vlan !== s.vlan
+      ) {
+        c = this.cached(s.node, s.pf, s.vf, s.vlan, t, round);
+        byPos[p] = c;
+      }
+      c.seen = round;
+      const ls = c.ls;
+      for (let i = 0; i < counters.length; i++) {
+        const x = v.totals[counters[i].index];
+        if (x === null) continue;
+        let h = c.series[i];
+        if (h === null || h.detached) {
+          h = counters[i].store.handle(ls);
+          c.series[i] = h;
+        }
+        counters[i].store.putTo(ls, h, x);
       }
       this.min?.put(ls, s.minTxRate / 8);
       if (s.maxTxRate > 0) this.max?.put(ls, s.maxTxRate / 8);
     }
-    if (round % 64 === 0) for (const [k, c] of this.cache) if (round - c.seen > 64) this.cache.delete(k);
+    byPos.length = vfs.length;
+    if (round % 64 === 0) {
+      for (const byPf of this.cache.values()) {
+        for (const byVf of byPf.values()) for (const [k, c] of byVf) if (round - c.seen > 64) byVf.delete(k);
+      }
+    }
   }
 
-  /** The VF's labels as the exporter writes them (node-exporter/registry.ts). */
-  private labels(node: string, pf: string, vf: number, vlan: number, t: number, round: number): LabelSet {
-    const key = `${node}\u0000${pf}\u0000${vf}`;
+  /** The VF's labels as the exporter writes them (node-exporter/registry.ts), and its series. */
+  private cached(node: string, pf: string, vf: number, vlan: number, t: number, round: number): Cached {
+    let byPf = this.cache.get(node);
+    if (byPf === undefined) {
+      byPf = new Map();
+      this.cache.set(node, byPf);
+    }
+    let byVf = byPf.get(pf);
+    if (byVf === undefined) {
+      byVf = new Map();
+      byPf.set(pf, byVf);
+    }
     const version = this.join.version;
-    let c = this.cache.get(key);
+    let c = byVf.get(vf);
     if (c === undefined || c.version !== version || c.vlan !== vlan) {
       const ep = this.join.vf(node, pf, vf, t);
       const ls = this.ev.labels.intern({
@@ -88,11 +139,11 @@ export class VfFeed {
         vlan: String(vlan),
         tier: ep?.tier ?? '',
       });
-      c = { version, vlan, ls, seen: round };
-      this.cache.set(key, c);
+      c = { node, pf, vf, version, vlan, ls, seen: round, series: this.counters.map(() => null) };
+      byVf.set(vf, c);
     }
     c.seen = round;
-    return c.ls;
+    return c;
   }
 }
 

@@ -14,7 +14,8 @@ export class LabelSet {
   slot = -1;
   /** the sweep that last found this set referenced */
   live = 0;
-  private projections: Map<string, LabelSet> | null = null;
+  /** cached projections: [sig, set, sig, set, …] (a few: scanned, no hashing) */
+  private projections: (string | LabelSet)[] | null = null;
 
   constructor(
     private readonly owner: Labels,
@@ -25,17 +26,16 @@ export class LabelSet {
 
   /** The set restricted to `names` (`sig`: the names joined, the cache key). */
   project(names: readonly string[], sig: string): LabelSet {
-    let p = this.projections?.get(sig);
-    if (p === undefined) {
-      const m: Record<string, string> = {};
-      for (const n of names) {
-        const v = this.labels[n];
-        if (v !== undefined) m[n] = v;
-      }
-      p = this.owner.intern(m);
-      if (this.projections === null) this.projections = new Map();
-      this.projections.set(sig, p);
+    const ps = this.projections;
+    if (ps !== null) for (let i = 0; i < ps.length; i += 2) if (ps[i] === sig) return ps[i + 1] as LabelSet;
+    const m: Record<string, string> = {};
+    for (const n of names) {
+      const v = this.labels[n];
+      if (v !== undefined) m[n] = v;
     }
+    const p = this.owner.intern(m);
+    if (ps === null) this.projections = [sig, p];
+    else ps.push(sig, p);
     return p;
   }
 
@@ -43,7 +43,8 @@ export class LabelSet {
   keep(epoch: number): void {
     if (this.live === epoch) return;
     this.live = epoch;
-    if (this.projections !== null) for (const p of this.projections.values()) p.keep(epoch);
+    const ps = this.projections;
+    if (ps !== null) for (let i = 1; i < ps.length; i += 2) (ps[i] as LabelSet).keep(epoch);
   }
 }
 

@@ -5,6 +5,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { SLA_METRICS as M } from '../node-exporter/metrics.js';
 import type { Alert } from './alert-state.js';
+import type { Vec } from './vec.js';
 
 export class SlaMetrics {
   private readonly alerts: Gauge;
@@ -44,12 +45,9 @@ export class SlaMetrics {
   }
 
   /** A per-tier gauge from a recorded vector (labels {tier}). */
-  static setTiers(
-    g: Gauge,
-    v: { ls: readonly { labels: Record<string, string> }[]; v: readonly number[] },
-  ): void {
+  static setTiers(g: Gauge, v: Vec): void {
     g.reset();
-    for (let i = 0; i < v.ls.length; i++) {
+    for (let i = 0; i < v.n; i++) {
       const tier = v.ls[i].labels.tier;
       if (tier !== undefined) g.labels(tier).set(v.v[i]);
     }

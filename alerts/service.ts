@@ -62,7 +62,8 @@ export class SlaService {
   generatorUrl = '';
 
   constructor(private readonly o: SlaServiceOptions) {
-    this.evaluator = new SlaEvaluator(o.model);
+    const R = recordedNames(o.model.alerts.rateWindowSeconds);
+    this.evaluator = new SlaEvaluator(o.model, [R.tierBreached, R.tierBudgetRemaining]);
     this.feed = new VfFeed(this.evaluator, new EndpointJoin(o.index));
     this.metrics = new SlaMetrics(o.registry);
     this.events = new EventRows(this.evaluator, o.model.alerts.rateWindowSeconds);
@@ -119,10 +120,7 @@ export class SlaService {
     this.metrics.setAlerts(ev.alerts());
     this.metrics.series.set(ev.store.seriesCount);
     const R = recordedNames(this.o.model.alerts.rateWindowSeconds);
-    const cur = (name: string) => {
-      const m = ev.store.get(name)!;
-      return { ls: m.curLs, v: m.curV };
-    };
+    const cur = (name: string) => ev.store.get(name)!.cur;
     SlaMetrics.setTiers(this.metrics.tierBreached, cur(R.tierBreached));
     SlaMetrics.setTiers(this.metrics.tierBudget, cur(R.tierBudgetRemaining));
     this.metrics.duration.set((performance.now() - started) / 1000);

@@ -45,7 +45,10 @@ describe('in-process evaluator', () => {
         [{ metric: tx, labels: l, values }],
         { scrapeSeconds: 15, evalSeconds: 15, untilSeconds: at },
         (t) => {
-          if (t === at) out = e.store.get(RECORDED.vfTransmitRate)!.curV[0];
+          if (t === at) {
+            const cur = e.store.get(RECORDED.vfTransmitRate)!.cur;
+            out = cur.n > 0 ? cur.v[0] : undefined;
+          }
         },
       );
       return out;
@@ -96,26 +99,32 @@ describe('in-process evaluator', () => {
     const ev = new SlaEvaluator(defaultModel());
     const tx = 'podwire_vf_transmit_bytes_total';
     const l = (pod: string) => ({ node: 'n', pf: 'p', vf: '1', namespace: 'ns', pod, tier: 'standard' });
-    // pods come and go for 200 rounds; the sweep runs every 64
+    // a round every 10 s for 2000 s, a new pod on the VF every 200 s; a sweep every 10 minutes
     let fresh = 0;
+    const sizes: number[] = [];
     for (let i = 0; i < 200; i++) {
-      const t = i * 1000;
+      const t = i * 10_000;
       for (const name of ev.inputs) ev.store.get(name)!.begin(t);
-      const ls = ev.labels.intern(l(`p${Math.floor(i / 50)}`));
+      const ls = ev.labels.intern(l(`p${Math.floor(i / 20)}`));
       ev.store.get(tx)!.put(ls, i * 100);
       ev.store.get('podwire_vf_tier_min_bytes_per_second')!.put(ls, 125e6);
       ev.round(t);
+      sizes[i] = ev.labels.size;
       const rec = ev.store.get(RECORDED.vfTransmitRate)!;
-      if (rec.curLs.length > 0) {
+      if (rec.cur.n > 0) {
         // the recorded set is the one interned object for its labels
-        const again = ev.labels.intern(rec.curLs[0].labels);
-        expect(again).toBe(rec.curLs[0]);
+        const again = ev.labels.intern(rec.cur.ls[0].labels);
+        expect(again).toBe(rec.cur.ls[0]);
         fresh++;
       }
     }
     expect(fresh).toBeGreaterThan(150);
-    // label sets of long-gone pods were swept
-    expect(ev.labels.size).toBeLessThan(100);
+    // 10 pods came and went: the label sets of those gone for longer than their series are
+    // kept (two windows and the lookback, 7 minutes) were swept, so at most ~4 pods' remain
+    const perPod = sizes[21]! - sizes[19]!;
+    expect(perPod).toBeGreaterThan(0);
+    expect(ev.labels.size).toBeLessThanOrEqual(sizes[19]! + 4 * perPod);
+    expect(ev.labels.size).toBeLessThan(sizes[19]! + 9 * perPod);
   });
 
   it('refuses what Prometheus refuses: two series alike on one side of an on() match', () => {
