@@ -7,7 +7,7 @@
  * or resolved alert is sent when it changed since it was last sent or every `resend`,
  * valid for four resend intervals.
  */
-import type { LabelMap, LabelSet, Labels } from './labels.js';
+import type { LabelSet, Labels } from './labels.js';
 import type { AlertingRule } from './rules.js';
 import { expand } from './template.js';
 import type { Vec } from './vec.js';

@@ -59,7 +59,7 @@ async function webhook(): Promise<{ server: Server; url: string; got: Map<string
   return { server, url: `http://127.0.0.1:${port}`, got };
 }
 
-const cleanup: (() => Promise<unknown> | void)[] = [];
+const cleanup: (() => unknown)[] = [];
 afterAll(async () => {
   for (const f of cleanup.reverse()) await f();
 });
