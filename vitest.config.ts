@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
  * file lands there unless it is listed here.
  */
 const UNIT = [
+  'test/alerts/{evaluator,demo-story}.test.ts',
   'test/api/app.test.ts',
   'test/attribution/**/*.test.ts',
   'test/capture/{fuzz,malformed,pcap,pcapng}.test.ts',

@@ -9,6 +9,7 @@
  *   GET /api/packets?mac&ip&vlan&vni&namespace&pod&from&to&limit
  *   GET /api/vf-counters?node&namespace&pod&from&to&step
  *   GET /api/status     the running service's one-line health, as JSON
+ *   GET /api/alerts     the SLA alerts the in-process evaluator holds (pending, firing)
  *
  * `from`/`to`: seconds since the epoch or ISO 8601 (default: the last hour), within what
  * the columns hold (ingest/queries.ts TIME_LIMITS). With a token configured, every /api
@@ -37,6 +38,8 @@ export interface ApiDeps {
   /** required bearer token (none: open, for loopback only) */
   token?: string;
   status: () => unknown;
+  /** the in-process evaluator's active alerts (alerts/service.ts) */
+  alerts?: () => unknown;
   /** where a failed request's error goes, with its request id (default: stderr) */
   log?: (line: string) => void;
 }
@@ -153,6 +156,7 @@ export function mountApi(app: Hono<any>, deps: ApiDeps): void {
   });
 
   app.get('/api/status', (c) => c.json(deps.status() as object));
+  app.get('/api/alerts', (c) => c.json((deps.alerts?.() ?? { evaluatedAt: null, alerts: [] }) as object));
   app.get('/api/top-talkers', async (c) => {
     const q = parse(schemas.topTalkers, c);
     const r = rangeOf(q);

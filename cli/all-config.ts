@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { alertmanagerSchema, alertSettingsSchema, tiersSchema } from '../alerts/model.js';
 import { parseUntaggedScope } from '../collector/attribution/untagged-scope.js';
 import { DEFAULT_BUFFER_MIB, DEFAULT_SNAPLEN } from '../collector/capture/tcpdump.js';
 import { endpointSourceConfigSchema, formatIssues } from '../collector/endpoints/config.js';
@@ -40,6 +41,22 @@ const nicSource = z.string().refine(
 );
 
 const retentionKeys = Object.keys(DEFAULT_RETENTION) as [keyof typeof DEFAULT_RETENTION];
+
+/** The demo SmartNIC's noisy-neighbour episode (collector/nic/demo.ts DemoEpisode), in seconds. */
+const episodeSchema = z
+  .object({
+    afterSeconds: z.number().min(0).default(10),
+    durationSeconds: z.number().gt(0).default(300),
+    /** a new episode this often (0: only one) */
+    everySeconds: z.number().min(0).default(900),
+    /** share of the node's data plane the flood takes */
+    share: z.number().gt(0).lt(1).default(0.9),
+  })
+  .strict();
+const DEMO_NIC_DEFAULTS = {
+  demandScale: 0.3,
+  episode: { afterSeconds: 10, durationSeconds: 300, everySeconds: 900, share: 0.9 },
+};
 
 export const allConfigSchema = z
   .object({
@@ -89,16 +106,36 @@ export const allConfigSchema = z
         node: z.string().min(1).optional(),
         intervalSeconds: z.number().min(0.1).default(15),
         sysfsRoot: z.string().min(1).default('/sys'),
+        /** the demo SmartNIC: its demand scale and noisy-neighbour episode (false: none) */
+        demo: z
+          .object({
+            demandScale: z.number().gt(0).default(DEMO_NIC_DEFAULTS.demandScale),
+            episode: z.union([episodeSchema, z.literal(false)]).default(DEMO_NIC_DEFAULTS.episode),
+          })
+          .strict()
+          .default(DEMO_NIC_DEFAULTS),
       })
       .strict()
-      .default({ sources: ['demo'], intervalSeconds: 15, sysfsRoot: '/sys' }),
+      .default({ sources: ['demo'], intervalSeconds: 15, sysfsRoot: '/sys', demo: DEMO_NIC_DEFAULTS }),
     mirror: z
       .discriminatedUnion('type', [
         z
           .object({
             /** frames consistent with the live endpoints, through the real packet path */
             type: z.literal('demo'),
+            /**
+             * following the demo NIC: about this many sampled frames a second when the nodes run
+             * at capacity (the sampling rate, a power of two, is chosen from it); without the
+             * demo NIC, exactly this many
+             */
             packetsPerSecond: z.number().min(1).max(1_000_000).default(2000),
+            /** following the demo NIC: sample 1 in this many (overrides packetsPerSecond) */
+            samplingRate: z
+              .number()
+              .int()
+              .min(1)
+              .max(1 << 24)
+              .optional(),
             seed: z.number().int().min(0).default(1),
           })
           .strict(),
@@ -186,6 +223,12 @@ export const allConfigSchema = z
       })
       .strict()
       .default({ listen: '127.0.0.1:9742' }),
+    /** performance tiers: min/max bits per second, SLO objective (alerts/model.ts; default the demo's) */
+    tiers: tiersSchema,
+    /** SLA alert thresholds and timings (alerts/model.ts) */
+    alerts: alertSettingsSchema.default(alertSettingsSchema.parse({})),
+    /** where the in-process evaluator sends alerts (none: shown on /api/alerts only) */
+    alertmanager: alertmanagerSchema.optional(),
   })
   .strict();
 

@@ -12,6 +12,7 @@
  * flushes (or spools what the store cannot take); a restart on the same data goes on.
  */
 import { join } from 'node:path';
+import { startSla } from '../alerts/service.js';
 import { mountApi } from '../api/app.js';
 import { AttributionCounters } from '../collector/attribution/attribute.js';
 import { parseUntaggedScope } from '../collector/attribution/untagged-scope.js';
@@ -22,7 +23,7 @@ import { EndpointConfigError } from '../collector/endpoints/config.js';
 import { createEndpointSource } from '../collector/endpoints/factory.js';
 import { LiveInventory } from '../collector/endpoints/live-inventory.js';
 import { FlowTable, type FlowTableStats } from '../collector/flows/flow-table.js';
-import { registerFlowMetrics } from '../collector/flows/metrics.js';
+import { registerAttributionMetrics, registerFlowMetrics } from '../collector/flows/metrics.js';
 import { NicCollector } from '../collector/nic/collector.js';
 import { createDemoSource, type DemoNic } from '../collector/nic/demo.js';
 import type { NicSource } from '../collector/nic/types.js';
@@ -31,7 +32,7 @@ import { LocalSflow } from '../collector/sflow/engine.js';
 import { SflowListener } from '../collector/sflow/listener.js';
 import { registerSflowMetrics } from '../collector/sflow/metrics.js';
 import { observationName, type PointNames } from '../collector/sflow/observation.js';
-import { DemoMirror } from '../collector/synth/mirror.js';
+import { DemoMirror, demoSamplingRate } from '../collector/synth/mirror.js';
 import { FlowSink } from '../ingest/flow-sink.js';
 import { migrate, SchemaError } from '../ingest/migrations.js';
 import { capturedFrame, packetSampleRow, vfCounterRows } from '../ingest/sample-rows.js';
@@ -152,7 +153,22 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
       const spec = parseSourceSpec(text);
       if (spec.kind !== 'demo')
         return buildSources([spec], cfg.nic.node ?? 'localhost', cfg.nic.sysfsRoot)[0]!;
-      demoNic = createDemoSource({ inventory: live.snapshot(), vfsPerPf: 64, node: cfg.nic.node });
+      const d = cfg.nic.demo;
+      demoNic = createDemoSource({
+        inventory: live.snapshot(),
+        vfsPerPf: 64,
+        node: cfg.nic.node,
+        demandScale: d.demandScale,
+        episode:
+          d.episode === false
+            ? undefined
+            : {
+                afterMs: d.episode.afterSeconds * 1000,
+                durationMs: d.episode.durationSeconds * 1000,
+                everyMs: d.episode.everySeconds * 1000,
+                share: d.episode.share,
+              },
+      });
       return demoNic;
     });
     if (demoNic !== null) {
@@ -182,12 +198,16 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
             void vfWriter.writeMany(rows);
           }
         }
-        return fromCollectorState(s, Date.now());
+        const state = fromCollectorState(s, Date.now());
+        void sla?.service.observe(state);
+        return state;
       },
     };
+    let sla: Awaited<ReturnType<typeof startSla>> | null = null;
 
     // ── the HTTP server: /metrics, /healthz, the query API ───────────────────────────
     let status: () => Record<string, unknown> = () => ({});
+    let alerts: () => unknown = () => ({ evaluatedAt: null, alerts: [] });
     const exporter = new NodeExporter({
       provider,
       index: live.index,
@@ -200,6 +220,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
           ctx: () => ({ client: store.client, database: store.database }),
           token,
           status: () => status(),
+          alerts: () => alerts(),
         }),
     });
     live.registerMetrics(exporter.registry.prom);
@@ -217,6 +238,22 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
     vfWriter = await BatchWriter.open({ ...writerOptions, table: vf_counters });
     const vfw = vfWriter;
     undo.push(() => vfw.close());
+    // the SLA evaluator: a round after each NIC collection (alerts/service.ts)
+    const slaRun = await startSla({
+      tiers: cfg.tiers,
+      alerts: cfg.alerts,
+      alertmanager: cfg.alertmanager,
+      demo: o.configPath === undefined,
+      store,
+      spoolDir,
+      registry,
+      index: () => live.index,
+      intervalMs,
+      log,
+    });
+    sla = slaRun;
+    undo.push(() => slaRun.close());
+    alerts = () => slaRun.service.alerts();
 
     // ── the packet path ──────────────────────────────────────────────────────────────
     const mirror = cfg.mirror;
@@ -248,6 +285,11 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
     const flowTables: FlowTableStats[] = [flowTable.stats];
     registerFlowMetrics(registry, () => flowTables);
     const oneIn = cfg.samples.oneIn;
+    // the demo mirror following the demo NIC samples 1 in N; flows scale back by N
+    const following = mirror.type === 'demo' && demoNic !== null;
+    const samplingRate = following
+      ? (mirror.samplingRate ?? demoSamplingRate(mirror.packetsPerSecond, live.snapshot().nodes.length))
+      : 1;
     let seen = 0;
     let sampled = 0;
     const path = new PacketPath({
@@ -265,11 +307,13 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
               if (++seen % oneIn !== 0) return;
               sampled++;
               void sampleWriter.write(
-                packetSampleRow(capturedFrame(c), p, a, observation(p.erspanSession), 1),
+                packetSampleRow(capturedFrame(c), p, a, observation(p.erspanSession), samplingRate),
               );
             }
           : undefined,
+      samplingRate,
     });
+    registerAttributionMetrics(registry, () => pathCounters);
     // closed windows are encoded in slices, off the packet path's turn
     let pumping = false;
     const pump = setInterval(() => {
@@ -332,6 +376,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
         vteps: () => cachedVteps,
         packetsPerSecond: mirror.packetsPerSecond,
         seed: mirror.seed,
+        follow: demoNic === null ? undefined : { tap: (demoNic as DemoNic).tap(), samplingRate },
       });
     } else if (mirror.type === 'sflow') {
       const { host, port } = parseListenAddress(mirror.listen);
@@ -435,6 +480,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
       listenError(err, host, port, 'set http.listen in the config, or --listen');
     }
     undo.push(() => exporter.stop());
+    slaRun.service.generatorUrl = `${url}/api/alerts`;
     const started = Date.now();
 
     status = () => {
@@ -451,6 +497,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
         vfCounterRows: vfRows,
         nic: health.sources.map((s) => ({ source: s.name, ok: s.ok, lastError: s.lastError })),
         ...(captureCounts === null ? {} : { capture: { ...captureCounts } }),
+        alerts: slaRun.service.status(),
       };
     };
     const line = () => {
@@ -468,7 +515,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
         `podwire: ${s.endpoints.live} endpoints live (VFs in use: ${s.endpoints.vfsInUse || 'none'}), ` +
         `${num(s.packets.seen)} packets (${pct}% attributed), ${num(s.flows.emitted)} flows, ` +
         `${num(s.flows.written)} stored; ${storeHealth(s.store)}; ` +
-        `NIC ${nicBad.length === 0 ? 'ok' : `failing: ${nicBad.join(', ')}`}` +
+        `NIC ${nicBad.length === 0 ? 'ok' : `failing: ${nicBad.join(', ')}`}; ${slaRun.service.line()}` +
         (s.capture === undefined ? '' : `; ${captureStatus(s.capture)}`)
       );
     };
@@ -484,6 +531,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
     say(`  pods      curl -s${apiHint} '${url}/api/pods/NAMESPACE/POD/bandwidth?step=10'`);
     say(`  packets   curl -s${apiHint} '${url}/api/packets?ip=ADDRESS'`);
     say(`  status    curl -s${apiHint} '${url}/api/status'`);
+    say(`  alerts    curl -s${apiHint} '${url}/api/alerts'          (${slaRun.describe()})`);
     say('Ctrl-C stops (open flows are stored first); a restart goes on with the same data.');
     say(line());
 

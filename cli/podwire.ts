@@ -233,6 +233,18 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('rules')
+    .description('Prometheus rules (recording + alerting) and an example Alertmanager config for the tiers')
+    .option('--config <file>', "the service config whose tiers: and alerts: to use (default: the demo's)")
+    .option('--out <dir>', 'output folder', 'alerts/dist')
+    .action((o) =>
+      run(async () => {
+        const { rules } = await import('./rules.js');
+        await rules(o);
+      }),
+    );
+
+  program
     .command('sample')
     .description('write the demo capture and its inventory (what podwire tour traces) to a folder')
     .option('--out <dir>', 'output folder', 'samples')

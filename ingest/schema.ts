@@ -307,9 +307,17 @@ const slaColumns = {
   state: c.lowString(),
   value: c.float64(),
   details: c.string('ZSTD(1)'),
+  /** when the alert's condition began; a resolved row's `time` is when it ended */
+  started: c.dateTime(),
+  node: c.lowString(),
+  /** a VF alert: its guaranteed minimum and delivered transmit rate, bits per second */
+  min_rate: c.float64(),
+  delivered_rate: c.float64(),
+  /** a VF alert: QoS and transmit drops, packets per second */
+  drop_rate: c.float64(),
 };
 
-/** SLA rule state changes (written by the evaluator). */
+/** SLA alert state changes (written by the in-process evaluator, alerts/events.ts). */
 export const sla_events: TableDef<typeof slaColumns> = {
   name: 'sla_events',
   columns: slaColumns,

@@ -27,6 +27,7 @@ export type MetricGroup =
   | 'sflow'
   | 'capture'
   | 'flow'
+  | 'sla'
   | 'collector'
   | 'process';
 
@@ -609,6 +610,84 @@ export const FLOW_METRICS = {
     [],
     "Times the input's time moved by more than an hour at once and was followed (three packets in a row there).",
   ),
+  attributionPackets: def(
+    'podwire_flow_packets_total',
+    'counter',
+    'flow',
+    [],
+    'Packets (or sFlow samples) the input in use handed to attribution.',
+  ),
+  unattributedPackets: def(
+    'podwire_flow_unattributed_packets_total',
+    'counter',
+    'flow',
+    [],
+    'Of those, packets neither side of which belongs to a known endpoint (the inventory misses it).',
+  ),
+} as const;
+
+/**
+ * The in-process SLA evaluator's metrics (alerts/metrics.ts registers them where it runs:
+ * `podwire all`). The alerts themselves follow Prometheus's ALERTS series in spirit.
+ */
+export const SLA_METRICS = {
+  alerts: def(
+    'podwire_sla_alerts',
+    'gauge',
+    'sla',
+    ['alertname', 'severity', 'state'],
+    'Alerts the in-process evaluator holds, by state (pending, firing).',
+  ),
+  evaluations: def(
+    'podwire_sla_evaluations_total',
+    'counter',
+    'sla',
+    [],
+    'Rounds of the in-process evaluator.',
+  ),
+  failures: def(
+    'podwire_sla_rule_evaluation_failures_total',
+    'counter',
+    'sla',
+    ['rule'],
+    'Rule evaluations that failed (logged); the rule gives no result that round.',
+  ),
+  duration: def(
+    'podwire_sla_evaluation_duration_seconds',
+    'gauge',
+    'sla',
+    [],
+    'How long the last round took: feeding the series and evaluating every rule.',
+  ),
+  series: def('podwire_sla_series', 'gauge', 'sla', [], 'Series the in-process evaluator holds.'),
+  events: def(
+    'podwire_sla_events_total',
+    'counter',
+    'sla',
+    ['alertname', 'state'],
+    'Alert state changes (firing, resolved) written to the sla_events table.',
+  ),
+  notifications: def(
+    'podwire_sla_notifications_total',
+    'counter',
+    'sla',
+    ['result'],
+    'Alerts sent to Alertmanager (result sent), lost in a failed request (failed) or dropped from a full queue (dropped).',
+  ),
+  tierBreached: def(
+    'podwire_sla_tier_breached_vfs',
+    'gauge',
+    'sla',
+    ['tier'],
+    'VFs of the tier whose guarantee is breached now (of those counted for a full rate window).',
+  ),
+  tierBudget: def(
+    'podwire_sla_tier_error_budget_remaining_ratio',
+    'gauge',
+    'sla',
+    ['tier'],
+    "Share of the tier's error budget left over the SLO period (1: untouched; below 0: overspent).",
+  ),
 } as const;
 
 /**
@@ -679,6 +758,7 @@ export const DOCUMENTED_METRICS: readonly MetricDef[] = [
   ...Object.values(SFLOW_METRICS),
   ...Object.values(FLOW_METRICS),
   ...Object.values(CAPTURE_METRICS),
+  ...Object.values(SLA_METRICS),
 ];
 
 /** The README's metric table (node-exporter/README.md, between the metrics markers). */

@@ -21,6 +21,9 @@ declare -A need=(
   # the exporter tests: a real Prometheus scrapes /metrics; promtool checks the exposition
   [prometheus]=prometheus
   [promtool]=prometheus
+  # the alert tests: the generated rules page through a real Alertmanager (a plain child process)
+  [/usr/bin/prometheus-alertmanager]=prometheus-alertmanager
+  [amtool]=prometheus-alertmanager
   # the sFlow tests: pmacctd's sfprobe plugin is the real exporter, sfacctd a reference
   # collector in bench:sflow (Debian installs both in /usr/sbin)
   [/usr/sbin/pmacctd]=pmacct

@@ -27,3 +27,18 @@ export function registerFlowMetrics(registry: Registry, tables: () => readonly C
   counter(M.timeOutOfRange, (s) => s.timeOutOfRange);
   counter(M.clockJumps, (s) => s.clockJumps);
 }
+
+/**
+ * What attribution made of the input in use (`counters()`: the AttributionCounters of the
+ * packet path or the sFlow intake that runs): packets seen, and those no side of which
+ * belongs to a known endpoint — the share the collection-broken alert watches.
+ */
+export function registerAttributionMetrics(
+  registry: Registry,
+  counters: () => { readonly packets: number; readonly attributed: number },
+): void {
+  const counter = (d: (typeof M)[keyof typeof M], value: () => number) =>
+    scrapeCounter(registry, d, (c) => c.inc(value()));
+  counter(M.attributionPackets, () => counters().packets);
+  counter(M.unattributedPackets, () => counters().packets - counters().attributed);
+}

@@ -15,9 +15,21 @@
  *
  * The QoS scheduler, per node and tick: each VF's transmit is capped at its tier maximum;
  * when the capped demands exceed the node's pod data plane (20 Gb/s by default), each VF
- * first gets its demand up to its guaranteed minimum (scaled down only if the minimums
- * alone exceed the capacity) and the rest of the capacity is shared max-min fairly. What a
- * VF wanted and did not get is dropped: `qosDropped` (packets). Receive is not rate
+ * first gets its demand up to its guaranteed minimum and the rest of the capacity is shared
+ * max-min fairly. Should the guaranteed parts alone exceed the capacity, they are shared
+ * max-min fairly too: a VF asking little still gets all of it, the big askers are cut below
+ * their minimum. What a VF wanted and did not get is dropped: `qosDropped` (packets).
+ *
+ * The noisy-neighbour episode (option `episode`, off by default; `podwire all` turns it on
+ * for its demo): from `afterMs` after the start, for `durationMs`, every `everyMs`, the
+ * noisy neighbour floods multicast that the VF rate limiter does not police (a trusted VF's
+ * replicated traffic), taking `share` of its node's data plane before the scheduler shares
+ * the rest: the node is oversubscribed, its pods asking more than the fair level are cut
+ * below their minimum (the victims), those asking less are untouched. The flood counts in
+ * the noisy VF's transmit counters, beyond its maximum.
+ *
+ * `tap()` hands a mirror what every tick transmitted, per endpoint (bytes and packet size),
+ * so mirrored frames can follow the counters (collector/synth/mirror.ts). Receive is not rate
  * limited; received traffic above the node's capacity is dropped in proportion
  * (`rxDropped`). Overlay veths are shaped towards the pod by their `tbf` at the tier
  * maximum (drops, overlimits and backlog); what the pod sends is not limited. Netdev
@@ -259,6 +271,8 @@ interface VfSlot {
   capped: number;
   sentTx: number;
   demandRx: number;
+  /** the episode's flood from this VF, part of sentTx */
+  flood: number;
 }
 
 interface Veth {
@@ -283,10 +297,14 @@ interface NodeSim {
   sentTx: number;
   demandRx: number;
   contended: boolean;
+  /** the episode's flood this tick, bits per second (0: none) */
+  flood: number;
 }
 
 /** What one tick did on one VF, bits per second (for tests and the curious). */
 export interface DemoVfTick {
+  /** the episode's unpoliced flood (the noisy neighbour only; else 0), part of sentBps */
+  floodBps: number;
   node: string;
   pf: string;
   vf: number;
@@ -308,6 +326,8 @@ export interface DemoNodeTick {
   sentBps: number;
   /** capped demands exceeded the capacity: the minimums decided */
   contended: boolean;
+  /** the noisy-neighbour episode runs on this node */
+  episode: boolean;
 }
 
 export interface DemoTick {
@@ -337,6 +357,51 @@ export interface DemoSourceOptions {
   vfsPerPf?: number;
   /** source name (default `demo`) */
   name?: string;
+  /** the noisy-neighbour episode (see above; default none) */
+  episode?: DemoEpisode;
+  /**
+   * scales the demand of every L2 endpoint but the noisy neighbour (default 1); `podwire all`
+   * lowers it so that its 3 nodes × ~27 pods use their data plane without breaking a
+   * guarantee outside the episode (at 1, their demand is twice the capacity by day)
+   */
+  demandScale?: number;
+}
+
+/** When the noisy neighbour floods, relative to the source's start, and how much. */
+export interface DemoEpisode {
+  /** first episode this long after the start, ms */
+  afterMs: number;
+  durationMs: number;
+  /** a new episode this often, ms (0: only one) */
+  everyMs: number;
+  /** share of the node's data plane the flood takes (0 < share < 1) */
+  share: number;
+}
+
+/** What one endpoint transmitted in one tick: for a mirror that follows the counters. */
+export interface DemoSender {
+  readonly ep: EndpointRecord;
+  /** bytes the endpoint sent in the tick (policed traffic) */
+  readonly bytes: number;
+  /** its typical packet size, bytes */
+  readonly packetBytes: number;
+  /** bytes of the episode's multicast flood (the noisy neighbour during an episode) */
+  readonly floodBytes: number;
+}
+
+export interface DemoTxTick {
+  /** the tick is [endMs - tickMs, endMs) */
+  readonly endMs: number;
+  readonly tickMs: number;
+  readonly senders: readonly DemoSender[];
+}
+
+/** A mirror's view of the simulation: the ticks simulated since it last took them. */
+export interface DemoTap {
+  /** simulates up to the clock, then returns the ticks not yet taken, oldest first */
+  take(): DemoTxTick[];
+  /** ticks discarded because nobody took them in time (the tap keeps `maxTicks`) */
+  readonly dropped: number;
 }
 
 /** At most this much simulated time is caught up in one read; longer gaps are skipped (idle). */
@@ -361,10 +426,14 @@ export class DemoNic implements NicSource {
   readonly noisyNeighbour: { node: string; pf: string; vf: number; namespace: string; pod: string } | null;
   private readonly clock: () => number;
   private readonly tiers: Readonly<Record<string, DemoTier>>;
+  private readonly demandScale: number;
   private readonly nodes: NodeSim[] = [];
   /** index of the last simulated tick (its end is (lastTick + 1) * tickMs) */
   private lastTick: number;
   private lastView: DemoTick | null = null;
+  private readonly startMs: number;
+  readonly episode: DemoEpisode | null;
+  private taps: { queue: DemoTxTick[]; max: number; dropped: number }[] = [];
 
   constructor(options: DemoSourceOptions = {}) {
     this.name = options.name ?? 'demo';
@@ -375,17 +444,28 @@ export class DemoNic implements NicSource {
     this.tickMs = options.tickMs ?? 1000;
     this.capacityBps = options.capacityBps ?? DEMO_CAPACITY_BPS;
     this.tiers = options.tiers ?? DEMO_TIERS;
+    this.demandScale = options.demandScale ?? 1;
+    if (!(this.demandScale > 0)) throw new RangeError('demo: demandScale must be > 0');
     if (!(Number.isInteger(this.tickMs) && this.tickMs >= 10))
       throw new RangeError('demo: tickMs must be >= 10');
     if (!(this.capacityBps > 0)) throw new RangeError('demo: capacityBps must be > 0');
     const start = options.start ?? this.clock();
     this.lastTick = Math.floor(start / this.tickMs) - 1;
+    this.startMs = start;
+    const e = options.episode;
+    if (
+      e !== undefined &&
+      !(e.share > 0 && e.share < 1 && e.durationMs > 0 && e.afterMs >= 0 && e.everyMs >= 0)
+    ) {
+      throw new RangeError('demo: episode needs 0 < share < 1, durationMs > 0, afterMs >= 0, everyMs >= 0');
+    }
+    this.episode = e ?? null;
 
     const byNode = new Map<string, NodeSim>();
     const nodeOf = (name: string): NodeSim => {
       let n = byNode.get(name);
       if (n === undefined) {
-        n = { name, slots: [], veths: [], demandTx: 0, sentTx: 0, demandRx: 0, contended: false };
+        n = { name, slots: [], veths: [], demandTx: 0, sentTx: 0, demandRx: 0, contended: false, flood: 0 };
         byNode.set(name, n);
       }
       return n;
@@ -429,6 +509,7 @@ export class DemoNic implements NicSource {
           capped: 0,
           sentTx: 0,
           demandRx: 0,
+          flood: 0,
         };
         n.slots.push(slot);
         slots.set(slotKey(p.node, p.pf, vf), slot);
@@ -537,13 +618,15 @@ export class DemoNic implements NicSource {
     const overlay = ep.mode === 'overlay';
     // L2 pods ask 10–45% of their maximum at the daily peak, overlay pods 1–10%
     const frac = overlay ? 0.01 + 0.09 * d(1) : 0.1 + 0.35 * d(1);
+    // the scale is for the VFs' scheduler: the noisy neighbour and the overlay pods keep theirs
+    const scale = noisy || ep.mode === 'overlay' ? 1 : this.demandScale;
     return {
       id,
       ep,
       tier,
       noisy,
-      txBase: max * frac,
-      rxBase: max * frac * (0.5 + d(2)),
+      txBase: max * frac * scale,
+      rxBase: max * frac * (0.5 + d(2)) * scale,
       txPkt: 400 + Math.floor(1050 * d(3)),
       rxPkt: 400 + Math.floor(1050 * d(4)),
       bcPps: 1 + 2 * d(5),
@@ -584,6 +667,7 @@ export class DemoNic implements NicSource {
           }
         }
         s.active = active;
+        s.flood = 0;
         if (active === null) {
           s.demandTx = s.capped = s.sentTx = s.demandRx = 0;
           continue;
@@ -597,11 +681,19 @@ export class DemoNic implements NicSource {
       }
       n.demandTx = demandTx;
       n.demandRx = demandRx;
-      n.contended = capped > cap;
+      // the episode's flood takes its share first: the scheduler shares what is left
+      const noisy = this.episodeAt(endMs) ? this.noisySlot(n) : null;
+      n.flood = noisy !== null ? cap * this.episode!.share : 0;
+      const policed = cap - n.flood;
+      n.contended = capped > policed;
       if (!n.contended) {
         for (const s of n.slots) s.sentTx = s.capped;
       } else {
-        schedule(n.slots, cap);
+        schedule(n.slots, policed);
+      }
+      if (noisy !== null) {
+        noisy.flood = n.flood;
+        noisy.sentTx += n.flood;
       }
       let sent = 0;
       const rxScale = demandRx > cap ? cap / demandRx : 1;
@@ -612,7 +704,7 @@ export class DemoNic implements NicSource {
         const txBytes = (s.sentTx * dt) / 8;
         s.txBytes += txBytes;
         s.txPackets += txBytes / p.txPkt;
-        s.qosDropped += ((s.demandTx - s.sentTx) * dt) / 8 / p.txPkt;
+        s.qosDropped += ((s.demandTx - (s.sentTx - s.flood)) * dt) / 8 / p.txPkt;
         const rxBytes = (s.demandRx * rxScale * dt) / 8;
         const bc = p.bcPps * dt;
         const mc = p.mcPps * dt;
@@ -647,6 +739,69 @@ export class DemoNic implements NicSource {
         v.backlogPackets = Math.ceil(v.backlogBytes / p.rxPkt);
       }
     }
+    if (this.taps.length > 0) this.record(tick, endMs, tSec, dt);
+  }
+
+  /** The noisy neighbour's slot when it is on this node and bound, else null. */
+  private noisySlot(n: NodeSim): VfSlot | null {
+    const nn = this.noisyNeighbour;
+    if (nn === null || n.name !== nn.node) return null;
+    const s = n.slots.find((x) => x.pf === nn.pf && x.vf === nn.vf);
+    return s?.active?.noisy ? s : null;
+  }
+
+  /** The episode runs at this instant (ms). */
+  episodeAt(ms: number): boolean {
+    const e = this.episode;
+    if (e === null) return false;
+    const since = ms - this.startMs - e.afterMs;
+    if (since < 0) return false;
+    return (e.everyMs > 0 ? since % e.everyMs : since) < e.durationMs;
+  }
+
+  /** Hands the tick's transmit per endpoint to the taps. */
+  private record(tick: number, endMs: number, tSec: number, dt: number): void {
+    const senders: DemoSender[] = [];
+    for (const n of this.nodes) {
+      for (const s of n.slots) {
+        const p = s.active;
+        if (p === null) continue;
+        const floodBytes = (s.flood * dt) / 8;
+        senders.push({ ep: p.ep, bytes: ((s.sentTx - s.flood) * dt) / 8, packetBytes: p.txPkt, floodBytes });
+      }
+      for (const v of n.veths) {
+        const p = v.p;
+        if (!(endMs > p.fromMs && endMs <= p.toMs)) continue;
+        const bytes = (this.demand(p, tick, tSec, false) * dt) / 8;
+        senders.push({ ep: p.ep, bytes, packetBytes: p.txPkt, floodBytes: 0 });
+      }
+    }
+    const t: DemoTxTick = { endMs, tickMs: this.tickMs, senders };
+    for (const tap of this.taps) {
+      tap.queue.push(t);
+      if (tap.queue.length > tap.max) {
+        tap.queue.shift();
+        tap.dropped++;
+      }
+    }
+  }
+
+  /**
+   * A tap on the simulation: what each tick transmitted per endpoint, from the next tick on.
+   * Ticks not taken are kept up to `maxTicks` (then the oldest are dropped, counted).
+   */
+  tap(maxTicks = 120): DemoTap {
+    const t = { queue: [] as DemoTxTick[], max: maxTicks, dropped: 0 };
+    this.taps.push(t);
+    return {
+      take: () => {
+        this.advance();
+        return t.queue.splice(0);
+      },
+      get dropped() {
+        return t.dropped;
+      },
+    };
   }
 
   /** Simulates up to the clock; returns the clock. */
@@ -748,6 +903,7 @@ export class DemoNic implements NicSource {
         demandBps: n.demandTx,
         sentBps: n.sentTx,
         contended: n.contended,
+        episode: n.flood > 0,
       });
       for (const s of n.slots) {
         const p = s.active;
@@ -762,7 +918,8 @@ export class DemoNic implements NicSource {
           maxBps: p ? p.tier.max : 0,
           demandBps: s.demandTx,
           sentBps: s.sentTx,
-          droppedBps: s.demandTx - s.sentTx,
+          droppedBps: s.demandTx - (s.sentTx - s.flood),
+          floodBps: s.flood,
         });
       }
     }
@@ -772,8 +929,9 @@ export class DemoNic implements NicSource {
 }
 
 /**
- * Shares `cap` among VFs whose capped demands exceed it: guaranteed minimums first (scaled
- * down if they alone exceed the capacity), then max-min fair shares of the rest.
+ * Shares `cap` among VFs whose capped demands exceed it: guaranteed parts (each demand up
+ * to its minimum) first, then max-min fair shares of the rest. When the guaranteed parts
+ * alone exceed the capacity they are shared max-min fairly as well.
  */
 function schedule(slots: VfSlot[], cap: number): void {
   let guaranteed = 0;
@@ -782,19 +940,25 @@ function schedule(slots: VfSlot[], cap: number): void {
     s.sentTx = Math.min(s.capped, min);
     guaranteed += s.sentTx;
   }
-  if (guaranteed >= cap) {
-    const k = cap / guaranteed;
-    for (const s of slots) s.sentTx *= k;
+  if (guaranteed > cap) {
+    const asks = slots.filter((s) => s.sentTx > 0);
+    for (const s of slots) s.sentTx = 0;
+    fill(asks, cap, (s) => Math.min(s.capped, s.active!.tier.min));
     return;
   }
-  let left = cap - guaranteed;
-  const wanting = slots
-    .filter((s) => s.capped > s.sentTx)
-    .sort((a, b) => a.capped - a.sentTx - (b.capped - b.sentTx));
-  for (let i = 0; i < wanting.length; i++) {
-    const s = wanting[i];
-    const share = left / (wanting.length - i);
-    const give = Math.min(s.capped - s.sentTx, share);
+  fill(
+    slots.filter((s) => s.capped > s.sentTx),
+    cap - guaranteed,
+    (s) => s.capped,
+  );
+}
+
+/** Water-fills `left` over the slots towards `want(s)`: max-min fair, small asks served whole. */
+function fill(slots: VfSlot[], left: number, want: (s: VfSlot) => number): void {
+  const sorted = slots.sort((a, b) => want(a) - a.sentTx - (want(b) - b.sentTx));
+  for (let i = 0; i < sorted.length; i++) {
+    const s = sorted[i];
+    const give = Math.min(want(s) - s.sentTx, left / (sorted.length - i));
     s.sentTx += give;
     left -= give;
   }

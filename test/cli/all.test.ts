@@ -111,6 +111,14 @@ describe('podwire all (demo agent, demo SmartNIC, demo mirror — stand-ins for 
     };
     expect(talkers.rows.length).toBe(5);
     expect(talkers.rows[0]!.bytes).toBeGreaterThan(0);
+    // the in-process SLA evaluator runs a round per NIC collection
+    expect(metrics).toMatch(/^podwire_sla_evaluations_total [1-9]/m);
+    const alerts = (await (await fetch(`${url}/api/alerts`)).json()) as {
+      evaluatedAt: string;
+      alerts: unknown[];
+    };
+    expect(Date.parse(alerts.evaluatedAt)).toBeGreaterThan(0);
+    expect(Array.isArray(alerts.alerts)).toBe(true);
     const bad = await fetch(`${url}/api/top-talkers?by=nonsense`);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toMatch(/^by: /);
@@ -124,7 +132,12 @@ describe('podwire all (demo agent, demo SmartNIC, demo mirror — stand-ins for 
     const tables = readdirSync(join(dataDir, 'spool'), { withFileTypes: true }).filter((d) =>
       d.isDirectory(),
     );
-    expect(tables.map((d) => d.name).sort()).toEqual(['flows', 'packet_samples', 'vf_counters']);
+    expect(tables.map((d) => d.name).sort()).toEqual([
+      'flows',
+      'packet_samples',
+      'sla_events',
+      'vf_counters',
+    ]);
     for (const t of tables) expect(readdirSync(join(dataDir, 'spool', t.name)), t.name).toEqual([]);
 
     // every pod of the demo cluster sent flows, under its own namespace and tier

@@ -1,7 +1,8 @@
 /**
  * A real Prometheus for tests: Debian's `prometheus` (installed by scripts/setup-tools.sh),
  * run as a plain child process with its config and TSDB in a temporary directory, listening
- * on 127.0.0.1 on a free port. `startPrometheus()` resolves once /-/ready answers;
+ * on 127.0.0.1 on a free port, optionally with rule files and Alertmanagers to send to.
+ * `startPrometheus()` resolves once /-/ready answers;
  * `query()` runs an instant PromQL query through the HTTP API; `stop()` sends SIGTERM,
  * waits, and removes the directory. The child runs under `setpriv --pdeathsig KILL`, and a
  * process 'exit' hook kills it, so none is left behind.
@@ -36,6 +37,11 @@ export async function startPrometheus(options: {
   /** host:port targets of job "podwire" */
   targets: string[];
   scrapeIntervalSeconds?: number;
+  /** rule files (their text), evaluated every evaluationIntervalSeconds */
+  ruleFiles?: string[];
+  evaluationIntervalSeconds?: number;
+  /** host:port of Alertmanagers the alerts go to */
+  alertmanagers?: string[];
 }): Promise<Prometheus> {
   if (!existsSync(PROMETHEUS_BIN)) {
     throw new Error(
@@ -51,17 +57,32 @@ export async function startPrometheus(options: {
   const dir = mkdtempSync(join(tmpdir(), 'podwire-prometheus-'));
   const interval = options.scrapeIntervalSeconds ?? 1;
   const config = join(dir, 'prometheus.yml');
+  const rules = (options.ruleFiles ?? []).map((text, i) => {
+    const f = join(dir, `rules-${i}.yml`);
+    writeFileSync(f, text);
+    return f;
+  });
+  const list = (xs: string[]) => `[${xs.map((t) => JSON.stringify(t)).join(', ')}]`;
   writeFileSync(
     config,
     [
       'global:',
       `  scrape_interval: ${interval}s`,
       `  scrape_timeout: ${interval}s`,
-      '  evaluation_interval: 1m',
+      `  evaluation_interval: ${options.evaluationIntervalSeconds ?? 60}s`,
+      ...(rules.length > 0 ? [`rule_files: ${list(rules)}`] : []),
+      ...(options.alertmanagers?.length
+        ? [
+            'alerting:',
+            '  alertmanagers:',
+            '    - static_configs:',
+            `        - targets: ${list(options.alertmanagers)}`,
+          ]
+        : []),
       'scrape_configs:',
       '  - job_name: podwire',
       '    static_configs:',
-      `      - targets: [${options.targets.map((t) => JSON.stringify(t)).join(', ')}]`,
+      `      - targets: ${list(options.targets)}`,
       '',
     ].join('\n'),
   );

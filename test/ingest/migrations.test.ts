@@ -61,7 +61,7 @@ async function fillRelease01(db: string): Promise<void> {
 async function digests(db: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const old = await json<{ table: string; names: string[]; engine: string }>(
-    `SELECT table, groupArray(name) AS names, any(engine) AS engine FROM (SELECT c.table AS table, c.name AS name, t.engine AS engine FROM system.columns AS c JOIN system.tables AS t ON t.database = c.database AND t.name = c.table WHERE c.database = '${db}' AND t.engine LIKE '%MergeTree' AND c.name NOT IN ('received', 'ethertype') ORDER BY c.table, c.position) GROUP BY table`,
+    `SELECT table, groupArray(name) AS names, any(engine) AS engine FROM (SELECT c.table AS table, c.name AS name, t.engine AS engine FROM system.columns AS c JOIN system.tables AS t ON t.database = c.database AND t.name = c.table WHERE c.database = '${db}' AND t.engine LIKE '%MergeTree' AND c.name NOT IN ('received', 'ethertype') AND NOT (c.table = 'sla_events' AND c.name IN ('started', 'node', 'min_rate', 'delivered_rate', 'drop_rate')) ORDER BY c.table, c.position) GROUP BY table`,
   );
   for (const { table, names, engine } of old) {
     if (table === 'schema_migrations') continue;
