@@ -212,6 +212,8 @@ export interface PacketSampleRow {
   vni: number;
   src_mac: string;
   dst_mac: string;
+  /** the frame's EtherType after its tags (0x0806 ARP, …): non-IP frames have '::' addresses */
+  ethertype: number;
   src_ip: string;
   dst_ip: string;
   src_port: number;
@@ -244,7 +246,7 @@ export async function packetTrace(ctx: QueryContext, q: PacketTraceQuery): Promi
   const out = await rows<Omit<PacketSampleRow, 'time'> & { time_text: string }>(
     ctx,
     `SELECT toString(time) AS time_text, observation, vlan, vni,
-  MACNumToString(src_mac) AS src_mac, MACNumToString(dst_mac) AS dst_mac,
+  MACNumToString(src_mac) AS src_mac, MACNumToString(dst_mac) AS dst_mac, ethertype,
   replaceRegexpOne(toString(src_ip), '^::ffff:', '') AS src_ip, replaceRegexpOne(toString(dst_ip), '^::ffff:', '') AS dst_ip,
   src_port, dst_port, protocol, src_namespace, src_pod, src_node, dst_namespace, dst_pod, dst_node,
   lower(hex(frame)) AS frame_hex

@@ -471,6 +471,7 @@ function storeSuite(shiftDays: number): void {
         expect((await packetTrace(ctx, { ...r, vlan: 100, pod: 'web-2' }))[0].frame_hex).toBe(
           '0200000001020200000001018100',
         );
+        expect((await packetTrace(ctx, { ...r, vni: 5001 })).map((x) => x.ethertype)).toEqual([0x86dd]);
         expect(await packetTrace(ctx, { ...r, pod: "x' OR 1=1 --" })).toEqual([]);
         expect(await packetTrace(ctx, { from: HOUR + 1, to: HOUR + 2 })).toEqual([]);
         keep(
