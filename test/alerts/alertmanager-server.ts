@@ -5,14 +5,13 @@
  * (`webhookUrl`, resolved ones too) at once: group_wait and group_interval of a second.
  * Like the Prometheus helper: `setpriv --pdeathsig KILL`, killed on exit, directory removed.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../helpers/clickhouse-server.js';
+import { startDaemon } from '../helpers/daemon.js';
 
 export const ALERTMANAGER_BIN = '/usr/bin/prometheus-alertmanager';
-const SETPRIV_BIN = '/usr/bin/setpriv';
 
 export interface Alertmanager {
   readonly url: string;
@@ -21,20 +20,11 @@ export interface Alertmanager {
   stop(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-let hooked = false;
-
 export async function startAlertmanager(o: { webhookUrl: string }): Promise<Alertmanager> {
   if (!existsSync(ALERTMANAGER_BIN)) {
     throw new Error(
       `${ALERTMANAGER_BIN} is missing: run scripts/setup-tools.sh as root (Debian package prometheus-alertmanager)`,
     );
-  }
-  if (!hooked) {
-    hooked = true;
-    process.on('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
   }
   const dir = mkdtempSync(join(tmpdir(), 'podwire-alertmanager-'));
   const config = join(dir, 'alertmanager.yml');
@@ -64,56 +54,14 @@ export async function startAlertmanager(o: { webhookUrl: string }): Promise<Aler
     '--cluster.listen-address=',
     '--log.level=warn',
   ];
-  const [cmd, argv] = existsSync(SETPRIV_BIN)
-    ? [SETPRIV_BIN, ['--pdeathsig', 'KILL', '--', ALERTMANAGER_BIN, ...args]]
-    : [ALERTMANAGER_BIN, args];
-  const child = spawn(cmd, argv, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let output = '';
-  const append = (d: string) => {
-    output = (output + d).slice(-100_000);
-  };
-  child.stdout!.setEncoding('utf8').on('data', append);
-  child.stderr!.setEncoding('utf8').on('data', append);
-  let exited: string | null = null;
-  const done = new Promise<void>((resolve) => {
-    child.once('close', (code, sig) => {
-      exited = sig ? `signal ${sig}` : `code ${code}`;
-      live.delete(child);
-      resolve();
-    });
-    child.once('error', (err) => {
-      exited = `spawn error: ${err.message}`;
-      live.delete(child);
-      resolve();
-    });
-  });
-  const stop = async () => {
-    if (exited === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await done;
-      clearTimeout(t);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
   const url = `http://${hostPort}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited !== null) {
-      await stop();
-      throw new Error(`alertmanager exited (${exited}) before it was ready; its log:\n${output}`);
-    }
-    try {
-      if ((await fetch(`${url}/-/ready`)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`alertmanager was not ready within 30 s; its log:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url, hostPort, log: () => output, stop };
+  const { log, stop } = await startDaemon({
+    name: 'alertmanager',
+    bin: ALERTMANAGER_BIN,
+    args,
+    dir,
+    readyUrl: `${url}/-/ready`,
+    keepOutput: 100_000,
+  });
+  return { url, hostPort, log, stop };
 }

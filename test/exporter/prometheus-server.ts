@@ -7,14 +7,13 @@
  * waits, and removes the directory. The child runs under `setpriv --pdeathsig KILL`, and a
  * process 'exit' hook kills it, so none is left behind.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../helpers/clickhouse-server.js';
+import { startDaemon } from '../helpers/daemon.js';
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
-const SETPRIV_BIN = '/usr/bin/setpriv';
 
 export interface PromSeries {
   metric: Record<string, string>;
@@ -30,9 +29,6 @@ export interface Prometheus {
   stop(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-let hooked = false;
-
 export async function startPrometheus(options: {
   /** host:port targets of job "podwire" */
   targets: string[];
@@ -47,12 +43,6 @@ export async function startPrometheus(options: {
     throw new Error(
       `${PROMETHEUS_BIN} is missing: run scripts/setup-tools.sh as root (Debian package prometheus)`,
     );
-  }
-  if (!hooked) {
-    hooked = true;
-    process.on('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
   }
   const dir = mkdtempSync(join(tmpdir(), 'podwire-prometheus-'));
   const interval = options.scrapeIntervalSeconds ?? 1;
@@ -94,59 +84,13 @@ export async function startPrometheus(options: {
     `--web.listen-address=127.0.0.1:${port}`,
     '--log.level=warn',
   ];
-  const [cmd, argv] = existsSync(SETPRIV_BIN)
-    ? [SETPRIV_BIN, ['--pdeathsig', 'KILL', '--', PROMETHEUS_BIN, ...args]]
-    : [PROMETHEUS_BIN, args];
-  const child = spawn(cmd, argv, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let output = '';
-  const append = (d: string) => {
-    output = (output + d).slice(-200_000);
-  };
-  child.stdout!.setEncoding('utf8').on('data', append);
-  child.stderr!.setEncoding('utf8').on('data', append);
-  let exited: string | null = null;
-  const done = new Promise<void>((resolve) => {
-    child.once('close', (code, sig) => {
-      exited = sig ? `signal ${sig}` : `code ${code}`;
-      live.delete(child);
-      resolve();
-    });
-    child.once('error', (err) => {
-      exited = `spawn error: ${err.message}`;
-      live.delete(child);
-      resolve();
-    });
+  const { log, stop } = await startDaemon({
+    name: 'prometheus',
+    bin: PROMETHEUS_BIN,
+    args,
+    dir,
+    readyUrl: `${url}/-/ready`,
   });
-
-  const stop = async () => {
-    if (exited === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await done;
-      clearTimeout(t);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited !== null) {
-      await stop();
-      throw new Error(`prometheus exited (${exited}) before it was ready; its log:\n${output}`);
-    }
-    try {
-      const r = await fetch(`${url}/-/ready`);
-      if (r.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`prometheus was not ready within 30 s; its log:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
 
   const query = async (promql: string): Promise<PromSeries[]> => {
     const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
@@ -172,13 +116,13 @@ export async function startPrometheus(options: {
         if (ok(last)) return last;
         if (Date.now() > end) {
           throw new Error(
-            `waited ${timeoutMs} ms for ${promql}; last result ${JSON.stringify(last)}; prometheus log:\n${output}`,
+            `waited ${timeoutMs} ms for ${promql}; last result ${JSON.stringify(last)}; prometheus log:\n${log()}`,
           );
         }
         await new Promise((r) => setTimeout(r, 250));
       }
     },
-    log: () => output,
+    log,
     stop,
   };
 }
