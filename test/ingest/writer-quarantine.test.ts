@@ -24,6 +24,7 @@ import { BatchWriter, type WriterOptions } from '../../ingest/writer.js';
 import { type ClickHouseServer, startClickHouseServer } from '../helpers/clickhouse-server.js';
 import { NetLab, waitForOutput } from '../helpers/netns.js';
 import { faultStore, until } from './fixtures/fault-store.js';
+import { flowRow } from './rows.js';
 
 const root = mkdtempSync(join(tmpdir(), 'podwire-quarantine-'));
 let n = 0;
@@ -91,44 +92,12 @@ function quarantined(dir: string): Kept[] {
     });
 }
 
-function flowRow(tag: string, id: number, srcIp: string): RowOf<typeof flows> {
-  return {
-    window_start: 1_800_000_000,
-    window_seconds: 60,
-    observation: tag,
-    vlan: 100,
-    vni: -1,
-    src_mac: 0x020000000001,
-    dst_mac: 0x020000000002,
-    src_ip: srcIp,
-    dst_ip: '::ffff:10.0.0.2',
-    src_port: id,
-    dst_port: 443,
-    protocol: 6,
-    tcp_flags: 0x18,
-    src_namespace: 'a',
-    src_pod: 'a-1',
-    src_node: 'n1',
-    src_interface: 'eth0',
-    src_network: 'l2',
-    src_tier: 'gold',
-    dst_namespace: 'b',
-    dst_pod: 'b-1',
-    dst_node: 'n2',
-    dst_interface: 'eth0',
-    dst_network: 'l2',
-    dst_tier: 'gold',
-    bytes: 1500,
-    packets: 1,
-    samples: 1,
-    sampling_rate: 1,
-  };
-}
+const row = (tag: string, id: number, srcIp: string) => flowRow(tag, { srcPort: id, srcIp });
 
 /** ids 0..total-1, the ones in `bad` with an address the store refuses */
 const flowRows = (tag: string, total: number, bad: readonly number[]) =>
   Array.from({ length: total }, (_, id) =>
-    flowRow(tag, id, bad.includes(id) ? `not-an-address-${id}` : '::ffff:10.0.0.1'),
+    row(tag, id, bad.includes(id) ? `not-an-address-${id}` : '::ffff:10.0.0.1'),
   );
 
 /** The tag's stored flows are exactly the ids 0..total-1 but `bad`, each once. */

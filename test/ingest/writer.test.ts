@@ -32,7 +32,8 @@ import { openStore, type Store } from '../../ingest/store.js';
 import { BatchWriter, WriterClosedError, type WriterOptions } from '../../ingest/writer.js';
 import { type ClickHouseServer, startClickHouseServer } from '../helpers/clickhouse-server.js';
 import { type Faults, sleep, until, faultStore as wrapFaults } from './fixtures/fault-store.js';
-import { NOW, vfRow } from './fixtures/vf-rows.mjs';
+import { vfRow } from './fixtures/vf-rows.mjs';
+import { flowRow } from './rows.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD = join(ROOT, 'test', 'ingest', 'fixtures', 'writer-child.mjs');
@@ -42,39 +43,7 @@ const freshDir = () => join(root, `w${++n}`);
 
 let store: Store;
 
-function flowRow(tag: string, id: number, srcIp: string): RowOf<typeof flows> {
-  return {
-    window_start: NOW - (NOW % 60),
-    window_seconds: 60,
-    observation: tag,
-    vlan: 100,
-    vni: -1,
-    src_mac: 0x020000000001,
-    dst_mac: 0x020000000002,
-    src_ip: srcIp,
-    dst_ip: '::ffff:10.0.0.2',
-    src_port: 40000 + id,
-    dst_port: 443,
-    protocol: 6,
-    tcp_flags: 0x18,
-    src_namespace: 'a',
-    src_pod: 'a-1',
-    src_node: 'n1',
-    src_interface: 'eth0',
-    src_network: 'l2',
-    src_tier: 'gold',
-    dst_namespace: 'b',
-    dst_pod: 'b-1',
-    dst_node: 'n2',
-    dst_interface: 'eth0',
-    dst_network: 'l2',
-    dst_tier: 'gold',
-    bytes: 1500,
-    packets: 1,
-    samples: 1,
-    sampling_rate: 1,
-  };
-}
+const row = (tag: string, id: number, srcIp: string) => flowRow(tag, { srcPort: 40000 + id, srcIp });
 
 /** vf_counters rows from..to-1 as one pre-built batch: Arrow, or TSV lines. */
 function vfBatch(
@@ -388,9 +357,9 @@ describe('BatchWriter on embedded chDB', () => {
   it('a batch the store refuses as bad data is set aside in the quarantine and counted, and does not block what follows', async () => {
     const logs: string[] = [];
     const w = await open({ store, table: flows, maxAgeMs: 60_000 }, logs);
-    w.write(flowRow('rejected', 0, 'not-an-address'));
+    w.write(row('rejected', 0, 'not-an-address'));
     await w.flush();
-    for (let i = 1; i <= 10; i++) w.write(flowRow('rejected', i, '::ffff:10.0.0.1'));
+    for (let i = 1; i <= 10; i++) w.write(row('rejected', i, '::ffff:10.0.0.1'));
     await w.drain();
     expect(w.stats()).toMatchObject({ accepted: 11, written: 10, dropped: 1, spooled: 0, spooling: false });
     expect(
@@ -524,8 +493,8 @@ describe('BatchWriter on embedded chDB', () => {
 
     // a batch of another table (other columns): refused, its rows counted as dropped
     const other = new ArrowBatchBuilder(flows);
-    other.add(flowRow(tag, 0, '::ffff:10.0.0.1'));
-    other.add(flowRow(tag, 1, '::ffff:10.0.0.1'));
+    other.add(row(tag, 0, '::ffff:10.0.0.1'));
+    other.add(row(tag, 1, '::ffff:10.0.0.1'));
     expect(() => w.writeEncoded(other.finish())).toThrow(/writeEncoded takes a vf_counters batch/);
     const shuffled = vfBatch(tag, 0, 3);
     expect(() => w.writeEncoded({ ...shuffled, columns: [...shuffled.columns].reverse() })).toThrow(
