@@ -96,7 +96,7 @@ export const alertSettingsSchema = z
     nodeCapacityBps: z.number().gt(0).default(DEMO_CAPACITY_BPS),
     /** saturated: a node's VF traffic above this share of its capacity */
     nodeSaturationRatio: ratio(0.9),
-    /** collection broken: sFlow sample loss above this share */
+    /** collection broken: sFlow sample loss, or a live capture's kernel drops, above this share */
     sampleLossRatio: ratio(0.01),
     /** collection broken: packets no side of which is attributed, above this share */
     unattributedRatio: ratio(0.05),

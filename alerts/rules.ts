@@ -10,6 +10,7 @@
  * its series (stale) the moment it is gone.
  */
 import {
+  CAPTURE_METRICS,
   COLLECTOR_METRICS,
   FLOW_METRICS,
   SFLOW_METRICS,
@@ -290,6 +291,11 @@ export function buildRules(model: TierModel): RuleGroup[] {
 
   const lost = sumBy(['agent'], rate(SFLOW_METRICS.lostSamples.name, 300));
   const received = sumBy(['agent'], rate(SFLOW_METRICS.flowSamples.name, 300));
+  // a live capture's loss: packets its kernel buffer had no room for, of those it saw; per
+  // scrape target, since interface names repeat from node to node
+  const capture = ['instance', 'interface'];
+  const kernelDrops = sumBy(capture, rate(CAPTURE_METRICS.dropped.name, 300, { reason: 'kernel' }));
+  const captured = sumBy(capture, rate(CAPTURE_METRICS.packets.name, 300));
   const broken = (
     problem: string,
     expr: Expr,
@@ -326,6 +332,12 @@ export function buildRules(model: TierModel): RuleGroup[] {
       gt(div(lost, add(lost, received)), a.sampleLossRatio),
       fors.collectionBroken,
       `sFlow agent {{ $labels.agent }}: {{ $value | humanizePercentage }} of its flow samples are lost (more than ${pct(a.sampleLossRatio)}).`,
+    ),
+    broken(
+      'capture_kernel_drops',
+      gt(div(kernelDrops, add(kernelDrops, captured)), a.sampleLossRatio),
+      fors.collectionBroken,
+      `Live capture on {{ $labels.interface }}: the kernel dropped {{ $value | humanizePercentage }} of its packets (more than ${pct(a.sampleLossRatio)}) for want of buffer room; raise mirror.bufferMiB.`,
     ),
     broken(
       'store_spooling',

@@ -12,6 +12,10 @@ export function addDashboardsCommand(
     )
     .requiredOption('--out <dir>', 'output folder (dashboards/ and provisioning/ inside)')
     .option(
+      '--config <file>',
+      "the service config whose tiers: and alerts: the panels use, as podwire rules does (default: the demo's)",
+    )
+    .option(
       '--prometheus-uid <uid>',
       'uid of the Prometheus data source the dashboards default to',
       'podwire-prometheus',

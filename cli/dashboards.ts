@@ -4,10 +4,12 @@ import { checkUid } from '../dashboards/datasources.js';
 import { generate, LintError } from '../dashboards/generate.js';
 import { CLICKHOUSE_PASSWORD_ENV, clickhouseConnection } from '../dashboards/provisioning.js';
 import { checkDatabaseName } from '../dashboards/sql.js';
+import { loadAllConfig, parseAllConfig } from './all-config.js';
 import { ExitCode, parseDuration, UserError } from './errors.js';
 
 export interface DashboardsFlags {
   out: string;
+  config?: string;
   prometheusUid: string;
   clickhouseUid: string;
   prometheusUrl: string;
@@ -41,10 +43,17 @@ export async function dashboards(f: DashboardsFlags): Promise<void> {
   );
   const scrape = parseDuration(f.scrapeInterval, '--scrape-interval');
   if (!Number.isInteger(scrape)) throw new UserError('--scrape-interval: whole seconds');
+  // the tiers and alert settings the rules were generated from (podwire rules --config)
+  const cfg = f.config === undefined ? parseAllConfig({}) : await loadAllConfig(f.config);
   try {
     const { files, panels } = await generate({
       out: f.out,
-      dashboards: { ...DEFAULT_DASHBOARDS_OPTIONS, uids, database },
+      dashboards: {
+        ...DEFAULT_DASHBOARDS_OPTIONS,
+        uids,
+        database,
+        model: { tiers: cfg.tiers, alerts: cfg.alerts },
+      },
       provisioning: {
         prometheusUrl: f.prometheusUrl,
         scrapeIntervalSeconds: scrape,

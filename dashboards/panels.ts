@@ -130,7 +130,7 @@ export function limitLine(
   ]);
 }
 
-/** A dashed red line at `value` (a capacity), drawn from the panel's thresholds. */
+/** A dashed red line at `value` (a capacity, a threshold), drawn from the panel's thresholds. */
 export function capacityLine(p: timeseries.PanelBuilder, value: number): timeseries.PanelBuilder {
   return p
     .thresholds(thresholds('transparent', [[value, 'red']]))

@@ -1,6 +1,8 @@
 /**
  * Cluster overview: how much of each node's pod data plane (its SR-IOV VFs) is used, which
- * pods use it most, where the NIC's QoS scheduler drops, and the SLA alerts firing now.
+ * pods use it most, where the NIC's QoS scheduler drops, and the SLA alerts firing now. The
+ * rates are the SLA rules' recordings (alerts/rules.ts) and the capacity is the alerts'
+ * `nodeCapacityBps`, so the panels show what the saturation alert judges.
  */
 import {
   QueryVariableBuilder,
@@ -8,7 +10,7 @@ import {
   VariableSort,
 } from '@grafana/grafana-foundation-sdk/dashboard';
 import { dsRef } from '../datasources.js';
-import { type Matchers, rate, sel } from '../metrics.js';
+import { RuleMetrics, sel } from '../metrics.js';
 import {
   Board,
   barGaugePanel,
@@ -19,17 +21,13 @@ import {
   timeseriesPanel,
 } from '../panels.js';
 import { ALL_VALUE } from '../sql.js';
-import type { BoardOptions } from './options.js';
+import type { BoardOptions, ModelOptions } from './options.js';
 
 const NODE = { node: ['=~', '$node'] } as const;
 const PODS = { pod: ['!=', ''] } as const;
 const POD_LABELS = 'namespace, pod, node, tier';
 
-/** Bits per second of a VF byte counter, summed `by`. */
-const bitsBy = (metric: string, by: string, matchers: Matchers = NODE) =>
-  `(sum by (${by}) (${rate(metric, matchers)}) * 8)`;
-
-export function clusterOverview(o: BoardOptions & { nodeCapacityBps: number }) {
+export function clusterOverview(o: BoardOptions & ModelOptions) {
   const node = new QueryVariableBuilder('node')
     .label('Node')
     .datasource(dsRef('prometheus'))
@@ -42,7 +40,16 @@ export function clusterOverview(o: BoardOptions & { nodeCapacityBps: number }) {
     .allValue(ALL_VALUE)
     .current({ selected: true, text: 'All', value: '$__all' });
 
-  const capacity = o.nodeCapacityBps;
+  const a = o.model.alerts;
+  const capacity = a.nodeCapacityBps;
+  const rules = new RuleMetrics(o.model);
+  const R = rules.R;
+  const DIRECTIONS = [
+    ['transmit', R.nodeTransmitRate, R.vfTransmitRate],
+    ['receive', R.nodeReceiveRate, R.vfReceiveRate],
+  ] as const;
+  /** a node's VF traffic in one direction, bits per second */
+  const nodeBits = (record: string) => `${rules.sel(record, NODE)} * 8`;
   const board = new Board({
     uid: 'podwire-cluster',
     title: 'podwire / Cluster overview',
@@ -66,17 +73,14 @@ export function clusterOverview(o: BoardOptions & { nodeCapacityBps: number }) {
     4,
     4,
   );
-  for (const [dir, metric] of [
-    ['Transmit', 'podwire_vf_transmit_bytes_total'],
-    ['Receive', 'podwire_vf_receive_bytes_total'],
-  ] as const) {
+  for (const [dir, node] of DIRECTIONS) {
     board.panel(
       statPanel(
         {
-          title: `${dir}, all pods`,
-          description: `What every VF of the selected nodes ${dir === 'Transmit' ? 'sends' : 'receives'}, bits per second (VF counters).`,
+          title: `${dir[0]!.toUpperCase()}${dir.slice(1)}, all pods`,
+          description: `What every VF of the selected nodes ${dir === 'transmit' ? 'sends' : 'receives'}, bits per second (VF counters, ${node}).`,
         },
-        [prom(`sum(${rate(metric, NODE)}) * 8`, dir.toLowerCase(), { instant: true })],
+        [prom(`sum(${nodeBits(node)})`, dir, { instant: true })],
         { unit: 'bps', base: 'blue' },
       ),
       5,
@@ -90,7 +94,7 @@ export function clusterOverview(o: BoardOptions & { nodeCapacityBps: number }) {
         description:
           "Packets the NICs' QoS schedulers drop, per second, over the selected nodes: a pod above its maximum, or beyond its share under contention.",
       },
-      [prom(`sum(${rate('podwire_vf_qos_dropped_packets_total', NODE)})`, 'drops', { instant: true })],
+      [prom(`sum(${rules.sel(R.vfQosDropRate, NODE)})`, 'drops', { instant: true })],
       { unit: 'pps', thresholds: [[1, 'orange']] },
     ),
     5,
@@ -104,7 +108,7 @@ export function clusterOverview(o: BoardOptions & { nodeCapacityBps: number }) {
           'podwire SLA and collection alerts firing now in Prometheus (ALERTS, from the rules `podwire rules` generates); 0 when none.',
       },
       [
-        prom('count(ALERTS{alertstate="firing", alertname=~"Podwire.+"}) or vector(0)', 'firing', {
+        prom(`count(${rules.alerts({ alertstate: 'firing' })}) or vector(0)`, 'firing', {
           instant: true,
         }),
       ],
@@ -114,16 +118,13 @@ export function clusterOverview(o: BoardOptions & { nodeCapacityBps: number }) {
     4,
   );
 
-  for (const [dir, metric] of [
-    ['transmit', 'podwire_vf_transmit_bytes_total'],
-    ['receive', 'podwire_vf_receive_bytes_total'],
-  ] as const) {
+  for (const [dir, node] of DIRECTIONS) {
     const p = timeseriesPanel(
       {
         title: `Data plane use per node, ${dir}`,
-        description: `Each node's VF ${dir} traffic, bits per second, against its pod data-plane capacity (${capacity / 1e9} Gb/s per direction, the dashed line).`,
+        description: `Each node's VF ${dir} traffic, bits per second (${node}), against its pod data-plane capacity (${capacity / 1e9} Gb/s per direction, the dashed line).`,
       },
-      [prom(bitsBy(metric, 'node'), '{{node}}')],
+      [prom(nodeBits(node), '{{node}}')],
       { unit: 'bps', min: 0 },
     );
     capacityLine(p, capacity);
@@ -133,11 +134,11 @@ export function clusterOverview(o: BoardOptions & { nodeCapacityBps: number }) {
     barGaugePanel(
       {
         title: 'Data plane use per node, now',
-        description: `Each node's busier direction (transmit or receive) as a share of its pod data-plane capacity (${capacity / 1e9} Gb/s).`,
+        description: `Each node's busier direction (transmit or receive) as a share of its pod data-plane capacity (${capacity / 1e9} Gb/s); red above ${Math.round(a.nodeSaturationRatio * 100)} %, where the saturation alert starts counting.`,
       },
       [
         prom(
-          `max by (node) (label_replace(${bitsBy('podwire_vf_transmit_bytes_total', 'node')}, "direction", "transmit", "", "") or label_replace(${bitsBy('podwire_vf_receive_bytes_total', 'node')}, "direction", "receive", "", "")) / ${capacity}`,
+          `max by (node) (label_replace(${nodeBits(R.nodeTransmitRate)}, "direction", "transmit", "", "") or label_replace(${nodeBits(R.nodeReceiveRate)}, "direction", "receive", "", "")) / ${capacity}`,
           '{{node}}',
           { instant: true },
         ),
@@ -147,8 +148,8 @@ export function clusterOverview(o: BoardOptions & { nodeCapacityBps: number }) {
         min: 0,
         max: 1,
         thresholds: [
-          [0.75, 'orange'],
-          [0.9, 'red'],
+          [Math.min(0.75, a.nodeSaturationRatio), 'orange'],
+          [a.nodeSaturationRatio, 'red'],
         ],
       },
     ),
@@ -185,7 +186,7 @@ export function clusterOverview(o: BoardOptions & { nodeCapacityBps: number }) {
         title: 'QoS drops per node',
         description: "Packets each node's QoS scheduler drops, per second.",
       },
-      [prom(`sum by (node) (${rate('podwire_vf_qos_dropped_packets_total', NODE)})`, '{{node}}')],
+      [prom(`sum by (node) (${rules.sel(R.vfQosDropRate, NODE)})`, '{{node}}')],
       { unit: 'pps', min: 0 },
     ),
     8,
@@ -193,18 +194,15 @@ export function clusterOverview(o: BoardOptions & { nodeCapacityBps: number }) {
   );
 
   board.row('Top pods');
-  for (const [dir, metric] of [
-    ['transmit', 'podwire_vf_transmit_bytes_total'],
-    ['receive', 'podwire_vf_receive_bytes_total'],
-  ] as const) {
+  for (const [dir, , vf] of DIRECTIONS) {
     board.panel(
       tablePanel(
         {
           title: `Top pods by ${dir}`,
-          description: `The ten pods whose VFs ${dir === 'transmit' ? 'send' : 'receive'} most now, bits per second.`,
+          description: `The ten pods whose VFs ${dir === 'transmit' ? 'send' : 'receive'} most now, bits per second (${vf}).`,
         },
         [
-          prom(`topk(10, ${bitsBy(metric, POD_LABELS, { ...NODE, ...PODS })})`, '', {
+          prom(`topk(10, sum by (${POD_LABELS}) (${rules.sel(vf, { ...NODE, ...PODS })}) * 8)`, '', {
             instant: true,
             table: true,
           }),
@@ -224,7 +222,7 @@ export function clusterOverview(o: BoardOptions & { nodeCapacityBps: number }) {
         description:
           'podwire alerts pending or firing in Prometheus now, with their labels (pod, tier, node…). The runbook of each is in alerts/README.md.',
       },
-      [prom('ALERTS{alertname=~"Podwire.+"}', '', { instant: true, table: true })],
+      [prom(rules.alerts(), '', { instant: true, table: true })],
       { hide: ['Time', 'Value', '__name__'] },
     ),
     24,

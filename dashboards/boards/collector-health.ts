@@ -5,9 +5,9 @@
  */
 import { flows_1m } from '../../ingest/schema.js';
 import { rate, sel } from '../metrics.js';
-import { Board, prom, sql, statPanel, timeseriesPanel } from '../panels.js';
+import { Board, capacityLine, prom, sql, statPanel, timeseriesPanel } from '../panels.js';
 import { bucket, sqlTable } from '../sql.js';
-import type { BoardOptions } from './options.js';
+import type { BoardOptions, ModelOptions } from './options.js';
 
 /** Share of flow bytes per bucket with neither side attributed, and with one side only. */
 function unattributedSql(database: string): string {
@@ -23,7 +23,7 @@ GROUP BY t
 ORDER BY t`;
 }
 
-export function collectorHealth(o: BoardOptions) {
+export function collectorHealth(o: BoardOptions & ModelOptions) {
   const board = new Board({
     uid: 'podwire-health',
     title: 'podwire / Collector health',
@@ -300,7 +300,7 @@ export function collectorHealth(o: BoardOptions) {
       [prom(`sum by (table) (${sel('podwire_ingest_spool_bytes')})`, '{{table}}')],
       { unit: 'bytes', min: 0 },
     ),
-    8,
+    6,
     7,
   );
   board.panel(
@@ -317,20 +317,36 @@ export function collectorHealth(o: BoardOptions) {
       ],
       { unit: 's', min: 0 },
     ),
-    8,
+    6,
     7,
   );
+  const unattributed = o.model.alerts.unattributedRatio;
+  const share = timeseriesPanel(
+    {
+      title: 'Unattributed packets',
+      description: `Share of the packets (or sFlow samples) handed to attribution of which neither side belongs to a known endpoint, per podwire instance; above ${Math.round(unattributed * 1000) / 10} % (the dashed line) for long, the collection-broken alert fires (unattributed_traffic): the inventory misses endpoints.`,
+    },
+    [
+      prom(
+        `sum by (instance) (${rate('podwire_flow_unattributed_packets_total')}) / sum by (instance) (${rate('podwire_flow_packets_total')})`,
+        '{{instance}}',
+      ),
+    ],
+    { unit: 'percentunit', min: 0 },
+  );
+  capacityLine(share, unattributed);
+  board.panel(share, 6, 7);
   board.panel(
     timeseriesPanel(
       {
-        title: 'Unattributed traffic',
+        title: 'Unattributed flow bytes',
         description:
           'Share of flow bytes (from the store, per minute or more) whose sender and receiver were both unknown, and whose one side only was: a stale inventory, or traffic of no pod.',
       },
       [sql(unattributedSql(o.database), 'timeseries')],
       { unit: 'percentunit', min: 0 },
     ),
-    8,
+    6,
     7,
   );
 

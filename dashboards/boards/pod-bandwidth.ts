@@ -13,7 +13,7 @@ import { dsRef } from '../datasources.js';
 import { rate, sel } from '../metrics.js';
 import { Board, limitLine, prom, sql, statPanel, tablePanel, timeseriesPanel } from '../panels.js';
 import { bucket, sqlTable, sqlVar } from '../sql.js';
-import type { BoardOptions } from './options.js';
+import type { BoardOptions, ModelOptions } from './options.js';
 
 const POD = { namespace: '$namespace', pod: '$pod' } as const;
 
@@ -86,7 +86,8 @@ GROUP BY t
 ORDER BY t`;
 }
 
-export function podBandwidth(o: BoardOptions) {
+export function podBandwidth(o: BoardOptions & ModelOptions) {
+  const ceiling = o.model.alerts.ceilingRatio;
   const board = new Board({
     uid: 'podwire-pod',
     title: 'podwire / Pod bandwidth',
@@ -137,7 +138,7 @@ export function podBandwidth(o: BoardOptions) {
     statPanel(
       {
         title: 'Use of the maximum',
-        description: 'Transmit now as a share of the allowed maximum: near 100 % the NIC throttles the pod.',
+        description: `Transmit now as a share of the allowed maximum: near 100 % the NIC throttles the pod (red from ${Math.round(ceiling * 1000) / 10} %, the at-ceiling alert's threshold).`,
       },
       [
         prom(
@@ -149,8 +150,8 @@ export function podBandwidth(o: BoardOptions) {
       {
         unit: 'percentunit',
         thresholds: [
-          [0.8, 'orange'],
-          [0.95, 'red'],
+          [Math.min(0.8, ceiling), 'orange'],
+          [ceiling, 'red'],
         ],
       },
     ),

@@ -79,14 +79,15 @@ function vfSeries(v: Vf, s: { tx: Sample[]; qos: Sample[]; min?: Sample[]; max?:
   return out;
 }
 
-function rule(model: TierModel, name: string, severity?: string): AlertingRule {
+/** The rule of that name whose labels (severity, problem…) the alert's labels all carry. */
+function rule(model: TierModel, name: string, l: Record<string, string>): AlertingRule {
   const r = buildRules(model)
     .flatMap((g) => g.rules)
     .find(
       (x): x is AlertingRule =>
-        isAlert(x) && x.alert === name && (!severity || x.labels.severity === severity),
+        isAlert(x) && x.alert === name && Object.entries(x.labels).every(([k, v]) => l[k] === v),
     );
-  if (!r) throw new Error(`no rule ${name}`);
+  if (!r) throw new Error(`no rule ${name} with labels ${JSON.stringify(l)}`);
   return r;
 }
 
@@ -97,7 +98,7 @@ export function firing(
   l: Record<string, string>,
   value: number,
 ): ExpectedAlert {
-  const r = rule(model, name, l.severity);
+  const r = rule(model, name, l);
   const exprLabels = Object.fromEntries(Object.entries(l).filter(([k]) => !(k in r.labels)));
   const annotations = Object.fromEntries(
     Object.entries(r.annotations).map(([k, t]) => [k, expand(t, exprLabels, value)]),
@@ -256,5 +257,63 @@ export function budgetBurn(): TestGroup {
   };
 }
 
+export function captureKernelDrops(): TestGroup {
+  const target = { instance: '127.0.0.1:9742', job: 'podwire' };
+  const capture = (
+    iface: string,
+    perSecond: { read: number; kernel: number; nic?: number },
+  ): InputSeries[] => [
+    {
+      metric: 'podwire_capture_packets_total',
+      labels: { ...target, interface: iface },
+      values: counter(perSecond.read),
+    },
+    {
+      metric: 'podwire_capture_dropped_packets_total',
+      labels: { ...target, interface: iface, reason: 'kernel' },
+      values: counter(perSecond.kernel),
+    },
+    {
+      metric: 'podwire_capture_dropped_packets_total',
+      labels: { ...target, interface: iface, reason: 'interface' },
+      values: counter(perSecond.nic ?? 0),
+    },
+  ];
+  const l = {
+    severity: 'warning',
+    problem: 'capture_kernel_drops',
+    instance: target.instance,
+    interface: 'mirror0',
+  };
+  const broken = firing(model, ALERTS.collectionBroken, l, 0.02);
+  return {
+    name: "a live capture's kernel drops above the loss threshold break collection after its for; below it, or dropped by the interface, never",
+    scrapeSeconds: STEP,
+    input: [
+      // 2 % of what reached the capture dropped by the kernel
+      ...capture('mirror0', { read: 980, kernel: 20 }),
+      // 0.5 %: under the 1 % threshold
+      ...capture('mirror1', { read: 995, kernel: 5 }),
+      // the interface drops a lot before any capture sees it: not the capture's loss
+      ...capture('mirror2', { read: 1000, kernel: 0, nic: 500 }),
+    ],
+    // pending from the first rate (15 s): firing 5 minutes later and not a scrape before
+    checks: [
+      none(5 * 60, ALERTS.collectionBroken),
+      { at: 5 * 60 + 15, alertname: ALERTS.collectionBroken, alerts: [broken] },
+      { at: END, alertname: ALERTS.collectionBroken, alerts: [broken] },
+    ],
+  };
+}
+
 /** Every scenario, for the tests that run them all. */
-export const SCENARIOS = [breachBoundaries, ceiling, restart, reset, firstWindow, handOver, budgetBurn];
+export const SCENARIOS = [
+  breachBoundaries,
+  ceiling,
+  restart,
+  reset,
+  firstWindow,
+  handOver,
+  budgetBurn,
+  captureKernelDrops,
+];

@@ -215,7 +215,7 @@ describe('podwire all (demo agent, demo SmartNIC, demo mirror — stand-ins for 
     sock.close();
     await new Promise((r) => setTimeout(r, 3500));
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    // the registry is rendered at each collection: every second here
+    // the sFlow families are read when /metrics is scraped (at most a second old), not at a collection
     expect(metrics).toMatch(/^podwire_sflow_datagrams_total\{agent="10\.0\.0\.1"\} \d+/m);
     expect(metrics).toMatch(/^podwire_sflow_lost_datagrams_total\{agent="10\.0\.0\.1"\} 0$/m);
     run.child.kill('SIGTERM');

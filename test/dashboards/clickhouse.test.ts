@@ -2,11 +2,14 @@
  * Every ClickHouse panel and variable of the dashboards, its variables substituted and the
  * plugin's macros expanded as Grafana would send it (no Grafana here: the expansion is
  * dashboards/clickhouse-macros.ts), runs on embedded chDB against the store of a real demo
- * run (`podwire all --duration` on demo defaults) and returns rows. The packet trace filters
+ * run (`podwire all --duration` on demo defaults, but for short SLA timings — a NIC
+ * collection every 2 s, a 10 s rate window and `for` — so the noisy neighbour's victims are
+ * paged and stored in sla_events within the run) and returns rows. The packet trace filters
  * are each tried with a value from the store and must return only matching samples; a
  * hostile value cannot leave the string it is substituted in.
  */
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { percentEncode } from '../../dashboards/grafana-vars.js';
@@ -29,11 +32,30 @@ beforeAll(async () => {
   await ensureBuilt();
   tmp = await tempDir('podwire-dash-ch-');
   const dataDir = join(tmp.dir, 'data');
+  const config = join(tmp.dir, 'podwire.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      nic: { intervalSeconds: 2 },
+      alerts: {
+        rateWindowSeconds: 10,
+        forSeconds: {
+          guaranteeBreached: 10,
+          atCeiling: 10,
+          nodeSaturated: 10,
+          collectionBroken: 60,
+          unattributedTraffic: 60,
+        },
+      },
+    }),
+  );
   const child = spawn(
     process.execPath,
     [
       BIN,
       'all',
+      '--config',
+      config,
       '--data-dir',
       dataDir,
       '--listen',
@@ -144,6 +166,32 @@ describe('ClickHouse panels on chDB, a demo run’s store (no Grafana: the plugi
       expect(new Set(out.map((r) => r.tier))).toEqual(new Set([tier]));
     }
     expect(await rows(render(perPod, { tier: 'best-effort' }))).toEqual([]);
+  });
+
+  it('the SLA events table lists the noisy neighbour’s victims with their minimum, delivered rate and drops', async () => {
+    const q = queries.find((x) => x.dashboard === 'podwire-tiers' && x.panel === 'SLA events')!;
+    type Row = Record<string, string | number>;
+    const out = await rows<Row>(render(q, await defaults(q.dashboard)));
+    const breaches = out.filter((r) => r.rule === 'PodwireGuaranteeBreached' && r.state === 'firing');
+    expect(breaches.length, JSON.stringify(out.slice(0, 5))).toBeGreaterThan(0);
+    for (const r of breaches) {
+      expect(r.pod).not.toBe('');
+      expect(r.node).not.toBe('');
+      expect(['high', 'standard']).toContain(r.tier);
+      // below 95 % of its minimum while the NIC dropped its traffic
+      expect(Number(r.delivered_rate)).toBeLessThan(0.95 * Number(r.min_rate));
+      expect(Number(r.drop_rate)).toBeGreaterThan(0);
+      // fired after its `for`: its condition began earlier
+      const at = (v: string | number) => Date.parse(String(v));
+      expect(at(r.started)).toBeLessThan(at(r.time));
+    }
+    // one node's data plane is flooded: its pods are the victims
+    expect(new Set(breaches.map((r) => r.node)).size).toBe(1);
+    // the tier filter keeps that tier's events only
+    const tier = String(breaches[0]!.tier);
+    const narrowed = await rows<Row>(render(q, { tier }));
+    expect(narrowed.length).toBeGreaterThan(0);
+    expect(new Set(narrowed.map((r) => r.tier))).toEqual(new Set([tier]));
   });
 
   describe('packet trace filters', () => {

@@ -5,7 +5,7 @@
  * here to load them: they are read as Grafana's provisioning would read them).
  */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the environment reference Grafana expands
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,6 +130,81 @@ describe('podwire dashboards (stand-in for Grafana: its provisioning files parse
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(out, 'provisioning/datasources'))).toBe(false);
     expect(existsSync(join(out, 'provisioning/dashboards/podwire.yaml'))).toBe(true);
+  });
+
+  /** The `podwire:` names the dashboards read, and those the rule file records. */
+  const recordings = (dir: string, rulesDir: string) => {
+    const queried = new Set(
+      boards(dir).flatMap((d) =>
+        (d.panels ?? []).flatMap((p) =>
+          (p.targets ?? []).flatMap((t) => String(t.expr ?? '').match(/podwire:[\w:]+/g) ?? []),
+        ),
+      ),
+    );
+    const rules = read(join(rulesDir, 'podwire-rules.yml'));
+    const recorded = new Set([...rules.matchAll(/^\s+- record: (\S+)$/gm)].map((m) => m[1]!));
+    const alerts = new Set([...rules.matchAll(/^\s+- alert: (\S+)$/gm)].map((m) => m[1]!));
+    return { queried, recorded, alerts };
+  };
+
+  it('reads only recording rules and alerts that podwire rules generates (the default tiers)', async () => {
+    const out = join(tmp.dir, 'names');
+    const rulesDir = join(tmp.dir, 'names-rules');
+    expect((await podwire(['dashboards', '--out', out])).code).toBe(0);
+    expect((await podwire(['rules', '--out', rulesDir])).code).toBe(0);
+    const { queried, recorded, alerts } = recordings(out, rulesDir);
+    expect(queried.size).toBeGreaterThan(10);
+    for (const name of queried) expect(recorded, name).toContain(name);
+    const all = readdirSync(join(out, 'dashboards'))
+      .map((f) => read(join(out, 'dashboards', f)))
+      .join('\n');
+    const filter = /alertname=~\\"([^"\\]+)\\"/.exec(all)![1]!;
+    expect(new Set(filter.split('|'))).toEqual(alerts);
+  });
+
+  it("--config: a user's tiers, capacity and rate window, as podwire rules --config uses them", async () => {
+    const config = join(tmp.dir, 'podwire.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        tiers: [
+          { name: 'gold', min: 5e9, max: 10e9, objective: 99.99 },
+          { name: 'bronze', min: 0, max: 1e9 },
+        ],
+        alerts: { nodeCapacityBps: 40e9, rateWindowSeconds: 30, unattributedRatio: 0.02 },
+      }),
+    );
+    const out = join(tmp.dir, 'config');
+    const rulesDir = join(tmp.dir, 'config-rules');
+    const r = await podwire(['dashboards', '--out', out, '--config', config]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await podwire(['rules', '--config', config, '--out', rulesDir])).code).toBe(0);
+    const { queried, recorded } = recordings(out, rulesDir);
+    expect(queried).toContain('podwire:vf_transmit_bytes:rate30s');
+    expect(queried).not.toContain('podwire:vf_transmit_bytes:rate1m');
+    for (const name of queried) expect(recorded, name).toContain(name);
+    const byUid = new Map(boards(out).map((d) => [d.uid, JSON.stringify(d)]));
+    // the node capacity: the dashed line and the share of it
+    expect(byUid.get('podwire-cluster')).toContain('/ 40000000000');
+    expect(byUid.get('podwire-cluster')).toContain('"value":40000000000');
+    expect(byUid.get('podwire-cluster')).not.toContain('20000000000');
+    // the tiers' objectives: gold's budget, none for the demo's tiers
+    const tiers = byUid.get('podwire-tiers')!;
+    expect(tiers).toContain("transform(tier_name, ['gold'], [0.9999], nan)");
+    expect(tiers).not.toMatch(/'high'|'standard'/);
+    // the unattributed-traffic threshold
+    expect(byUid.get('podwire-health')).toContain('"value":0.02');
+    const ds = yaml.load(read(join(out, 'provisioning/datasources/podwire.yaml'))) as Datasources;
+    expect(lintDashboards(boards(out), ds.datasources)).toEqual([]);
+  });
+
+  it('--config: a bad config is refused with the field at fault', async () => {
+    const config = join(tmp.dir, 'bad.json');
+    writeFileSync(config, JSON.stringify({ tiers: [{ name: 'gold', min: 5e9, max: 1e9 }] }));
+    const r = await podwire(['dashboards', '--out', join(tmp.dir, 'bad-config'), '--config', config]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/tiers\.0: max must be 0 \(unlimited\) or at least min/);
+    expect(existsSync(join(tmp.dir, 'bad-config'))).toBe(false);
   });
 
   it.each([

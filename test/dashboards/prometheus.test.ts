@@ -2,22 +2,28 @@
  * Every PromQL expression of the dashboards — panel targets and query variables — runs on a
  * real Prometheus (Debian's) scraping the real exporter: `podwire all` on demo defaults (the
  * demo SmartNIC, agent and mirror), and a second `podwire all` taking sFlow (the pmacct export
- * of test/fixtures/sflow replayed to it), so the sFlow panels have their series. Each query is
- * sent as Grafana's Prometheus data source would send it (no Grafana here): variables at their
- * defaults, resolved by their own label_values queries; `$__rate_interval`, `$__interval` and
- * `$__range` from the time range and the provisioned scrape interval; range queries for graphs,
- * instant queries for stats and tables. Each must return data.
+ * of test/fixtures/sflow replayed to it), so the sFlow panels have their series. Prometheus
+ * loads the rule file `podwire rules` generates for the same tiers and settings the
+ * dashboards are built for, so the recording rules the panels read have series, and the demo's
+ * noisy neighbour puts podwire alerts in ALERTS. Each query is sent as Grafana's Prometheus
+ * data source would send it (no Grafana here): variables at their defaults, resolved by their
+ * own label_values queries; `$__rate_interval`, `$__interval` and `$__range` from the time
+ * range and the provisioned scrape interval; range queries for graphs, instant queries for
+ * stats and tables. Each must return data.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RULE_FILE } from '../../alerts/rule-file.js';
+import { ALERTS, RECORDED } from '../../alerts/rules.js';
 import { readSflowCapture } from '../../collector/sflow/replay.js';
+import { DEFAULT_DASHBOARDS_OPTIONS } from '../../dashboards/boards/index.js';
 import { DATASOURCES } from '../../dashboards/datasources.js';
 import { interpolate } from '../../dashboards/grafana-vars.js';
 import type { DashboardJson } from '../../dashboards/lint.js';
-import { BIN, ensureBuilt, ROOT, tempDir } from '../cli/helpers.js';
+import { BIN, ensureBuilt, podwire, ROOT, tempDir } from '../cli/helpers.js';
 import { type Prometheus, startPrometheus } from '../exporter/prometheus-server.js';
 import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
 import {
@@ -31,9 +37,6 @@ import {
 
 /** What the provisioned Prometheus data source says podwire is scraped at (timeInterval). */
 const GRAFANA_SCRAPE_MS = 15_000;
-
-/** Queries that answer only while a podwire alert is pending or firing (they need the rules loaded). */
-const NEEDS_ALERTS = (q: PanelQuery) => /^ALERTS\{/.test(q.text);
 
 let tmp: { dir: string; remove: () => Promise<void> };
 const children: ChildProcess[] = [];
@@ -89,9 +92,16 @@ beforeAll(async () => {
     }),
   );
   const sflow = startAll(['--config', cfg]);
+  // the rules for the tiers and settings the dashboards are built for (the defaults), as a user generates them
+  const rules = await podwire(['rules', '--out', join(tmp.dir, 'rules')]);
+  expect(rules.code, rules.stderr).toBe(0);
   await waitListening(`http://127.0.0.1:${demoPort}`, demo.stderr);
   await waitListening(`http://127.0.0.1:${sflowHttp}`, sflow.stderr);
-  prom = await startPrometheus({ targets: [`127.0.0.1:${demoPort}`, `127.0.0.1:${sflowHttp}`] });
+  prom = await startPrometheus({
+    targets: [`127.0.0.1:${demoPort}`, `127.0.0.1:${sflowHttp}`],
+    ruleFiles: [readFileSync(join(tmp.dir, 'rules', RULE_FILE), 'utf8')],
+    evaluationIntervalSeconds: 1,
+  });
   startedMs = Date.now();
   const sock = createSocket('udp4');
   for (const d of await readSflowCapture(join(ROOT, 'test/fixtures/sflow/pmacct-export.pcap'))) {
@@ -104,7 +114,14 @@ beforeAll(async () => {
     (r) => r.length > 0,
     90_000,
   );
-}, 240_000);
+  // the SLI judges a VF once it has been scraped for longer than the rate window (a minute),
+  // and the noisy neighbour's victims are pending by then
+  await prom.waitFor(
+    `sum(${RECORDED.tierGuaranteed}) > 0 and on() count(ALERTS{alertname="${ALERTS.guaranteeBreached}"}) > 0`,
+    (r) => r.length > 0,
+    120_000,
+  );
+}, 330_000);
 
 afterAll(async () => {
   await prom?.stop();
@@ -197,26 +214,45 @@ describe('PromQL of every dashboard on a real Prometheus scraping the demo expor
     expect(Object.values(vars).every((v) => v !== '')).toBe(true);
   });
 
-  it.each(
-    queries
-      .filter((q) => !NEEDS_ALERTS(q))
-      .map((q) => [`${q.dashboard} / ${q.panel} ${q.refId}`, q] as const),
-  )('%s returns data', async (_name, q) => {
-    const r = await run(q);
-    const values = numbers(r);
-    expect(values.length, JSON.stringify(r.data)).toBeGreaterThan(0);
-    expect(values.some((v) => Number.isFinite(v))).toBe(true);
-    if (q.unit === 'percentunit' || q.unit === 'bps' || q.unit === 'pps') {
-      for (const v of values) if (Number.isFinite(v)) expect(v).toBeGreaterThanOrEqual(0);
-    }
-  });
-
-  it.each(queries.filter(NEEDS_ALERTS).map((q) => [`${q.dashboard} / ${q.panel} ${q.refId}`, q] as const))(
-    '%s runs (data only while a podwire alert is pending or firing: no rules are loaded here)',
+  it.each(queries.map((q) => [`${q.dashboard} / ${q.panel} ${q.refId}`, q] as const))(
+    '%s returns data',
     async (_name, q) => {
-      await run(q);
+      const r = await run(q);
+      const values = numbers(r);
+      expect(values.length, JSON.stringify(r.data)).toBeGreaterThan(0);
+      expect(values.some((v) => Number.isFinite(v))).toBe(true);
+      // a share, a rate: never negative — but an error budget, which goes below 0 once overspent
+      const signed = /error budget/i.test(q.panel);
+      if ((q.unit === 'percentunit' && !signed) || q.unit === 'bps' || q.unit === 'pps') {
+        for (const v of values) if (Number.isFinite(v)) expect(v).toBeGreaterThanOrEqual(0);
+      }
     },
   );
+
+  it('the error budget left is shown for each tier with an objective, and for no other', async () => {
+    const q = queries.find(
+      (x) => x.dashboard === 'podwire-tiers' && x.panel === 'Error budget remaining per tier',
+    )!;
+    const r = await run(q);
+    const tiers = (r.data?.result ?? []).map((s) => s.metric.tier).sort();
+    const objectives = DEFAULT_DASHBOARDS_OPTIONS.model.tiers.filter((t) => t.objective !== undefined);
+    expect(tiers).toEqual(objectives.map((t) => t.name).sort());
+    expect(tiers).not.toContain('best-effort');
+  });
+
+  it('the active alerts table lists the noisy neighbour’s victims as the rules label them', async () => {
+    const q = queries.find((x) => x.dashboard === 'podwire-cluster' && x.panel === 'Active alerts')!;
+    const r = await run(q);
+    const breached = (r.data?.result ?? []).filter((s) => s.metric.alertname === ALERTS.guaranteeBreached);
+    expect(breached.length, JSON.stringify(r.data)).toBeGreaterThan(0);
+    for (const s of breached) {
+      expect(['pending', 'firing']).toContain(s.metric.alertstate);
+      expect(s.metric).toMatchObject({ severity: 'page' });
+      for (const l of ['namespace', 'pod', 'node', 'pf', 'vf', 'tier']) expect(s.metric[l], l).toBeTruthy();
+    }
+    // one node's data plane is flooded: its pods are the victims
+    expect(new Set(breached.map((s) => s.metric.node)).size).toBe(1);
+  });
 
   it('a pod’s use of its maximum is a share (0–1), not bits against bytes', async () => {
     const q = queries.find((x) => x.dashboard === 'podwire-pod' && x.panel === 'Use of the maximum')!;

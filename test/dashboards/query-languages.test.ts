@@ -2,10 +2,13 @@
  * What the dashboards' tests rely on to stand in for Grafana: the PromQL parser the lint
  * walks, Grafana's variable interpolation and interval arithmetic, and the ClickHouse
  * plugin's macro expansion (pkg/macros/macros.go: `$__timeFilter(col)` →
- * `col >= toDateTime(FROM) AND col <= toDateTime(TO)` in whole seconds, and so on).
+ * `col >= toDateTime(FROM) AND col <= toDateTime(TO)` in whole seconds, and so on); and the
+ * SLA rules' recordings and alerts as the dashboards look them up.
  */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Grafana's ${variable} syntax
 import { describe, expect, it } from 'vitest';
+import { alertSettingsSchema, DEFAULT_TIERS, defaultModel } from '../../alerts/model.js';
+import { ALERTS, VF_KEY } from '../../alerts/rules.js';
 import { expandMacros, MACRO_NAMES } from '../../dashboards/clickhouse-macros.js';
 import {
   interpolate,
@@ -16,6 +19,7 @@ import {
   roundInterval,
   variableRefs,
 } from '../../dashboards/grafana-vars.js';
+import { RuleMetrics } from '../../dashboards/metrics.js';
 import { type Node, PromQLSyntaxError, parsePromQL, walk } from '../../dashboards/promql.js';
 
 /** A compact rendering of the tree, to compare shapes. */
@@ -201,5 +205,59 @@ describe('ClickHouse plugin macros', () => {
     expect(() => expandMacros('WHERE $__timeFilter(a, b)', ctx)).toThrow(/expected 1 argument/);
     expect(() => expandMacros('WHERE $__timeFilter', ctx)).toThrow(/expected 1 argument/);
     expect(MACRO_NAMES.has('timeFilter')).toBe(true);
+  });
+});
+
+describe('the SLA rules as the dashboards query them (dashboards/metrics.ts)', () => {
+  const rules = new RuleMetrics(defaultModel());
+  const R = rules.R;
+  /** the labels a selector may match: each one tried alone */
+  const accepts = (record: string, label: string) => {
+    try {
+      rules.sel(record, { [label]: 'x' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const LABELS = [...VF_KEY, 'instance', 'job', 'interface', 'vlan'];
+
+  it('knows each recording by the labels its rule leaves: per VF, per node, per tier', () => {
+    for (const r of [R.vfTransmitRate, R.vfQosDropRate, R.vfMin, R.vfMax, R.vfBreached, R.vfAtCeiling]) {
+      expect(LABELS.filter((l) => accepts(r, l)).sort(), r).toEqual([...VF_KEY].sort());
+    }
+    for (const r of [R.nodeTransmitRate, R.nodeReceiveRate])
+      expect(LABELS.filter((l) => accepts(r, l))).toEqual(['node']);
+    // the objective's tier is a label the rule sets, not one an expression leaves
+    for (const r of [R.tierBreached, R.tierGuaranteed, R.tierObjective, R.tierBudgetRemaining])
+      expect(
+        LABELS.filter((l) => accepts(r, l)),
+        r,
+      ).toEqual(['tier']);
+  });
+
+  it('refuses a name the rules do not record, and a label a recording does not have', () => {
+    expect(() => rules.sel('podwire:vf_transmit_bytes:rate5m')).toThrow(/the rules record no/);
+    expect(() => rules.sel(R.nodeTransmitRate, { pod: 'web' })).toThrow(/has no label pod/);
+  });
+
+  it('names its recordings for the model’s rate window', () => {
+    const model = { tiers: DEFAULT_TIERS, alerts: alertSettingsSchema.parse({ rateWindowSeconds: 30 }) };
+    const r30 = new RuleMetrics(model);
+    expect(r30.R.vfTransmitRate).toBe('podwire:vf_transmit_bytes:rate30s');
+    expect(r30.sel(r30.R.vfTransmitRate, { pod: 'web' })).toBe(
+      'podwire:vf_transmit_bytes:rate30s{pod="web"}',
+    );
+    expect(() => r30.sel(R.vfTransmitRate)).toThrow(/the rules record no/);
+  });
+
+  it('selects ALERTS of the alerts the rules define, with the labels those alerts carry', () => {
+    expect(new Set(rules.alertNames)).toEqual(new Set(Object.values(ALERTS)));
+    const q = rules.alerts({ alertstate: 'firing', problem: ['!=', ''] });
+    expect(parsePromQL(q).type).toBe('vector');
+    expect(q).toMatch(/^ALERTS\{alertstate="firing", problem!="", alertname=~"[A-Za-z|]+"\}$/);
+    for (const l of ['severity', 'namespace', 'pod', 'tier', 'direction', 'problem', 'agent', 'interface'])
+      expect(() => rules.alerts({ [l]: 'x' }), l).not.toThrow();
+    expect(() => rules.alerts({ colour: 'red' })).toThrow(/has no label colour/);
   });
 });

@@ -412,6 +412,25 @@ describe('live capture at rate: podwire against a reference tcpdump on the same 
       `capture pm1: ${kernel.toLocaleString('en')} dropped by the kernel, ${ifDrops.toLocaleString('en')} by the interface`,
     );
     expect(all.stderr()).toMatch(/podwire: WARNING: capture on pm1 lost packets.*raise mirror\.bufferMiB/);
+    // the kernel's drops are a cause of collection-broken: the in-process evaluator (a round
+    // per NIC interval) holds it pending (its `for` is 5 minutes) for the capture's interface
+    expect(kernel / (kernel + packets)).toBeGreaterThan(0.01);
+    type Alerts = { alerts: { name: string; state: string; labels: Record<string, string> }[] };
+    const captureAlert = (a: Alerts) =>
+      a.alerts.filter(
+        (x) => x.name === 'PodwireCollectionBroken' && x.labels.problem === 'capture_kernel_drops',
+      );
+    let alerts: Alerts = { alerts: [] };
+    for (let i = 0; i < 50 && captureAlert(alerts).length === 0; i++) {
+      alerts = JSON.parse(await curl('/api/alerts')) as Alerts;
+      if (captureAlert(alerts).length === 0) await sleep(100);
+    }
+    expect(captureAlert(alerts), JSON.stringify(alerts)).toEqual([
+      expect.objectContaining({
+        state: 'pending',
+        labels: { severity: 'warning', problem: 'capture_kernel_drops', interface: 'pm1' },
+      }),
+    ]);
     expect(await interrupt(all), all.stderr()).toEqual({ code: 0, signal: null });
 
     // the pod-side mirror's untagged frames were attributed in VNI 5001
