@@ -214,7 +214,9 @@ describe('stop signals during the flush (real signals, real processes)', () => {
     // traffic, VF counters and packet samples for a while; then the store's disk stalls
     await new Promise((r) => setTimeout(r, 2500));
     disk.freeze();
-    await new Promise((r) => setTimeout(r, 300));
+    // more than a second: the mirror emits each second's traffic at once, so at least one
+    // batch of samples (and VF rows) meets the stalled disk before the signals
+    await new Promise((r) => setTimeout(r, 1500));
     const spooled = await threeSignals(p, 'SIGTERM');
     disk.thaw();
     expect(await p.exited, p.out.stderr).toEqual({ code: 3, signal: null });
