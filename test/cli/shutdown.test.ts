@@ -119,8 +119,6 @@ async function threeSignals(p: Proc, sig: NodeJS.Signals): Promise<number> {
   return Number(third[1]);
 }
 
-// a retention the fixtures' dates stay within whatever today's date (TTLs count from the traffic's time)
-const RETENTION = ['--retention', 'flows=3650'];
 /** a pcap with no packets (its global header only) */
 const EMPTY_PCAP = Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex');
 
@@ -138,7 +136,6 @@ describe('stop signals during the flush (real signals, real processes)', () => {
         '--store',
         '--data-dir',
         dataDir,
-        ...RETENTION,
       ],
       'pipe',
     );
@@ -174,7 +171,6 @@ describe('stop signals during the flush (real signals, real processes)', () => {
         '--store',
         '--data-dir',
         dataDir,
-        ...RETENTION,
       ],
       { timeoutMs: 60_000 },
     );

@@ -51,8 +51,6 @@ function flowsFromStdin(dataDir: string): Flows {
       '--store',
       '--data-dir',
       dataDir,
-      '--retention',
-      'flows=3650',
     ],
     { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
   );

@@ -148,11 +148,7 @@ describe('the flow sink under a fault-injected slow store (a wrapper of the real
   let store: Store;
   beforeAll(async () => {
     store = await openStore({ dataDir: join(root, 'ch') });
-    // rows dated 2027 (fixed), kept whatever today's date: TTLs count from the rows' own time
-    await migrate(store.client, {
-      database: store.database,
-      retention: { ...DEFAULT_RETENTION, flows: 3650 },
-    });
+    await migrate(store.client, { database: store.database, retention: DEFAULT_RETENTION });
   });
   afterAll(async () => {
     await store?.close();
