@@ -127,16 +127,7 @@ describe('stop signals during the flush (real signals, real processes)', () => {
     const dataDir = join(tmp.dir, 'flows');
     const disk = stallableStore(dataDir);
     const p = start(
-      [
-        'flows',
-        '--pcap',
-        '-',
-        '--inventory',
-        SAMPLE_INVENTORY,
-        '--store',
-        '--data-dir',
-        dataDir,
-      ],
+      ['flows', '--pcap', '-', '--inventory', SAMPLE_INVENTORY, '--store', '--data-dir', dataDir],
       'pipe',
     );
     const lock = join(dataDir, 'spool', 'flows', 'LOCK');
@@ -162,16 +153,7 @@ describe('stop signals during the flush (real signals, real processes)', () => {
     const emptyPcap = join(tmp.dir, 'empty.pcap');
     writeFileSync(emptyPcap, EMPTY_PCAP);
     const again = await podwire(
-      [
-        'flows',
-        '--pcap',
-        emptyPcap,
-        '--inventory',
-        SAMPLE_INVENTORY,
-        '--store',
-        '--data-dir',
-        dataDir,
-      ],
+      ['flows', '--pcap', emptyPcap, '--inventory', SAMPLE_INVENTORY, '--store', '--data-dir', dataDir],
       { timeoutMs: 60_000 },
     );
     expect(again.code, again.stderr).toBe(0);

@@ -41,17 +41,7 @@ function flowsFromStdin(dataDir: string): Flows {
   const child = spawn(
     process.execPath,
     // a retention the fixture's dates stay within whatever the date (TTLs count from the traffic's time)
-    [
-      BIN,
-      'flows',
-      '--pcap',
-      '-',
-      '--inventory',
-      SAMPLE_INVENTORY,
-      '--store',
-      '--data-dir',
-      dataDir,
-    ],
+    [BIN, 'flows', '--pcap', '-', '--inventory', SAMPLE_INVENTORY, '--store', '--data-dir', dataDir],
     { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   children.push(child);
