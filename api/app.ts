@@ -22,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
+import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
 import { storeAnswers } from '../ingest/api-queries.js';
 import { QueryError } from '../ingest/queries.js';
@@ -113,6 +114,9 @@ export function mountApi(app: Hono<any>, deps: ApiDeps): TokenAccess {
     const api = c.req.path.startsWith('/api/');
     if (api && (err instanceof BadRequest || err instanceof QueryError || err instanceof CursorError))
       return c.json({ error: err.message }, 400);
+    // hono's own refusals (a malformed JSON body): their status, in our shape
+    if (api && err instanceof HTTPException && err.status < 500)
+      return c.json({ error: `body: ${err.message}` }, err.status);
     if (api && err instanceof Forbidden) return c.json({ error: err.message }, 403);
     if (api && err instanceof NotFound) return c.json({ error: err.message }, 404);
     const requestId = randomUUID();
