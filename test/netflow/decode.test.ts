@@ -321,4 +321,3 @@ describe('NetFlow v9 and v5', () => {
     expect(c.done()[0]).toMatchObject({ packets: 300, bytes: 30_000, samplingRate: 100, samples: 3 });
   });
 });
-
