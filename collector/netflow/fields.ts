@@ -206,7 +206,9 @@ export function readRecord(
     }
     if (len > end - o) return -1;
     const k = kinds[i];
-    if (k !== Kind.SKIP) readField(b, o, len, k, r);
+    // a variable-length integer longer than 8 bytes is no counter podwire can keep exactly
+    if (k !== Kind.SKIP && (len <= 8 || k === Kind.FRAME_SECTION || k === Kind.IP_HEADER_SECTION))
+      readField(b, o, len, k, r);
     o += len;
   }
   return o;
