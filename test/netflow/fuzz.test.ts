@@ -108,44 +108,30 @@ function fuzzRun(datagrams: Buffer[]) {
   return { ...c, threw, threwAtEnd, badStatus, problems, aggregated };
 }
 
+/** A mutation writing `v` as a 16-bit word at `o`. */
+const w16 = (v: number, o: number) => (b: Buffer) => {
+  b.writeUInt16BE(v, o);
+  return b;
+};
+
 describe('every malformed reason is counted, never thrown', () => {
   const [ipfix, v9, v5] = corpus();
   // IPFIX: header 16; template set at 16 (id, length), first template record at 20
   const cases: [string, Buffer, (b: Buffer) => Buffer, number][] = [
     ['short datagram', ipfix, (b) => b.subarray(0, 3), Malformed.SHORT_DATAGRAM],
-    ['version 8', ipfix, (b) => (b.writeUInt16BE(8, 0), b), Malformed.BAD_VERSION],
-    [
-      'IPFIX message length past the datagram',
-      ipfix,
-      (b) => (b.writeUInt16BE(b.length + 1, 2), b),
-      Malformed.MESSAGE_LENGTH,
-    ],
-    [
-      'IPFIX message length under its header',
-      ipfix,
-      (b) => (b.writeUInt16BE(8, 2), b),
-      Malformed.MESSAGE_LENGTH,
-    ],
+    ['version 8', ipfix, w16(8, 0), Malformed.BAD_VERSION],
+    ['IPFIX message length past the datagram', ipfix, w16(ipfix.length + 1, 2), Malformed.MESSAGE_LENGTH],
+    ['IPFIX message length under its header', ipfix, w16(8, 2), Malformed.MESSAGE_LENGTH],
     ['IPFIX short header', ipfix, (b) => b.subarray(0, 12), Malformed.SHORT_DATAGRAM],
-    ['set length past the message', ipfix, (b) => (b.writeUInt16BE(4000, 18), b), Malformed.SET_LENGTH],
-    ['set length under 4', ipfix, (b) => (b.writeUInt16BE(2, 18), b), Malformed.SET_LENGTH],
-    ['template id under 256', ipfix, (b) => (b.writeUInt16BE(17, 20), b), Malformed.BAD_TEMPLATE],
-    ['template field of length 0', ipfix, (b) => (b.writeUInt16BE(0, 26), b), Malformed.BAD_TEMPLATE],
-    [
-      'template with more fields than the cap (512)',
-      ipfix,
-      (b) => (b.writeUInt16BE(600, 22), b),
-      Malformed.TEMPLATE_TOO_LONG,
-    ],
-    [
-      'template field count past the set',
-      ipfix,
-      (b) => (b.writeUInt16BE(100, 22), b),
-      Malformed.BAD_TEMPLATE,
-    ],
-    ['reserved set id', ipfix, (b) => (b.writeUInt16BE(100, 16), b), Malformed.RESERVED_SET],
-    ['v5 count past the datagram', v5, (b) => (b.writeUInt16BE(3, 2), b), Malformed.RECORD_COUNT],
-    ['v5 count above 30', v5, (b) => (b.writeUInt16BE(31, 2), b), Malformed.RECORD_COUNT],
+    ['set length past the message', ipfix, w16(4000, 18), Malformed.SET_LENGTH],
+    ['set length under 4', ipfix, w16(2, 18), Malformed.SET_LENGTH],
+    ['template id under 256', ipfix, w16(17, 20), Malformed.BAD_TEMPLATE],
+    ['template field of length 0', ipfix, w16(0, 26), Malformed.BAD_TEMPLATE],
+    ['template with more fields than the cap (512)', ipfix, w16(600, 22), Malformed.TEMPLATE_TOO_LONG],
+    ['template field count past the set', ipfix, w16(100, 22), Malformed.BAD_TEMPLATE],
+    ['reserved set id', ipfix, w16(100, 16), Malformed.RESERVED_SET],
+    ['v5 count past the datagram', v5, w16(3, 2), Malformed.RECORD_COUNT],
+    ['v5 count above 30', v5, w16(31, 2), Malformed.RECORD_COUNT],
     ['v9 short header', v9, (b) => b.subarray(0, 18), Malformed.SHORT_DATAGRAM],
     [
       'v9 trailing bytes after the last flowset',
@@ -247,8 +233,10 @@ describe('fuzzing', () => {
     for (let i = 0; i < 5_000; i++) {
       const g = rng.bytes(rng.int(0, 600));
       // a plausible header on part of the garbage so the walker goes deeper
-      if (i % 3 === 0 && g.length >= 4) g.writeUInt16BE(10, 0), g.writeUInt16BE(g.length, 2);
-      else if (i % 3 === 1 && g.length >= 2) g.writeUInt16BE(9, 0);
+      if (i % 3 === 0 && g.length >= 4) {
+        g.writeUInt16BE(10, 0);
+        g.writeUInt16BE(g.length, 2);
+      } else if (i % 3 === 1 && g.length >= 2) g.writeUInt16BE(9, 0);
       inputs.push(g);
     }
     const r = fuzzRun(inputs);
