@@ -115,3 +115,76 @@ export async function groundTruth(pcap: string): Promise<Truth> {
   }
   return { flows, nonIp, frames };
 }
+
+/** A frame's innermost addresses as tshark reads them (the pod's own frame inside VXLAN or ERSPAN). */
+export interface InnerFrame {
+  vlan: number;
+  vni: number;
+  src: string;
+  dst: string;
+  proto: number;
+  sport: number;
+  dport: number;
+}
+
+const INNER = [
+  'vlan.id',
+  'vxlan.vni',
+  'ip.src',
+  'ip.dst',
+  'ip.proto',
+  'ipv6.src',
+  'ipv6.dst',
+  'ipv6.nxt',
+  'tcp.srcport',
+  'tcp.dstport',
+  'udp.srcport',
+  'udp.dstport',
+  'frame.protocols',
+] as const;
+
+/** Per frame of the pcap, in order: the last (innermost) occurrence of each field. */
+export async function innermostFrames(pcap: string): Promise<InnerFrame[]> {
+  const out = await tshark([
+    '-r',
+    pcap,
+    '-T',
+    'fields',
+    '-E',
+    'separator=|',
+    '-E',
+    'occurrence=l',
+    ...INNER.flatMap((f) => ['-e', f]),
+  ]);
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((line) => {
+      const f = Object.fromEntries(line.split('|').map((v, i) => [INNER[i], v])) as Record<
+        (typeof INNER)[number],
+        string
+      >;
+      // the innermost network layer is the last ip/ipv6 in the protocol stack, its L4 what
+      // follows it; a tag counts when it is on the innermost Ethernet frame
+      const stack = f['frame.protocols'].split(':');
+      const ipAt = Math.max(stack.lastIndexOf('ip'), stack.lastIndexOf('ipv6'));
+      const v6 = stack[ipAt] === 'ipv6';
+      const l4 = stack[ipAt + 1];
+      const ports =
+        l4 === 'tcp'
+          ? [f['tcp.srcport'], f['tcp.dstport']]
+          : l4 === 'udp'
+            ? [f['udp.srcport'], f['udp.dstport']]
+            : ['0', '0'];
+      const tagged = stack.lastIndexOf('vlan') > stack.lastIndexOf('eth');
+      return {
+        vlan: tagged ? Number(f['vlan.id']) : 0,
+        vni: f['vxlan.vni'] === '' ? 0 : Number(f['vxlan.vni']),
+        src: v6 ? f['ipv6.src'] : f['ip.src'],
+        dst: v6 ? f['ipv6.dst'] : f['ip.dst'],
+        proto: Number(v6 ? f['ipv6.nxt'] : f['ip.proto']),
+        sport: Number(ports[0]),
+        dport: Number(ports[1]),
+      };
+    });
+}
