@@ -28,6 +28,9 @@ declare -A need=(
   # collector in bench:sflow (Debian installs both in /usr/sbin)
   [/usr/sbin/pmacctd]=pmacct
   [/usr/sbin/sfacctd]=pmacct
+  # bench:netflow: nfdump's collector (nfcapd) and reader are the NetFlow/IPFIX reference
+  [nfcapd]=nfdump
+  [nfdump]=nfdump
 )
 
 missing_pkgs=()
