@@ -102,7 +102,7 @@ function recordOf(frame: Buffer, p: DecodedPacket): { t: number; values: (n: num
   const src = ip6 ? ipv6ToString(p.src6) : ipv4ToString(p.src4);
   const dst = ip6 ? ipv6ToString(p.dst6) : ipv4ToString(p.dst4);
   const vxlan = p.vni >= 0;
-  const outer = p.vlanCount >= 2 ? p.vlans[0] : p.vlanCount === 1 ? p.vlans[0] : 0;
+  const outer = p.vlanCount >= 1 ? p.vlans[0] : 0;
   const inner = p.vlanCount >= 2 ? p.vlans[1] : 0;
   const t = (ip6 ? 1 : 0) + (vxlan ? 2 : 0);
   const mac = (m: number) => BigInt(m);
@@ -110,7 +110,7 @@ function recordOf(frame: Buffer, p: DecodedPacket): { t: number; values: (n: num
   const tail: Value[] = vxlan ? [(1n << 56n) | BigInt(p.vni)] : [];
   const srcPort = p.srcPort;
   const dstPort = p.dstPort;
-  const proto = p.protocol < 0 ? 0 : p.protocol;
+  const proto = Math.max(p.protocol, 0);
   const flags = p.tcpFlags;
   const sm = mac(p.srcMac);
   const dm = mac(p.dstMac);
