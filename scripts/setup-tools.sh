@@ -29,7 +29,8 @@ declare -A need=(
   [/usr/sbin/pmacctd]=pmacct
   [/usr/sbin/sfacctd]=pmacct
   # the NetFlow/IPFIX tests: softflowd and pmacctd's nfprobe plugin are the real exporters
-  # (from generated pcaps); nfdump's nfcapd + nfdump read the same exports as a reference
+  # (from generated pcaps); nfdump's nfcapd + nfdump read the same exports as a reference,
+  # in the tests and in bench:netflow
   [/usr/sbin/softflowd]=softflowd
   [nfcapd]=nfdump
   [nfdump]=nfdump

@@ -108,8 +108,11 @@ function applyL2(r: NetflowRecord, p: DecodedPacket): void {
 
 function applyVlans(r: NetflowRecord, p: DecodedPacket): void {
   const h = r.has;
-  const outer = (h & Has.DOT1Q_VLAN) !== 0 ? r.dot1qVlan : (h & Has.VLAN) !== 0 ? r.vlan : 0;
-  const inner = (h & Has.DOT1Q_CUSTOMER_VLAN) !== 0 ? r.dot1qCustomerVlan : outer;
+  // VLAN id 0 is no tag: a QinQ-capable template sends customer VLAN 0 for a single-tagged frame
+  const outer =
+    (h & Has.DOT1Q_VLAN) !== 0 && r.dot1qVlan !== 0 ? r.dot1qVlan : (h & Has.VLAN) !== 0 ? r.vlan : 0;
+  const inner =
+    (h & Has.DOT1Q_CUSTOMER_VLAN) !== 0 && r.dot1qCustomerVlan !== 0 ? r.dot1qCustomerVlan : outer;
   if (outer === 0 && inner === 0) return;
   if (p.tunnelDepth > 0) {
     // a tunnelled frame's own tags (none here) are the pod's: the record's VLAN is the transport's

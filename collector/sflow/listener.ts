@@ -26,8 +26,8 @@ export interface SflowListenerOptions {
   /** SO_RCVBUF to ask for (bytes) */
   recvBufferSize?: number;
   /**
-   * each datagram, its arrival time (µs since the epoch) and sender's address (NetFlow
-   * headers do not name the exporter); `msg` is the caller's to keep
+   * each datagram, its arrival time (µs since the epoch) and its source address (NetFlow
+   * names its exporter by it); `msg` is the caller's to keep
    */
   onDatagram: (msg: Buffer, tUs: number, from: string) => void;
   /** a socket error after binding (the listener keeps running; it is counted too) */

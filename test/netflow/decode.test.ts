@@ -78,6 +78,22 @@ describe('IPFIX', () => {
     expect(c.done()[0].vlan).toBe(101);
   });
 
+  it('dot1qCustomerVlanId 0 (a single-tagged frame under a QinQ-capable template) means no customer tag', () => {
+    const c = collecting();
+    const t = { id: 304, fields: [...FIVE_TUPLE, f(IE.dot1qVlanId, 2), f(IE.dot1qCustomerVlanId, 2)] };
+    const msg = encodeIpfix({
+      exportSecs: T0,
+      sequence: 0,
+      domain: 1,
+      sets: [
+        { kind: 'templates', templates: [t] },
+        { kind: 'data', template: t, records: [[teller.ip, vault.ip, 1, 2, 17, 500, 5, 101, 0]] },
+      ],
+    });
+    c.intake.receive(msg, 0, msg.length, '192.0.2.1', T_US);
+    expect(c.seen[0]).toMatchObject({ src: 'teller', dst: 'vault', vlan: 101 });
+  });
+
   it('layer2SegmentId 351 (VXLAN, segment type 1 in the top octet) gives the VNI scope', () => {
     const c = collecting();
     const t = {
