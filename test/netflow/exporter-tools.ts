@@ -40,6 +40,8 @@ export interface ExportSpec {
    * as podwire must). tshark's records are then a subset of nfdump's.
    */
   v9CountShort?: boolean;
+  /** the exporter samples at random: each run exports other counts (no run equals the fixture) */
+  random?: boolean;
 }
 
 const PMACCT_AGGREGATE =
@@ -118,6 +120,19 @@ export const EXPORTS: ExportSpec[] = [
     l2: true,
     bytes: 'ipBytes',
     samplingRate: 1,
+  },
+  {
+    // pmacctd samples 1 in 10 at random; nfprobe sends samplerId 48 in each record and
+    // samplerRandomInterval 50 in options data
+    name: 'pmacct-nfprobe-ipfix-s10',
+    capture: 'bulk',
+    exporter: 'pmacct',
+    args: ['nfprobe_version: 10', PMACCT_AGGREGATE],
+    version: 10,
+    l2: true,
+    bytes: 'ipBytes',
+    samplingRate: 10,
+    random: true,
   },
 ];
 
