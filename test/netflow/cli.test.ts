@@ -62,6 +62,19 @@ describe('podwire flows --netflow', () => {
     }
   });
 
+  it('a port it cannot bind exits 1 naming the address', async () => {
+    const taken = createSocket('udp4');
+    await new Promise<void>((r) => taken.bind(0, '127.0.0.1', () => r()));
+    const { port } = taken.address();
+    try {
+      const r = await podwire(['flows', '--netflow', `127.0.0.1:${port}`, '--inventory', inv]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+    } finally {
+      taken.close();
+    }
+  });
+
   it('softflowd IPFIX replayed: per-flow packets and bytes, MACs, VLANs and pods; summary counts', async () => {
     const spec = EXPORTS.find((e) => e.name === 'softflowd-ipfix-ether')!;
     const kept = (await readFixtureIndex())[spec.name];

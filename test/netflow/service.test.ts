@@ -198,4 +198,33 @@ describe('podwire all with a netflow mirror', () => {
     expect(firstRecords).toBeLessThan(truth.size);
     await stop(second.run);
   }, 120_000);
+
+  it('a netflow port in use is a usage error naming the config key', async () => {
+    const taken = createSocket('udp4');
+    await new Promise<void>((r) => taken.bind(0, '127.0.0.1', () => r()));
+    const { port } = taken.address();
+    const config = join(tmp.dir, 'taken.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        dataDir: join(tmp.dir, 'data-taken'),
+        nic: { sources: [] },
+        mirror: { type: 'netflow', listen: `127.0.0.1:${port}` },
+        http: { listen: '127.0.0.1:0' },
+      }),
+    );
+    try {
+      const run = spawnPodwire(['all', '--config', config]);
+      running.push(run);
+      const [code] = await run.exited;
+      expect(code, run.out.stderr).toBe(2);
+      expect(run.out.stderr).toMatch(
+        new RegExp(
+          `cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE \\(set mirror\\.listen in the config\\)`,
+        ),
+      );
+    } finally {
+      taken.close();
+    }
+  }, 60_000);
 });
