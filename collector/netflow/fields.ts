@@ -207,7 +207,15 @@ export function readRecord(
     if (len > end - o) return -1;
     const k = kinds[i];
     // a variable-length integer longer than 8 bytes is no counter podwire can keep exactly
-    if (k !== Kind.SKIP && (len <= 8 || k === Kind.FRAME_SECTION || k === Kind.IP_HEADER_SECTION))
+    // (IPv6 addresses are 16 bytes: lengthFits held them to exactly that)
+    if (
+      k !== Kind.SKIP &&
+      (len <= 8 ||
+        k === Kind.FRAME_SECTION ||
+        k === Kind.IP_HEADER_SECTION ||
+        k === Kind.SRC6 ||
+        k === Kind.DST6)
+    )
       readField(b, o, len, k, r);
     o += len;
   }
