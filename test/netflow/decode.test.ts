@@ -94,6 +94,36 @@ describe('IPFIX', () => {
     expect(c.seen[0]).toMatchObject({ src: 'teller', dst: 'vault', vlan: 101 });
   });
 
+  it('IPv6 addresses (16-byte fields 27/28): attributed by IP', () => {
+    const c = collecting();
+    const t = {
+      id: 305,
+      fields: [
+        f(IE.sourceIPv6Address, 16),
+        f(IE.destinationIPv6Address, 16),
+        f(IE.vlanId, 2),
+        f(IE.packetDeltaCount, 4),
+      ],
+    };
+    const msg = encodeIpfix({
+      exportSecs: T0,
+      sequence: 0,
+      domain: 1,
+      sets: [
+        { kind: 'templates', templates: [t] },
+        { kind: 'data', template: t, records: [['fd00:100::01', 'fd00:100::02', 100, 3]] },
+      ],
+    });
+    c.intake.receive(msg, 0, msg.length, '192.0.2.1', T_US);
+    expect(c.seen[0]).toMatchObject({ src: 'web-1', dst: 'web-2', vlan: 100 });
+    expect(c.done()[0]).toMatchObject({
+      ipVersion: 6,
+      srcIp: 'fd00:100::1',
+      dstIp: 'fd00:100::2',
+      packets: 3,
+    });
+  });
+
   it('layer2SegmentId 351 (VXLAN, segment type 1 in the top octet) gives the VNI scope', () => {
     const c = collecting();
     const t = {
