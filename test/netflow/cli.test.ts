@@ -5,10 +5,12 @@
  * the summary line counts the datagrams and records.
  */
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pcapFile } from '../../collector/capture/pcap-writer.js';
+import { STATE_FILE } from '../../collector/netflow/state-file.js';
 import { readSflowCapture } from '../../collector/sflow/replay.js';
 import { ensureBuilt, type FlowRec, parseJsonl, podwire, spawnPodwire, tempDir } from '../cli/helpers.js';
 import { waitForOutput } from '../helpers/netns.js';
@@ -131,4 +133,38 @@ describe('podwire flows --netflow', () => {
     expect(run.out.stderr).toMatch(/podwire: exporter 127\.0\.0\.1: datagrams=\d+ records=\d+/);
     expect(run.out.stderr).toMatch(/podwire: exporter 127\.0\.0\.1 v10 domain 0: .*sampling_rate=1/);
   });
+
+  it('--store: the flows go to the embedded store, the templates to the data directory', async () => {
+    const kept = (await readFixtureIndex())['softflowd-ipfix-ether'];
+    const datagrams = await readSflowCapture(join(FIXTURES, 'softflowd-ipfix-ether.pcap'), kept.port);
+    const dataDir = join(tmp.dir, 'store');
+    const port = await freeUdpPort();
+    const run = spawnPodwire([
+      'flows',
+      '--netflow',
+      `127.0.0.1:${port}`,
+      '--inventory',
+      inv,
+      '--store',
+      '--data-dir',
+      dataDir,
+    ]);
+    await waitForOutput(run.child, 'stderr', /listening for NetFlow\/IPFIX on/, 30_000);
+    const sock = createSocket('udp4');
+    for (const d of datagrams) {
+      await new Promise<void>((r, j) => sock.send(d.data, port, '127.0.0.1', (e) => (e ? j(e) : r())));
+    }
+    sock.close();
+    await new Promise((r) => setTimeout(r, 500));
+    run.child.kill('SIGINT');
+    const [code] = (await run.exited) as [number | null];
+    expect(code, run.out.stderr).toBe(0);
+    const printed = parseJsonl<FlowRec>(run.out.stdout).length;
+    expect(printed).toBeGreaterThan(0);
+    expect(run.out.stderr).toMatch(new RegExp(`stored ${printed} flows in ${dataDir}/clickhouse`));
+    const state = JSON.parse(readFileSync(join(dataDir, STATE_FILE), 'utf8')) as {
+      exporters: { exporter: string }[];
+    };
+    expect(state.exporters.map((e) => e.exporter)).toEqual(['127.0.0.1']);
+  }, 60_000);
 });
