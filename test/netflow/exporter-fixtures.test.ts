@@ -66,7 +66,7 @@ describe.each(EXPORTS.filter((e) => !e.psamp))('podwire reads $name', (spec) => 
     // the flow table holds the scaled counts of every record
     const scaled = ours.records.reduce((n, r) => n + r.packets * r.rate, 0);
     expect(ours.flows.reduce((n, f) => n + f.packets, 0)).toBe(scaled);
-  });
+  }, 180_000);
 });
 
 describe.each(EXPORTS.filter((e) => e.psamp))('podwire reads $name', (spec) => {
@@ -82,5 +82,5 @@ describe.each(EXPORTS.filter((e) => e.psamp))('podwire reads $name', (spec) => {
     const attributed = ours.records.filter((r) => r.srcPod !== null);
     expect(attributed.length).toBeGreaterThan(ours.records.length / 2);
     for (const r of attributed) expect(pods.has(r.srcPod!)).toBe(true);
-  });
+  }, 180_000);
 });

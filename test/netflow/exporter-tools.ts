@@ -174,7 +174,7 @@ export async function runExporter(
   return log;
 }
 
-async function runToExit(cmd: string, args: string[], timeoutMs = 30_000): Promise<string> {
+async function runToExit(cmd: string, args: string[], timeoutMs = 120_000): Promise<string> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (b: Buffer) => (log += b));

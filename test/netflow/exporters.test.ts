@@ -101,7 +101,7 @@ describe.each(EXPORTS.filter((e) => !e.psamp))('$name → nfdump, tshark and the
     if (spec.random)
       expect(fixture.flows.map((f) => keyOf(f)).sort()).toEqual(ts.flows.map((f) => keyOf(f)).sort());
     else expect(sorted(fixture.flows)).toEqual(sorted(ts.flows));
-  });
+  }, 180_000);
 });
 
 describe.each(EXPORTS.filter((e) => e.psamp))('$name: packet sections', (spec) => {
@@ -118,7 +118,7 @@ describe.each(EXPORTS.filter((e) => e.psamp))('$name: packet sections', (spec) =
       const datagrams = await readSflowCapture(path, port);
       index[spec.name] = { port, datagrams: datagrams.length, exporterLog: [] };
     }
-  });
+  }, 180_000);
 });
 
 async function pcapFrames(path: string): Promise<Buffer[]> {

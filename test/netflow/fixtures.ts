@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { tshark } from '../cli/helpers.js';
+import { tsharkSlow as tshark } from './tshark.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/netflow/', import.meta.url));
 

@@ -17,9 +17,10 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSflowCapture } from '../../collector/sflow/replay.js';
-import { run, tshark } from '../cli/helpers.js';
+import { run } from '../cli/helpers.js';
 import { freeUdpPort } from '../helpers/ports.js';
 import { type FlowKey, keyOf } from './truth.js';
+import { tsharkSlow as tshark } from './tshark.js';
 
 export interface ExportedFlow extends FlowKey {
   /** as exported (not scaled by any sampling rate) */
@@ -112,7 +113,7 @@ export async function nfdumpRead(capture: string, port: number): Promise<NfdumpR
     await exited;
     const files = (await readdir(dir)).filter((f) => f.startsWith('nfcapd.') && !f.includes('current'));
     if (files.length !== 1) throw new Error(`nfcapd wrote ${files.join(', ') || 'no file'}: ${log}`);
-    const r = await run('nfdump', ['-r', join(dir, files[0]), '-o', 'json']);
+    const r = await run('nfdump', ['-r', join(dir, files[0]), '-o', 'json'], { timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`nfdump failed (${r.code}): ${r.stderr}`);
     const records = JSON.parse(r.stdout.trim() === '' ? '[]' : r.stdout) as NfdumpRecord[];
     const stats = /Ident: .*$/m.exec(log)?.[0] ?? log;

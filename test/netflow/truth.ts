@@ -8,7 +8,7 @@
  * IP after at most one 802.1Q tag (QinQ with an 0x88a8 S-tag) are flows to neither
  * exporter: counted in `nonIp`.
  */
-import { tshark } from '../cli/helpers.js';
+import { tsharkSlow as tshark } from './tshark.js';
 
 export interface FlowKey {
   srcMac: string;
