@@ -387,8 +387,8 @@ function templates(
         const scopeLen = fieldCount;
         const optionLen = u16(b, o);
         o += 2;
-        if (scopeLen % 4 !== 0 || optionLen % 4 !== 0 || scopeLen === 0)
-          return ~count(st, Malformed.BAD_TEMPLATE);
+        // a scope length of 0 (no scope field: the whole exporter) is taken, as peers do
+        if (scopeLen % 4 !== 0 || optionLen % 4 !== 0) return ~count(st, Malformed.BAD_TEMPLATE);
         scopeCount = scopeLen / 4;
         fields = scopeCount + optionLen / 4;
       }

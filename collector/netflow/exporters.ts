@@ -248,11 +248,12 @@ export class ExporterTable {
       // restored from the state file: the idle time counts from the first look
       if (e.lastUs === 0) e.lastUs = nowUs;
       if (nowUs - e.lastUs <= this.idleUs) continue;
+      // its held data expires first, so that the totals kept count it
+      this.onForget?.(e);
       e.finish();
       addExporterTotals(this.expired, e.totals());
       this.map.delete(k);
       this.expiredExporters++;
-      this.onForget?.(e);
       if (e === this.last) this.last = null;
     }
   }

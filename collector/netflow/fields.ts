@@ -158,6 +158,12 @@ export function uint(b: Uint8Array, o: number, len: number): number {
       return (b[o] << 8) | b[o + 1];
     case 4:
       return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+    case 6:
+      // MAC addresses: two records' worth per flow, worth their own case
+      return (
+        ((b[o] << 8) | b[o + 1]) * TWO32 +
+        (((b[o + 2] << 24) | (b[o + 3] << 16) | (b[o + 4] << 8) | b[o + 5]) >>> 0)
+      );
     case 8:
       return (
         (((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0) * TWO32 +

@@ -102,7 +102,9 @@ export function loadState(path: string, t: ExporterTable): number | string {
       d.systemInitMs = dd.systemInitMs;
       for (const [k, v] of dd.samplers) d.samplers.set(k, v);
       for (const tp of dd.templates) {
-        if (tp.options && (tp.scopeCount === 0 || tp.scopeCount > tp.fields.length)) continue;
+        // IPFIX options templates have a scope field; v9 ones may have none
+        if (tp.options && (tp.scopeCount > tp.fields.length || (dd.version === 10 && tp.scopeCount === 0)))
+          continue;
         const tmpl = new Template(tp.id, tp.options, tp.scopeCount, tp.fields as FieldSpec[], dd.version);
         if (e.putTemplate(d, tmpl) === 'new') n++;
       }

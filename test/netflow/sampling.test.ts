@@ -92,6 +92,32 @@ describe('sampling', () => {
   });
 });
 
+describe('v9 options without a scope', () => {
+  it('an options template of scope length 0 is the whole exporter: its samplingInterval applies', () => {
+    const c = collecting();
+    const T: TemplateDef = { id: 256, fields: BASE };
+    const OPT: TemplateDef = {
+      id: 257,
+      scopeCount: 0,
+      fields: [f(IE.samplingInterval, 4), f(IE.samplingAlgorithm, 1)],
+    };
+    const m = encodeV9({
+      sysUptime: 1,
+      exportSecs: T0,
+      sequence: 1,
+      sourceId: 0,
+      sets: [
+        { kind: 'templates', templates: [T] },
+        { kind: 'options-templates', templates: [OPT] },
+        { kind: 'data', template: OPT, records: [[50, 1]] },
+        { kind: 'data', template: T, records: [[web1.ip, web2.ip, 1000, 10]] },
+      ],
+    });
+    expect(c.intake.receive(m, 0, m.length, '192.0.2.1', T_US)).toBe(0);
+    expect(c.seen.map((s) => s.rate)).toEqual([50]);
+  });
+});
+
 describe('sequence loss', () => {
   it('IPFIX counts records: a gap of records is lost after the settle time; a late message fills it', () => {
     const s = new StreamSequence();

@@ -248,3 +248,28 @@ describe('templates', () => {
     expect(third.intake.stateLoad).toMatch(/^ignoring/);
   });
 });
+
+describe('bounds', () => {
+  it('an exporter forgotten while idle takes its held data along, counted in the totals', () => {
+    const c = collecting({ exporters: { idleUs: 60e6 }, held: { holdUs: 600e6 } });
+    const d = ipfix([{ kind: 'data', template: T_A, records: [rec(100, 1)] }]);
+    c.intake.receive(d, 0, d.length, '192.0.2.1', T_US);
+    // another exporter, 2 minutes later: the idle one is swept
+    const t = ipfix([{ kind: 'templates', templates: [T_A] }]);
+    c.intake.receive(t, 0, t.length, '192.0.2.2', T_US + 120e6);
+    expect(c.intake.exporters.expiredExporters).toBe(1);
+    expect(c.intake.held.size).toBe(0);
+    expect(c.intake.summary()).toMatchObject({ template_missing: 1, held_expired: 1 });
+  });
+
+  it('beyond the exporter cap, datagrams are counted and dropped', () => {
+    const c = collecting({ exporters: { maxExporters: 1 } });
+    const m = ipfix([
+      { kind: 'templates', templates: [T_A] },
+      { kind: 'data', template: T_A, records: [rec(100, 1)] },
+    ]);
+    c.intake.receive(m, 0, m.length, '192.0.2.1', T_US);
+    c.intake.receive(m, 0, m.length, '192.0.2.2', T_US);
+    expect(c.intake.summary()).toMatchObject({ datagrams: 2, records: 1, exporter_overflow_datagrams: 1 });
+  });
+});
