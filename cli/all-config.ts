@@ -14,6 +14,7 @@ import { endpointSourceConfigSchema, formatIssues } from '../collector/endpoints
 import { windowProblem } from '../collector/flows/flow-table.js';
 import { DEFAULT_RETENTION, MAX_RETENTION_DAYS } from '../ingest/schema.js';
 import { parseListen, UserError } from './errors.js';
+import { DEFAULT_NETFLOW_ADDRESS, parseNetflowAddress } from './netflow-run.js';
 import { parseSourceSpec } from './node.js';
 import { parseListenAddress } from './sflow-run.js';
 
@@ -185,6 +186,30 @@ export const allConfigSchema = z
                 { message: 'expected ADDR:PORT with an IP address, e.g. 127.0.0.1:6343 or [::1]:6343' },
               )
               .default('127.0.0.1:6343'),
+          })
+          .strict(),
+        z
+          .object({
+            /** NetFlow v5/v9/IPFIX from switches and routers: a UDP listener (as --netflow) */
+            type: z.literal('netflow'),
+            listen: z
+              .string()
+              .refine(
+                (v) => {
+                  try {
+                    parseNetflowAddress(v);
+                    return true;
+                  } catch {
+                    return false;
+                  }
+                },
+                { message: 'expected ADDR:PORT with an IP address, e.g. 127.0.0.1:2055 or [::1]:2055' },
+              )
+              .default(DEFAULT_NETFLOW_ADDRESS),
+            /** the rate of records whose export states none (as --netflow-sampling-rate) */
+            samplingRate: z.number().int().min(1).default(1),
+            /** UDP ports besides 4789 that carry VXLAN in exported packet sections */
+            vxlanPorts: z.array(z.number().int().min(1).max(65535)).default([]),
           })
           .strict(),
         z.object({ type: z.literal('none') }).strict(),

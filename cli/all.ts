@@ -48,6 +48,7 @@ import { fromCollectorState } from '../node-exporter/nic-state.js';
 import type { AllConfig } from './all-config.js';
 import { DropNotice } from './capture-run.js';
 import { ExitCode, listenError, parseListen, UserError } from './errors.js';
+import { type NetflowMirror, netflowStatusLine, startNetflowMirror } from './netflow-mirror.js';
 import { buildSources, parseSourceSpec } from './node.js';
 import { parseListenAddress } from './sflow-run.js';
 import { notStored, type StoreOutcome, storeHealth, sumOutcomes } from './store-report.js';
@@ -294,7 +295,9 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
         ? `capture:${mirror.interface}`
         : mirror.type === 'sflow'
           ? `sflow:${mirror.listen}`
-          : 'mirror:demo';
+          : mirror.type === 'netflow'
+            ? `netflow:${mirror.listen}`
+            : 'mirror:demo';
     /** sFlow agents and ifIndexes, named as the intake registers them */
     let points: PointNames | undefined;
     const observation = (n: number) => observationName(n, input, points);
@@ -390,6 +393,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
     let flowStats = () => flowTable.stats;
     let demoMirror: DemoMirror | null = null;
     let sflowTick: ((nowSec: number) => void) | null = null;
+    let netflow: NetflowMirror | null = null;
     let capture: Promise<unknown> | null = null;
     /** the capture mirror's counts, as tcpdump last reported them */
     let captureCounts: CaptureCounts | null = null;
@@ -462,6 +466,26 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
         await l.close();
         await engine.stop();
       });
+    } else if (mirror.type === 'netflow') {
+      const nf = await startNetflowMirror({
+        ...mirror,
+        index: live.index,
+        windowSeconds: cfg.flows.windowSeconds,
+        maxFlows: cfg.flows.maxFlows,
+        onFlows: sink.onFlows,
+        dataDir: cfg.dataDir,
+        registry,
+        log,
+      });
+      netflow = nf;
+      points = nf.names;
+      pathCounters = nf.counters;
+      flowStats = () => nf.flowStats;
+      flowTables.push(nf.flowStats);
+      say(
+        `podwire: listening for NetFlow/IPFIX on ${mirror.listen} (receive buffer ${nf.recvBufferSize} bytes)`,
+      );
+      undo.push(() => nf.stop());
     } else if (mirror.type === 'capture') {
       const counts: CaptureCounts = {
         interface: mirror.interface,
@@ -497,6 +521,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
       // windows close by the clock too when the input goes quiet
       flowTable.tick(now / 1000);
       sflowTick?.(now / 1000);
+      netflow?.tick(now / 1000);
     }, 100);
     undo.push(async () => {
       clearInterval(tick);
@@ -529,6 +554,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
         vfCounterRows: vfRows,
         nic: health.sources.map((s) => ({ source: s.name, ok: s.ok, lastError: s.lastError })),
         ...(captureCounts === null ? {} : { capture: { ...captureCounts } }),
+        ...(netflow === null ? {} : { netflow: netflow.status() }),
         alerts: slaRun.service.status(),
       };
     };
@@ -548,7 +574,8 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
         `${num(s.packets.seen)} packets (${pct}% attributed), ${num(s.flows.emitted)} flows, ` +
         `${num(s.flows.written)} stored; ${storeHealth(s.store)}; ` +
         `NIC ${nicBad.length === 0 ? 'ok' : `failing: ${nicBad.join(', ')}`}; ${slaRun.service.line()}` +
-        (s.capture === undefined ? '' : `; ${captureStatus(s.capture)}`)
+        (s.capture === undefined ? '' : `; ${captureStatus(s.capture)}`) +
+        (netflow === null ? '' : `; ${netflowStatusLine(netflow.status())}`)
       );
     };
 

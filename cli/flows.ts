@@ -8,6 +8,7 @@ import type { Stop } from '../ingest/stop-signals.js';
 import { failOnKernelDrops, type InputOptions, runCapture, summaryLine } from './capture-run.js';
 import { ExitCode, UserError } from './errors.js';
 import { FLOW_TABLE_HEADER, flowJson, flowTableRow } from './format.js';
+import { type NetflowRun, netflowSummary, runNetflow } from './netflow-run.js';
 import { LineWriter } from './output.js';
 import { runSflow, sflowSummary } from './sflow-run.js';
 import { notStored } from './store-report.js';
@@ -25,6 +26,10 @@ export interface FlowsOptions extends InputOptions {
   durationSeconds?: number;
   /** --sflow: decode in this many worker threads (0: in the listener's thread) */
   sflowWorkers?: number;
+  /** receive NetFlow v5/v9/IPFIX on ADDR:PORT instead of reading a capture */
+  netflow?: string;
+  /** --netflow: the rate of records whose export states none (default 1) */
+  netflowSamplingRate?: number;
 }
 
 export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
@@ -34,30 +39,16 @@ export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
   if (table) out.line(FLOW_TABLE_HEADER);
   let flowTable: FlowTable | undefined;
   let run: Awaited<ReturnType<typeof runCapture>>;
-  if (o.sflow !== undefined) {
-    if (o.pcap !== undefined || o.capture !== undefined)
-      throw new UserError('give exactly one input: --pcap, --capture or --sflow');
-    if (o.filter !== undefined) throw new UserError('--filter applies to --capture only');
-    for (const [flag, v] of [
-      ['--capture-buffer', o.captureBuffer],
-      ['--snaplen', o.snaplen],
-      ['--untagged-scope', o.untaggedScope],
-    ] as const) {
-      if (v !== undefined) throw new UserError(`${flag} applies to --pcap and --capture, not --sflow`);
-    }
-  } else if (o.durationSeconds !== undefined) {
-    throw new UserError('--duration applies to --sflow only');
-  } else if (o.pcap === undefined && o.capture === undefined) {
-    throw new UserError(
-      'give exactly one input: --pcap FILE (or - for stdin), --capture IFACE or --sflow ADDR:PORT',
-    );
-  }
+  checkInputs(o);
+  const listening = o.sflow !== undefined || o.netflow !== undefined;
   const input =
     o.sflow !== undefined
       ? `sflow:${o.sflow}`
-      : o.pcap === undefined
-        ? `capture:${o.capture}`
-        : `pcap:${o.pcap === '-' ? 'stdin' : basename(o.pcap)}`;
+      : o.netflow !== undefined
+        ? `netflow:${o.netflow}`
+        : o.pcap === undefined
+          ? `capture:${o.capture}`
+          : `pcap:${o.pcap === '-' ? 'stdin' : basename(o.pcap)}`;
   // sFlow observation points are numbered as agents are heard: named by the intake
   let points: PointNames | undefined;
   const name = (n: number) => observationName(n, input, points);
@@ -75,7 +66,7 @@ export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
   const onFlows = (batch: FlowBatch) => {
     store?.onFlows(batch);
     for (const f of batch.records()) {
-      const rec = flowJson(f, o.sflow === undefined ? undefined : name(f.observation));
+      const rec = flowJson(f, listening ? name(f.observation) : undefined);
       out.line(table ? flowTableRow(rec) : JSON.stringify(rec));
     }
   };
@@ -91,11 +82,24 @@ export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
     return { flows: flowTable, counters };
   };
   let sflowRun: Awaited<ReturnType<typeof runSflow>> | undefined;
+  let netflowRun: NetflowRun | undefined;
   try {
     if (o.sflow !== undefined) {
       sflowRun = await runSflow({ ...o, sflow: o.sflow, workers: o.sflowWorkers }, onFlows, signal, (n) => {
         points = n;
       });
+    } else if (o.netflow !== undefined) {
+      // templates persist where the store keeps its data (a restart decodes at once)
+      const stateDir =
+        o.store !== undefined && o.store.clickhouseUrl === undefined ? o.store.dataDir : undefined;
+      netflowRun = await runNetflow(
+        { ...o, netflow: o.netflow, samplingRate: o.netflowSamplingRate, stateDir },
+        onFlows,
+        signal,
+        (n) => {
+          points = n;
+        },
+      );
     } else {
       run = await runCapture(o, makeFlows, signal);
     }
@@ -119,6 +123,10 @@ export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
     if (!o.quiet) process.stderr.write(`${sflowSummary(sflowRun)}\n`);
     return;
   }
+  if (netflowRun !== undefined) {
+    if (!o.quiet) process.stderr.write(`${netflowSummary(netflowRun)}\n`);
+    return;
+  }
   const s = flowTable!.stats;
   if (!o.quiet)
     process.stderr.write(
@@ -126,4 +134,39 @@ export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
         ` time_outliers=${s.timeOutliers} time_out_of_range=${s.timeOutOfRange} clock_jumps=${s.clockJumps}\n`,
     );
   failOnKernelDrops(o.capture, run!.live);
+}
+
+/** Exactly one input, and only the flags that apply to it; a UserError naming the misfit. */
+function checkInputs(o: FlowsOptions): void {
+  const given = [
+    o.pcap !== undefined && '--pcap',
+    o.capture !== undefined && '--capture',
+    o.sflow !== undefined && '--sflow',
+    o.netflow !== undefined && '--netflow',
+  ].filter((x): x is string => x !== false);
+  if (given.length !== 1) {
+    throw new UserError(
+      given.length === 0
+        ? 'give exactly one input: --pcap FILE (or - for stdin), --capture IFACE, --sflow ADDR:PORT or --netflow ADDR:PORT'
+        : `give exactly one input, not ${given.join(' and ')}`,
+    );
+  }
+  const listener = given[0] === '--sflow' || given[0] === '--netflow' ? given[0] : undefined;
+  if (o.sflowWorkers !== undefined && o.sflowWorkers > 0 && listener !== '--sflow')
+    throw new UserError('--sflow-workers applies to --sflow only');
+  if (o.netflowSamplingRate !== undefined && listener !== '--netflow')
+    throw new UserError('--netflow-sampling-rate applies to --netflow only');
+  if (listener === undefined) {
+    if (o.durationSeconds !== undefined)
+      throw new UserError('--duration applies to --sflow and --netflow only');
+    return;
+  }
+  if (o.filter !== undefined) throw new UserError('--filter applies to --capture only');
+  for (const [flag, v] of [
+    ['--capture-buffer', o.captureBuffer],
+    ['--snaplen', o.snaplen],
+    ['--untagged-scope', o.untaggedScope],
+  ] as const) {
+    if (v !== undefined) throw new UserError(`${flag} applies to --pcap and --capture, not ${listener}`);
+  }
 }

@@ -17,6 +17,7 @@ import {
 } from './errors.js';
 
 const DEFAULT_SFLOW_ADDRESS = '127.0.0.1:6343';
+const DEFAULT_NETFLOW_ADDRESS = '127.0.0.1:2055';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -126,7 +127,15 @@ export function buildProgram(): Command {
       '--sflow [addr:port]',
       'receive sFlow v5 on a UDP address instead (default 127.0.0.1:6343; [::1]:6343 for IPv6); runs until SIGINT/SIGTERM',
     )
-    .option('--duration <duration>', 'with --sflow: stop after this long (e.g. 30s)')
+    .option(
+      '--netflow [addr:port]',
+      'receive NetFlow v5/v9/IPFIX on a UDP address instead (default 127.0.0.1:2055; [::1]:2055 for IPv6); runs until SIGINT/SIGTERM',
+    )
+    .option(
+      '--netflow-sampling-rate <n>',
+      'with --netflow: the sampling rate of records whose export states none (default 1: unsampled)',
+    )
+    .option('--duration <duration>', 'with --sflow or --netflow: stop after this long (e.g. 30s)')
     .option(
       '--sflow-workers <n>',
       'with --sflow: decode in N worker threads, sharded by agent (0: in the listener thread)',
@@ -165,6 +174,13 @@ export function buildProgram(): Command {
           throw new UserError('--sflow-workers: a whole number 0..64');
         if (!Number.isInteger(maxFlows) || maxFlows < 1)
           throw new UserError('--max-flows: a whole number >= 1');
+        const netflowSamplingRate =
+          o.netflowSamplingRate === undefined ? undefined : Number(o.netflowSamplingRate);
+        if (
+          netflowSamplingRate !== undefined &&
+          !(Number.isInteger(netflowSamplingRate) && netflowSamplingRate >= 1)
+        )
+          throw new UserError('--netflow-sampling-rate: a whole number >= 1');
         // CLICKHOUSE_URL in the environment says where to store, not whether to
         const wantsStore = o.store || cmd.getOptionValueSource('clickhouseUrl') === 'cli';
         if (o.clickhouseCluster !== undefined && o.clickhouseUrl === undefined) {
@@ -189,6 +205,8 @@ export function buildProgram(): Command {
             sflowWorkers,
             // --sflow without a value: the loopback default (switches send to port 6343)
             sflow: o.sflow === true ? DEFAULT_SFLOW_ADDRESS : o.sflow,
+            netflow: o.netflow === true ? DEFAULT_NETFLOW_ADDRESS : o.netflow,
+            netflowSamplingRate,
           },
           stopSignals(),
         );

@@ -28,17 +28,21 @@ export interface SflowRunOptions {
   workers?: number;
 }
 
-/** "127.0.0.1:6343", "[::1]:6343" → host and port; a UserError naming what is wrong. */
-export function parseListenAddress(text: string): { host: string; port: number } {
+/** "127.0.0.1:6343", "[::1]:6343" → host and port; a UserError naming the flag and what is wrong. */
+export function parseListenAddress(
+  text: string,
+  flag = '--sflow',
+  port0 = 6343,
+): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(text.trim());
   const host = m?.[1] ?? m?.[2];
   if (m === null || host === undefined) {
-    throw new UserError(`--sflow: "${text}" is not ADDR:PORT (examples: 127.0.0.1:6343, [::1]:6343)`);
+    throw new UserError(`${flag}: "${text}" is not ADDR:PORT (examples: 127.0.0.1:${port0}, [::1]:${port0})`);
   }
-  if (isIP(host) === 0) throw new UserError(`--sflow: "${host}" is not an IPv4 or IPv6 address`);
+  if (isIP(host) === 0) throw new UserError(`${flag}: "${host}" is not an IPv4 or IPv6 address`);
   const port = Number(m[3]);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new UserError(`--sflow: "${m[3]}" is not a port (1..65535)`);
+    throw new UserError(`${flag}: "${m[3]}" is not a port (1..65535)`);
   return { host, port };
 }
 

@@ -25,6 +25,7 @@ export type MetricGroup =
   | 'qdisc'
   | 'endpoint'
   | 'sflow'
+  | 'netflow'
   | 'capture'
   | 'flow'
   | 'sla'
@@ -402,6 +403,107 @@ export const ENDPOINT_METRICS = {
 } as const;
 
 /**
+ * NetFlow v5/v9/IPFIX intake metrics (collector/netflow/metrics.ts registers them where a
+ * NetFlow listener runs). Per exporter (the datagram's source address): what arrived, the
+ * templates, the data held for a template and lost waiting, and the sequence loss per
+ * observation domain.
+ */
+export const NETFLOW_METRICS = {
+  datagrams: def(
+    'podwire_netflow_datagrams_total',
+    'counter',
+    'netflow',
+    ['exporter'],
+    'NetFlow/IPFIX datagrams received from an exporter, malformed ones included.',
+  ),
+  records: def(
+    'podwire_netflow_records_total',
+    'counter',
+    'netflow',
+    ['exporter'],
+    'Flow records (and packet reports) decoded; each stands for sampling-rate times its packets.',
+  ),
+  optionsRecords: def(
+    'podwire_netflow_options_records_total',
+    'counter',
+    'netflow',
+    ['exporter'],
+    'Options data records decoded (sampling configuration, system init time).',
+  ),
+  templates: def(
+    'podwire_netflow_templates',
+    'gauge',
+    'netflow',
+    ['exporter'],
+    'Templates and options templates known for an exporter now.',
+  ),
+  templateUpdates: def(
+    'podwire_netflow_template_updates_total',
+    'counter',
+    'netflow',
+    ['exporter'],
+    'Template ids re-sent with another layout (the new one replaces the old).',
+  ),
+  templateMissing: def(
+    'podwire_netflow_template_missing_total',
+    'counter',
+    'netflow',
+    ['exporter'],
+    'Data sets that arrived before their template; held until it comes.',
+  ),
+  heldExpired: def(
+    'podwire_netflow_held_expired_total',
+    'counter',
+    'netflow',
+    ['exporter'],
+    'Held data sets whose template did not come in time (or that did not fit the hold): their records are lost.',
+  ),
+  lostDatagrams: def(
+    'podwire_netflow_lost_datagrams_total',
+    'counter',
+    'netflow',
+    ['exporter', 'domain'],
+    'NetFlow v9 export packets missing from the sequence numbers of a source id.',
+  ),
+  lostRecords: def(
+    'podwire_netflow_lost_records_total',
+    'counter',
+    'netflow',
+    ['exporter', 'domain'],
+    'IPFIX (and v5) data records missing from the sequence numbers of an observation domain.',
+  ),
+  samplingRate: def(
+    'podwire_netflow_sampling_rate',
+    'gauge',
+    'netflow',
+    ['exporter', 'domain'],
+    'Sampling rate applied to the last flow record of an observation domain (1: unsampled).',
+  ),
+  malformed: def(
+    'podwire_netflow_malformed_total',
+    'counter',
+    'netflow',
+    ['reason'],
+    'Problems in NetFlow/IPFIX datagrams by reason (the bad part is dropped and counted, never trusted).',
+  ),
+  exporters: def('podwire_netflow_exporters', 'gauge', 'netflow', [], 'NetFlow/IPFIX exporters tracked now.'),
+  exporterOverflow: def(
+    'podwire_netflow_exporter_overflow_datagrams_total',
+    'counter',
+    'netflow',
+    [],
+    'Datagrams of new exporter addresses while the exporter table was full: dropped.',
+  ),
+  kernelDrops: def(
+    'podwire_netflow_kernel_drops_total',
+    'counter',
+    'netflow',
+    [],
+    "Datagrams the kernel dropped for the NetFlow listener's socket (its receive buffer was full).",
+  ),
+} as const;
+
+/**
  * sFlow intake metrics (collector/sflow/metrics.ts registers them where an sFlow listener
  * runs: `podwire all` with an sflow mirror). Per agent: what arrived and what the sequence
  * numbers say was lost; per interface: the switches' own counter samples as series.
@@ -756,6 +858,7 @@ export const DOCUMENTED_METRICS: readonly MetricDef[] = [
   ...ALL_METRICS,
   ...Object.values(ENDPOINT_METRICS),
   ...Object.values(SFLOW_METRICS),
+  ...Object.values(NETFLOW_METRICS),
   ...Object.values(FLOW_METRICS),
   ...Object.values(CAPTURE_METRICS),
   ...Object.values(SLA_METRICS),

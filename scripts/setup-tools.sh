@@ -28,6 +28,12 @@ declare -A need=(
   # collector in bench:sflow (Debian installs both in /usr/sbin)
   [/usr/sbin/pmacctd]=pmacct
   [/usr/sbin/sfacctd]=pmacct
+  # the NetFlow/IPFIX tests: softflowd and pmacctd's nfprobe plugin are the real exporters
+  # (from generated pcaps); nfdump's nfcapd + nfdump read the same exports as a reference,
+  # in the tests and in bench:netflow
+  [/usr/sbin/softflowd]=softflowd
+  [nfcapd]=nfdump
+  [nfdump]=nfdump
 )
 
 missing_pkgs=()

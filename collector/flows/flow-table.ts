@@ -446,6 +446,8 @@ export class FlowTable {
     observation: number,
     samplingRate = 1,
     attributed?: Attribution,
+    /** packets the record stands for before scaling (a NetFlow record: its packet count; p.innerLength is then their bytes) */
+    count = 1,
   ): void {
     if (!(tsSec >= 0 && tsSec < TIME_LIMIT)) {
       // no window (nor the store) holds this time: counted, attributed like any packet read
@@ -461,7 +463,7 @@ export class FlowTable {
       this.stats.latePackets++;
       if (this.farRun) this.runLate++;
     }
-    this.put(p, win, tUs, observation, samplingRate, attributed);
+    this.put(p, win, tUs, observation, samplingRate, attributed, count);
   }
 
   /** A packet the clock did not find near: outliers counted, or the input's time jumped. */
@@ -499,6 +501,7 @@ export class FlowTable {
     observation: number,
     samplingRate: number,
     attributed: Attribution | undefined,
+    count: number,
   ): void {
     const tRel = tUs - win * 1e6;
 
@@ -576,7 +579,7 @@ export class FlowTable {
         c.src[attr & 0xf]++;
         c.dst[(attr >>> 4) & 0xf]++;
         if (rows[o + R_SRC_EP] >= 0 || rows[o + R_DST_EP] >= 0) c.attributed++;
-        this.accumulate(o, p, tRel, samplingRate);
+        this.accumulate(o, p, tRel, samplingRate, count);
         return;
       }
     }
@@ -598,7 +601,7 @@ export class FlowTable {
         this.clearCounters(o, tRel);
       }
       this.cacheAttribution(o, a, win);
-      this.accumulate(o, p, tRel, samplingRate);
+      this.accumulate(o, p, tRel, samplingRate, count);
       return;
     }
 
@@ -607,13 +610,13 @@ export class FlowTable {
       this.stats.overflows++;
       this.emit(() => true);
       // the attribution is done and counted: pass it on rather than doing it twice
-      this.put(p, win, tUs, observation, samplingRate, a);
+      this.put(p, win, tUs, observation, samplingRate, a, count);
       return;
     }
     // load factor <= 3/4: denser slots mean fewer cache misses, probes stay short
     if ((this.count + 1) * 4 > (this.mask + 1) * 3) {
       this.resize((this.mask + 1) * 2);
-      this.put(p, win, tUs, observation, samplingRate, a);
+      this.put(p, win, tUs, observation, samplingRate, a, count);
       return;
     }
     this.count++;
@@ -621,7 +624,7 @@ export class FlowTable {
     rows[o + R_TAG] = tag;
     this.clearCounters(o, tRel);
     this.cacheAttribution(o, a, win);
-    this.accumulate(o, p, tRel, samplingRate);
+    this.accumulate(o, p, tRel, samplingRate, count);
     this.stats.open = this.count;
   }
 
@@ -641,11 +644,11 @@ export class FlowTable {
     this.emit(() => true);
   }
 
-  private accumulate(o: number, p: DecodedPacket, tRel: number, samplingRate: number): void {
+  private accumulate(o: number, p: DecodedPacket, tRel: number, samplingRate: number, count: number): void {
     const rows = this.rows;
     const f = o >> 1;
     this.f64[f + F_BYTES] += p.innerLength * samplingRate;
-    this.f64[f + F_PACKETS] += samplingRate;
+    this.f64[f + F_PACKETS] += count * samplingRate;
     if (tRel < rows[o + R_FIRST]) rows[o + R_FIRST] = tRel;
     if (tRel > rows[o + R_LAST]) rows[o + R_LAST] = tRel;
     rows[o + R_FLAGS] |= p.tcpFlags;

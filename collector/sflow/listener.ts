@@ -25,8 +25,11 @@ export interface SflowListenerOptions {
   port: number;
   /** SO_RCVBUF to ask for (bytes) */
   recvBufferSize?: number;
-  /** each datagram and its arrival time (µs since the epoch); `msg` is the caller's to keep */
-  onDatagram: (msg: Buffer, tUs: number) => void;
+  /**
+   * each datagram, its arrival time (µs since the epoch) and its source address (NetFlow
+   * names its exporter by it); `msg` is the caller's to keep
+   */
+  onDatagram: (msg: Buffer, tUs: number, from: string) => void;
   /** a socket error after binding (the listener keeps running; it is counted too) */
   onError?: (err: Error) => void;
 }
@@ -71,10 +74,10 @@ export class SflowListener {
         socket.off('error', onBindError);
         const a = socket.address();
         const l = new SflowListener(socket, a.address, a.port, v6 ? 'IPv6' : 'IPv4');
-        socket.on('message', (msg) => {
+        socket.on('message', (msg, rinfo) => {
           l.stats.datagrams++;
           l.stats.bytes += msg.length;
-          o.onDatagram(msg, Date.now() * 1000);
+          o.onDatagram(msg, Date.now() * 1000, rinfo.address);
         });
         socket.on('error', (err) => {
           l.stats.socketErrors++;

@@ -7,6 +7,8 @@
  *   0 .. 1023                 ERSPAN session ID (10 bits)          erspan:ID
  *   SFLOW_OBSERVATION_BASE+n  the n-th sFlow (agent, ifIndex) seen  sflow:AGENT:IFINDEX
  *                             by this process (ObservationPoints)  (IPv6 agents in brackets)
+ *   2^22+n                    the n-th NetFlow/IPFIX (exporter,    netflow:EXPORTER:IFINDEX
+ *                             ifIndex) (netflow/observation.ts)
  *
  * sFlow points are numbered in the order they are first seen, so the numbers mean
  * something only together with the ObservationPoints of the same run: every sink gets
@@ -66,5 +68,9 @@ export class ObservationPoints implements PointNames {
 export function observationName(code: number, input: string, points?: PointNames): string {
   if (code < 0) return input;
   if (code < SFLOW_OBSERVATION_BASE) return `erspan:${code}`;
-  return points?.name(code) ?? `sflow:${code - SFLOW_OBSERVATION_BASE}`;
+  const named = points?.name(code);
+  if (named !== undefined) return named;
+  // NetFlow's range (collector/netflow/observation.ts) starts at 2^22
+  if (code >= 1 << 22) return `netflow:${code - (1 << 22)}`;
+  return `sflow:${code - SFLOW_OBSERVATION_BASE}`;
 }

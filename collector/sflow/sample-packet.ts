@@ -104,7 +104,13 @@ function fromRecords(s: FlowSample, p: DecodedPacket): number {
 }
 
 /** A raw IPv4/IPv6 header (sampled_header protocol 11 or 12) and its L4 header. */
-function decodeRawIp(buf: Uint8Array, o: number, end: number, p: DecodedPacket, proto: number): number {
+export function decodeRawIp(
+  buf: Uint8Array,
+  o: number,
+  end: number,
+  p: DecodedPacket,
+  proto: number,
+): number {
   p.reset();
   p.layers = Layer.ETHERNET;
   p.etherType = proto === HeaderProtocol.IPV4 ? 0x0800 : 0x86dd;

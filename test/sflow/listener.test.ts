@@ -67,7 +67,7 @@ describe('podwire flows --sflow', () => {
       [['--sflow', '::1:6343'], /not ADDR:PORT|\[ADDR\]:PORT/],
       [['--sflow', '127.0.0.1:70000'], /not a port/],
       [['--sflow', '127.0.0.1'], /not ADDR:PORT/],
-      [['--pcap', 'x.pcap', '--duration', '1s'], /--duration applies to --sflow only/],
+      [['--pcap', 'x.pcap', '--duration', '1s'], /--duration applies to --sflow and --netflow only/],
       [['--sflow', '127.0.0.1:6343', '--duration', 'soon'], /not a duration/],
     ];
     for (const [args, msg] of cases) {

@@ -1,0 +1,116 @@
+/**
+ * The `netflow` mirror of `podwire all`: a UDP listener feeding the NetFlow/IPFIX intake
+ * into the service's flow sink, its per-exporter metrics on the service's registry
+ * (`podwire_netflow_*`), templates persisted in the data directory, and its part of
+ * /api/status and of the status line.
+ */
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
+import type { AttributionCounters } from '../collector/attribution/attribute.js';
+import type { EndpointIndex } from '../collector/attribution/endpoint-index.js';
+import type { FlowBatch, FlowTableStats } from '../collector/flows/flow-table.js';
+import { LocalNetflow } from '../collector/netflow/engine.js';
+import { registerNetflowMetrics } from '../collector/netflow/metrics.js';
+import { STATE_FILE } from '../collector/netflow/state-file.js';
+import { SflowListener } from '../collector/sflow/listener.js';
+import type { PointNames } from '../collector/sflow/observation.js';
+import { listenError } from './errors.js';
+import { parseNetflowAddress } from './netflow-run.js';
+
+export interface NetflowMirrorOptions {
+  listen: string;
+  samplingRate: number;
+  vxlanPorts: number[];
+  index: EndpointIndex;
+  windowSeconds: number;
+  maxFlows: number;
+  onFlows: (b: FlowBatch) => void;
+  dataDir: string;
+  registry: Registry;
+  log: (m: string) => void;
+}
+
+/** /api/status's `netflow`: the intake's counts (summary keys) and the socket's drops. */
+export type NetflowStatus = Record<string, number | string | null>;
+
+export interface NetflowMirror {
+  names: PointNames;
+  counters: AttributionCounters;
+  flowStats: FlowTableStats;
+  recvBufferSize: number;
+  tick(nowSec: number): void;
+  status(): NetflowStatus;
+  stop(): Promise<void>;
+}
+
+const num = (n: number) => Math.round(n).toLocaleString('en');
+
+/** How often the socket's kernel drops are read for the status (they are read at scrape time too). */
+const DROPS_EVERY_MS = 5000;
+
+export async function startNetflowMirror(o: NetflowMirrorOptions): Promise<NetflowMirror> {
+  const { host, port } = parseNetflowAddress(o.listen, 'mirror.listen');
+  const engine = new LocalNetflow({
+    index: o.index,
+    vxlanPorts: o.vxlanPorts,
+    windowSeconds: o.windowSeconds,
+    maxFlows: o.maxFlows,
+    onFlows: o.onFlows,
+    samplingRate: o.samplingRate,
+    stateFile: join(o.dataDir, STATE_FILE),
+  });
+  let listener: SflowListener | null = null;
+  try {
+    listener = await SflowListener.open({
+      host,
+      port,
+      onDatagram: (msg, tUs, from) => engine.receive(msg, from, tUs),
+      onError: (err) => o.log(`netflow listener: ${err.message}`),
+    });
+  } catch (err) {
+    await engine.stop();
+    listenError(err, host, port, 'set mirror.listen in the config');
+  }
+  const l = listener!;
+  registerNetflowMetrics(o.registry, { intake: engine.intake, kernelDrops: () => l.kernelDrops() });
+  let kernelDrops: number | null = null;
+  const readDrops = () =>
+    void l.kernelDrops().then((d) => {
+      kernelDrops = d;
+    });
+  readDrops();
+  const dropsTimer = setInterval(readDrops, DROPS_EVERY_MS);
+  return {
+    names: engine.names,
+    counters: engine.intake.counters,
+    flowStats: engine.flowStats,
+    recvBufferSize: l.recvBufferSize,
+    tick: (nowSec) => engine.tick(nowSec),
+    status: () => ({
+      listen: o.listen,
+      exporters: engine.intake.exporters.size,
+      ...engine.intake.summary(),
+      kernelDrops,
+    }),
+    // before the flow sink's last flush: read what the socket holds, then emit the open windows
+    async stop() {
+      clearInterval(dropsTimer);
+      await l.drain();
+      await l.close();
+      await engine.stop();
+    },
+  };
+}
+
+/** The status line's NetFlow part. */
+export function netflowStatusLine(s: NetflowStatus): string {
+  const n = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : 0);
+  const problems = Object.keys(s)
+    .filter((k) => /^malformed|template_missing|held_expired|refused/.test(k))
+    .reduce((t, k) => t + n(k), 0);
+  const drops = s.kernelDrops === null ? '?' : num(n('kernelDrops'));
+  return (
+    `netflow ${s.listen}: ${num(n('datagrams'))} datagrams from ${n('exporters')} exporters, ` +
+    `${num(n('records'))} records, ${num(problems)} malformed or undecodable, ${drops} kernel drops`
+  );
+}

@@ -1,0 +1,132 @@
+/**
+ * `podwire flows --netflow ADDR:PORT`: a UDP listener feeding the NetFlow v5/v9/IPFIX
+ * intake (decode → attribute → aggregate, collector/netflow/engine.ts) until SIGINT/SIGTERM
+ * or --duration; then the open windows are flushed and the counts go to stderr. The
+ * exporter is the datagram's source address (NetFlow headers do not name it).
+ */
+import { join } from 'node:path';
+import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
+import { InventoryError, loadInventory } from '../collector/attribution/inventory.js';
+import type { FlowBatch } from '../collector/flows/flow-table.js';
+import { LocalNetflow, type NetflowTotals } from '../collector/netflow/engine.js';
+import { STATE_FILE } from '../collector/netflow/state-file.js';
+import { SflowListener } from '../collector/sflow/listener.js';
+import type { PointNames } from '../collector/sflow/observation.js';
+import { ExitCode, UserError } from './errors.js';
+import { parseListenAddress } from './sflow-run.js';
+
+/** Where NetFlow v9/IPFIX exporters commonly send (goflow2, nfcapd use 2055 too). */
+export const DEFAULT_NETFLOW_PORT = 2055;
+export const DEFAULT_NETFLOW_ADDRESS = `127.0.0.1:${DEFAULT_NETFLOW_PORT}`;
+
+export function parseNetflowAddress(text: string, flag = '--netflow'): { host: string; port: number } {
+  return parseListenAddress(text, flag, DEFAULT_NETFLOW_PORT);
+}
+
+export interface NetflowRunOptions {
+  /** ADDR:PORT, IPv6 as [ADDR]:PORT */
+  netflow: string;
+  inventory: string;
+  vxlanPort?: number[];
+  quiet?: boolean;
+  durationSeconds?: number;
+  windowSeconds: number;
+  maxFlows: number;
+  /** the rate of records whose export states none (default 1) */
+  samplingRate?: number;
+  /** templates and sampling state persist here (DIR/netflow-state.json); none: not kept */
+  stateDir?: string;
+}
+
+export interface NetflowRun {
+  totals: NetflowTotals;
+  kernelDrops: number | null;
+  recvBufferSize: number;
+}
+
+export async function runNetflow(
+  o: NetflowRunOptions,
+  onFlows: (b: FlowBatch) => void,
+  signal: AbortSignal,
+  onNames?: (names: PointNames) => void,
+): Promise<NetflowRun> {
+  const { host, port } = parseNetflowAddress(o.netflow);
+  let inventory: Awaited<ReturnType<typeof loadInventory>>;
+  try {
+    inventory = await loadInventory(o.inventory);
+  } catch (err) {
+    if (err instanceof InventoryError) throw new UserError(err.message, ExitCode.USAGE);
+    throw err;
+  }
+  const engine = new LocalNetflow({
+    index: EndpointIndex.fromInventory(inventory),
+    vxlanPorts: o.vxlanPort,
+    windowSeconds: o.windowSeconds,
+    maxFlows: o.maxFlows,
+    onFlows,
+    samplingRate: o.samplingRate,
+    stateFile: o.stateDir === undefined ? undefined : join(o.stateDir, STATE_FILE),
+  });
+  onNames?.(engine.names);
+  let listener: SflowListener;
+  try {
+    listener = await SflowListener.open({
+      host,
+      port,
+      onDatagram: (msg, tUs, from) => engine.receive(msg, from, tUs),
+      onError: (err) => process.stderr.write(`podwire: NetFlow socket: ${err.message}\n`),
+    });
+  } catch (err) {
+    await engine.stop();
+    throw new UserError(`cannot listen on ${o.netflow}: ${(err as Error).message}`, ExitCode.INPUT);
+  }
+  if (!o.quiet) {
+    process.stderr.write(
+      `podwire: listening for NetFlow/IPFIX on ${o.netflow} (receive buffer ${listener.recvBufferSize} bytes)\n`,
+    );
+  }
+  const ticker = setInterval(() => engine.tick(Date.now() / 1000), 1000);
+  try {
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+      if (o.durationSeconds !== undefined) setTimeout(resolve, o.durationSeconds * 1000).unref();
+    });
+  } finally {
+    clearInterval(ticker);
+  }
+  await listener.drain();
+  const kernelDrops = await listener.kernelDrops();
+  await listener.close();
+  return { totals: await engine.stop(), kernelDrops, recvBufferSize: listener.recvBufferSize };
+}
+
+/** The closing lines on stderr: totals, then one line per exporter and per observation domain. */
+export function netflowSummary(r: NetflowRun): string {
+  const t = r.totals;
+  const parts = Object.entries(t.summary).map(([k, v]) => `${k}=${v}`);
+  parts.push(
+    `kernel_drops=${r.kernelDrops ?? 'unknown'}`,
+    `overload_drops=${t.overloadDrops}`,
+    `flows=${t.flows.emitted}`,
+    `flow_table_overflows=${t.flows.overflows}`,
+    `late_packets=${t.flows.latePackets}`,
+    `time_outliers=${t.flows.timeOutliers}`,
+  );
+  const lines = [`podwire: netflow ${parts.join(' ')}`];
+  for (const e of t.exporters) {
+    const { exporter, ...counts } = e;
+    lines.push(
+      `podwire: exporter ${exporter}: ${Object.entries(counts)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
+  }
+  for (const d of t.domains) {
+    lines.push(
+      `podwire: exporter ${d.exporter} v${d.version} domain ${d.domain}: templates=${d.templates} ` +
+        `records=${d.records} ${d.version === 9 ? 'lost_datagrams' : 'lost_records'}=${d.lost} sampling_rate=${d.sampling_rate}`,
+    );
+  }
+  return lines.join('\n');
+}
