@@ -76,7 +76,7 @@ describe('rates', () => {
     c.ws.close();
   });
 
-  it('filters narrow: a pod, a VLAN, a VNI', async () => {
+  it('filters narrow: a pod, a VLAN', async () => {
     const shopPod = live.inventory.endpoints.find((e) => e.namespace === 'shop' && e.mode === 'l2')!;
     const c = connect(live.url, bearer(TOKENS.admin));
     await c.opened;
@@ -136,6 +136,27 @@ describe('samples', () => {
     expect(admin.messages.filter((m) => m.type === 'sample')).toHaveLength(2);
     expect(quiet.messages.filter((m) => m.type === 'sample')).toHaveLength(0);
     for (const c of [admin, shop, quiet]) c.ws.close();
+  });
+
+  it('filters narrow samples: VNI, VLAN, pod (either side)', async () => {
+    const byVni = connect(`${live.url}?samples=1&vni=5001`, bearer(TOKENS.admin));
+    const byVlan = connect(`${live.url}?samples=1&vlan=102`, bearer(TOKENS.admin));
+    const byPod = connect(`${live.url}?samples=1&namespace=shop&pod=db-a1`, bearer(TOKENS.admin));
+    await Promise.all([byVni.opened, byVlan.opened, byPod.opened]);
+    await Promise.all([byVni.next(isRates), byVlan.next(isRates), byPod.next(isRates)]);
+    const a = { namespace: 'shop', pod: 'web-a0' };
+    const b = { namespace: 'shop', pod: 'db-a1' };
+    live.hub.sample(sample(a, b, { vlan: -1, vni: 5001, srcPort: 1 }));
+    live.hub.sample(sample(b, a, { vlan: 102, vni: -1, srcPort: 2 }));
+    live.hub.sample(sample(a, { namespace: 'search', pod: 's1' }, { vlan: 100, vni: -1, srcPort: 3 }));
+    await byPod.next((m) => m.type === 'sample' && m.srcPort === 2);
+    await new Promise((r) => setTimeout(r, 200));
+    const ports = (c: ReturnType<typeof connect>) =>
+      c.messages.filter((m) => m.type === 'sample').map((m) => m.srcPort);
+    expect(ports(byVni)).toEqual([1]);
+    expect(ports(byVlan)).toEqual([2]);
+    expect(ports(byPod)).toEqual([1, 2]);
+    for (const c of [byVni, byVlan, byPod]) c.ws.close();
   });
 });
 

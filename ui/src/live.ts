@@ -43,6 +43,7 @@ export function liveView(
 ): () => void {
   const history = new Map<string, Series>();
   let selected = state.pod ?? '';
+  let auto = selected === '';
   let latest: Rates | null = null;
   let plot: uPlot | null = null;
 
@@ -121,7 +122,10 @@ export function liveView(
         if (s[i]!.length > HISTORY) s[i]!.shift();
       }
     }
-    if (!selected || !history.has(selected)) {
+    // no pod in the URL: follow the busiest sender until one is chosen (the first reading
+    // after a start has no rates yet)
+    const current = r.pods.find((p) => `${p.namespace}/${p.pod}` === selected);
+    if (current === undefined || (auto && current.txBps === 0)) {
       const busiest = [...r.pods].sort((a, b) => b.txBps - a.txBps)[0];
       if (busiest) selected = `${busiest.namespace}/${busiest.pod}`;
     }
@@ -162,6 +166,7 @@ export function liveView(
             a.addEventListener('click', (e) => {
               e.preventDefault();
               selected = key;
+              auto = false;
               onState({ ...state, pod: key }, false);
               draw();
             });
