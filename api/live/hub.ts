@@ -76,6 +76,8 @@ export class LiveHub {
   private heart: NodeJS.Timeout | null = null;
   private ticking = false;
   private sampleWanted = 0;
+  /** the last rates read (dropped when the last client leaves: no stale reading for the next) */
+  private last: RatesReading | null = null;
   private readonly metrics: {
     dropped: Counter<'what'>;
     closed: Counter<'reason'>;
@@ -158,14 +160,17 @@ export class LiveHub {
     });
     ws.on('error', () => this.remove(c));
     this.start();
-    void this.sendRatesTo([c]);
+    this.sendLatest(c);
     return (text) => this.onMessage(c, text);
   }
 
   private remove(c: Client): void {
     if (!this.clients.delete(c)) return;
     if (c.filter.samples === true) this.sampleWanted--;
-    if (this.clients.size === 0) this.stopTimers();
+    if (this.clients.size === 0) {
+      this.stopTimers();
+      this.last = null;
+    }
   }
 
   private onMessage(c: Client, text: string | null): void {
@@ -195,7 +200,7 @@ export class LiveHub {
     if (filter.samples === true) this.sampleWanted++;
     c.filter = filter;
     reply({ type: 'subscribed', filter });
-    void this.sendRatesTo([c]);
+    this.sendLatest(c);
   }
 
   /** Whether any client takes samples (so the packet path builds none for nobody). */
@@ -247,24 +252,29 @@ export class LiveHub {
     this.ticker = this.heart = null;
   }
 
+  /**
+   * A new or re-subscribed client gets the last reading at once (many connecting together
+   * cost no extra reads of the NIC); the first client, the first reading.
+   */
+  private sendLatest(c: Client): void {
+    if (this.last !== null) this.sendRates([c], this.last);
+    else void this.tick();
+  }
+
   private async tick(): Promise<void> {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      await this.sendRatesTo(this.clients);
+      this.last = await this.o.rates();
+      this.sendRates(this.clients, this.last);
+    } catch (err) {
+      this.o.log?.(`podwire live: reading the rates failed: ${(err as Error).message}`);
     } finally {
       this.ticking = false;
     }
   }
 
-  private async sendRatesTo(clients: Iterable<Client>): Promise<void> {
-    let reading: RatesReading;
-    try {
-      reading = await this.o.rates();
-    } catch (err) {
-      this.o.log?.(`podwire live: reading the rates failed: ${(err as Error).message}`);
-      return;
-    }
+  private sendRates(clients: Iterable<Client>, reading: RatesReading): void {
     const now = this.o.now();
     for (const c of [...clients]) {
       if (c.closing || c.ws.readyState !== c.ws.OPEN) continue;

@@ -45,7 +45,8 @@ export function table<T>(
     }
     body.append(tr);
   }
-  return h('table', {}, h('thead', {}, head), body);
+  // wide tables scroll on their own: the page stays usable at 1280 px
+  return h('div', { class: 'scroll' }, h('table', {}, h('thead', {}, head), body));
 }
 
 const UNITS = ['', 'k', 'M', 'G', 'T'];
