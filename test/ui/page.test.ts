@@ -80,9 +80,22 @@ describe('on the demo, no tokens (what npm start runs)', () => {
     expect(cells).toContain(target.namespace);
     expect(new URL(page.url()).searchParams.get('q')).toBe(mac.toUpperCase());
     await screenshot(page, 'trace');
+    const traceUrl = page.url();
+    // the pod's page: its endpoints (the MAC traced), tier and node
+    await page.locator('#trace table').first().getByRole('link', { name: target.pod }).first().click();
+    await expect
+      .poll(() => page.locator('main').textContent(), { timeout: 20_000 })
+      .not.toContain('loading…');
+    expect(await page.locator('main .error').count(), (await page.locator('main').textContent()) ?? '').toBe(
+      0,
+    );
+    expect(await page.locator('#pod h2').first().textContent()).toBe(`${target.namespace}/${target.pod}`);
+    expect(await page.locator('#pod').textContent()).toContain(mac);
+    expect(new URL(page.url()).searchParams.get('view')).toBe('pod');
+    await screenshot(page, 'pod');
     // the shared URL gives the same answer
     const again = await browser.context.newPage();
-    await again.goto(page.url());
+    await again.goto(traceUrl);
     await again.waitForSelector('#trace table');
     expect(await again.locator('#trace table').first().locator('tbody td').allTextContents()).toContain(
       target.pod,
