@@ -766,7 +766,7 @@ export const LIVE_METRICS = {
     'counter',
     'live',
     ['reason'],
-    'Live stream clients the server closed: too_slow (behind too long), dead (no pong), too_big (a message above maxPayload).',
+    'Live stream clients the server closed: too_slow (behind too long), dead (no pong), too_big (a message above maxPayload), too_many_messages (more than 20 in a second).',
   ),
 } as const;
 

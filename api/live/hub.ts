@@ -54,6 +54,9 @@ export interface LiveHubOptions {
 
 /** Close codes: 1013 (try again later) for a client that stays behind. */
 export const CLOSE_TOO_SLOW = 1013;
+/** 1008 (policy violation): more client messages than MAX_MESSAGES_PER_SECOND. */
+export const CLOSE_POLICY = 1008;
+export const MAX_MESSAGES_PER_SECOND = 20;
 
 interface Client {
   ws: WebSocket;
@@ -67,6 +70,9 @@ interface Client {
   /** answered the last ping */
   alive: boolean;
   closing: boolean;
+  /** messages received in the current second, and that second */
+  received: number;
+  receivedSecond: number;
 }
 
 export class LiveHub {
@@ -148,6 +154,8 @@ export class LiveHub {
       dropped: { samples: 0, rates: 0 },
       alive: true,
       closing: false,
+      received: 0,
+      receivedSecond: 0,
     };
     this.clients.add(c);
     if (filter.samples === true) this.sampleWanted++;
@@ -174,6 +182,19 @@ export class LiveHub {
   }
 
   private onMessage(c: Client, text: string | null): void {
+    if (c.closing) return;
+    // each subscribe costs a rates message: a client may not make the server work for it
+    const second = Math.floor(this.o.now() / 1000);
+    if (second !== c.receivedSecond) {
+      c.receivedSecond = second;
+      c.received = 0;
+    }
+    if (++c.received > MAX_MESSAGES_PER_SECOND) {
+      c.closing = true;
+      this.metrics.closed.inc({ reason: 'too_many_messages' });
+      c.ws.close(CLOSE_POLICY, `more than ${MAX_MESSAGES_PER_SECOND} messages in a second`);
+      return;
+    }
     const reply = (m: object) => this.trySend(c, JSON.stringify(m));
     let parsed: unknown;
     try {

@@ -176,6 +176,19 @@ describe('heartbeat and limits', () => {
     good.ws.close();
   });
 
+  it('a client flooding messages is closed (1008); one subscribing now and then is not', async () => {
+    const calm = connect(live.url, bearer(TOKENS.admin));
+    const flood = connect(live.url, bearer(TOKENS.admin));
+    await Promise.all([calm.opened, flood.opened]);
+    for (let i = 0; i < 5; i++) calm.ws.send(JSON.stringify({ type: 'subscribe', vlan: 100 + i }));
+    for (let i = 0; i < 200; i++) flood.ws.send(JSON.stringify({ type: 'subscribe', vlan: i }));
+    const closed = await flood.closed;
+    expect(closed).toEqual({ code: 1008, reason: 'more than 20 messages in a second' });
+    await calm.next((m) => m.type === 'subscribed' && (m.filter as { vlan: number }).vlan === 104);
+    expect(calm.ws.readyState).toBe(calm.ws.OPEN);
+    calm.ws.close();
+  });
+
   it('a message above maxPayload closes the socket (1009)', async () => {
     const c = connect(live.url, bearer(TOKENS.admin));
     await c.opened;
