@@ -83,7 +83,18 @@ export function liveView(
       {
         width,
         height: 260,
-        scales: { x: { time: true } },
+        // the last HISTORY seconds up to the newest point (a lone first point would
+        // otherwise stretch the axis over years)
+        scales: {
+          x: {
+            time: true,
+            range: (u) => {
+              const xs = u.data[0];
+              const last = xs.length > 0 ? (xs[xs.length - 1] as number) : Date.now() / 1000;
+              return [Math.min(xs[0] ?? last, last - 60), last];
+            },
+          },
+        },
         axes: [{}, { values: (_u, vals) => vals.map((v) => bps(v)), size: 90 }],
         series: [
           {},
