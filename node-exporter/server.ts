@@ -14,7 +14,7 @@
  * listening on every address, so 127.0.0.1:9808 would be taken.
  */
 import type { AddressInfo } from 'node:net';
-import { type HttpBindings, type ServerType, serve } from '@hono/node-server';
+import { type HttpBindings, type ServerType, serve, type WebSocketServerLike } from '@hono/node-server';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { ExporterRegistry } from './registry.js';
 
@@ -33,6 +33,8 @@ export interface MetricsAppDeps {
   health(): Health;
   /** run before a scrape is served: brings the non-NIC metrics up to date (registry.refresh) */
   refresh?: () => Promise<void>;
+  /** false: `/` is left to other routes (the all-in-one's page) */
+  home?: boolean;
   /** runs before /metrics is served: the all-in-one's token rule (api/app.ts metricsGuard) */
   guard?: MiddlewareHandler;
 }
@@ -91,7 +93,10 @@ export function createMetricsApp(deps: MetricsAppDeps): Hono<{ Bindings: HttpBin
     const h = deps.health();
     return c.json(h, h.ok ? 200 : 503);
   });
-  app.get('/', (c) => c.text('podwire node exporter: /metrics (Prometheus text format), /healthz (JSON)\n'));
+  if (deps.home !== false)
+    app.get('/', (c) =>
+      c.text('podwire node exporter: /metrics (Prometheus text format), /healthz (JSON)\n'),
+    );
   return app;
 }
 
@@ -107,12 +112,13 @@ export interface StartedServer {
 /** Listens on host:port (port 0: any free one); rejects with the listen error (EADDRINUSE, …). */
 export function startMetricsServer(
   app: Hono<{ Bindings: HttpBindings }>,
-  options: { host?: string; port?: number } = {},
+  options: { host?: string; port?: number; websocket?: WebSocketServerLike } = {},
 ): Promise<StartedServer> {
   const host = options.host ?? DEFAULT_HOST;
   const port = options.port ?? DEFAULT_PORT;
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
+    const websocket = options.websocket ? { server: options.websocket } : undefined;
+    const server = serve({ fetch: app.fetch, hostname: host, port, websocket }, (info: AddressInfo) => {
       server.off('error', onError);
       const h = info.address.includes(':') ? `[${info.address}]` : info.address;
       resolve({

@@ -34,6 +34,8 @@ declare -A need=(
   [/usr/sbin/softflowd]=softflowd
   [nfcapd]=nfdump
   [nfdump]=nfdump
+  # the browser tests (test/ui): Debian's Chromium, driven by playwright-core
+  [/usr/bin/chromium]=chromium
 )
 
 missing_pkgs=()
