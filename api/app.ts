@@ -23,15 +23,15 @@ import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import {
   packetTrace,
-  podBandwidth,
   type QueryContext,
   QueryError,
   rangeProblem,
   TIME_LIMITS,
   type TimeLimits,
-  topTalkers,
   vfCounterSeries,
 } from '../ingest/queries.js';
+import { AnswerCache, type CacheScope, pollRange } from './cache.js';
+import { cachedPodBandwidth, cachedTopTalkers } from './polled.js';
 
 export interface ApiDeps {
   ctx: () => QueryContext;
@@ -42,7 +42,16 @@ export interface ApiDeps {
   alerts?: () => unknown;
   /** where a failed request's error goes, with its request id (default: stderr) */
   log?: (line: string) => void;
+  /**
+   * The answer cache for what the UI polls (api/cache.ts); default: 5 s answers (half the
+   * default flow window), 1000 entries. A polled "up to now" range is rounded to its TTL.
+   */
+  cache?: AnswerCache;
 }
+
+const DEFAULT_CACHE = { ttlMs: 5000, maxEntries: 1000 };
+/** one token, one scope, until per-tenant tokens (api/access.ts) */
+const SCOPE: CacheScope = { kind: 'admin' };
 
 const instant = z
   .string()
@@ -155,18 +164,21 @@ export function mountApi(app: Hono<any>, deps: ApiDeps): void {
     });
   });
 
+  const cache = deps.cache ?? new AnswerCache(DEFAULT_CACHE);
+  const grain = Math.max(1, Math.floor(DEFAULT_CACHE.ttlMs / 1000));
+  const polled = <Q extends { from?: number; to?: number }>(q: Q) => pollRange(q, Date.now() / 1000, grain);
   app.get('/api/status', (c) => c.json(deps.status() as object));
   app.get('/api/alerts', (c) => c.json((deps.alerts?.() ?? { evaluatedAt: null, alerts: [] }) as object));
   app.get('/api/top-talkers', async (c) => {
     const q = parse(schemas.topTalkers, c);
-    const r = rangeOf(q);
-    return c.json(await topTalkers(deps.ctx(), { ...r, by: q.by, limit: q.limit }));
+    const r = rangeOf(polled(q));
+    return c.json(await cachedTopTalkers(cache, deps.ctx(), SCOPE, { ...r, by: q.by, limit: q.limit }));
   });
   app.get('/api/pods/:namespace/:pod/bandwidth', async (c) => {
     const q = parse(schemas.bandwidth, c);
     const { namespace, pod } = c.req.param();
-    const r = rangeOf(q);
-    return c.json(await podBandwidth(deps.ctx(), { ...r, namespace, pod, step: q.step }));
+    const r = rangeOf(polled(q));
+    return c.json(await cachedPodBandwidth(cache, deps.ctx(), SCOPE, { ...r, namespace, pod, step: q.step }));
   });
   app.get('/api/packets', async (c) => {
     const { from, to, ...q } = parse(schemas.packets, c);

@@ -74,7 +74,12 @@ export class AnswerCache {
    * The answer to `query` (by `name` and `params`) for `scope`: cached if fresh, the one
    * being computed if in flight, else `compute()`'s.
    */
-  get<T>(scope: CacheScope, name: string, params: Record<string, unknown>, compute: () => Promise<T>): Promise<T> {
+  get<T>(
+    scope: CacheScope,
+    name: string,
+    params: Record<string, unknown>,
+    compute: () => Promise<T>,
+  ): Promise<T> {
     const key = `${scopeKey(scope)}|${queryKey(name, params)}`;
     const e = this.entries.get(key);
     if (e !== undefined) {
@@ -118,4 +123,18 @@ export class AnswerCache {
       this.s.evictions++;
     }
   }
+}
+
+/**
+ * A polled range: a `to` left out is now rounded down to `grainSeconds`, so every viewer
+ * polling "the last hour" within the same grain asks the same question (one cache key);
+ * `from` left out stays out (the query's default counts back from `to`).
+ */
+export function pollRange<Q extends { from?: number; to?: number }>(
+  q: Q,
+  nowSeconds: number,
+  grainSeconds: number,
+): Q & { to: number } {
+  if (q.to !== undefined) return q as Q & { to: number };
+  return { ...q, to: Math.floor(nowSeconds / grainSeconds) * grainSeconds };
 }

@@ -88,7 +88,9 @@ describe('flowPartsFor', () => {
     const r = { from: H - 590, to: H + 2 * 3600 + 1790 };
     expect(new Set(flowPartsFor(r, 60).map((p) => p.table))).toEqual(new Set(['flows', 'flows_1m']));
     expect(flowPartsFor(r, 10)).toEqual([{ table: 'flows', ...r }]);
-    expect(flowPartsFor({ from: H + 70, to: H + 110 })).toEqual([{ table: 'flows', from: H + 70, to: H + 110 }]);
+    expect(flowPartsFor({ from: H + 70, to: H + 110 })).toEqual([
+      { table: 'flows', from: H + 70, to: H + 110 },
+    ]);
   });
 
   it('pieces are contiguous and cover the range for any range', () => {
@@ -167,6 +169,8 @@ FROM pw.flows WHERE window_start >= toDateTime({f:UInt32}, 'UTC') AND window_sta
       }
     }
     const got = await podPeers(ctx, { ...range, namespace: 'shop', pod: 'db-1', limit: 100 });
-    expect(new Map(got.map((p) => [`${p.namespace}/${p.pod}`, { tx: p.txBytes, rx: p.rxBytes }]))).toEqual(want);
+    expect(new Map(got.map((p) => [`${p.namespace}/${p.pod}`, { tx: p.txBytes, rx: p.rxBytes }]))).toEqual(
+      want,
+    );
   });
 });
