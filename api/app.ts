@@ -1,158 +1,124 @@
 /**
- * The query API over the flow store: what dashboards, scripts and people use to look at
- * flows while the service runs (embedded chDB belongs to the running process, so this is
- * the way in). Read-only; every value from a request is validated (zod) and travels as a
- * ClickHouse query parameter (ingest/queries.ts).
+ * The query API over the flow store and the live inventory, mounted on the service's HTTP
+ * server next to /metrics: what the page, dashboards, scripts and people use while the
+ * service runs (embedded chDB belongs to the running process, so this is the way in).
+ * Read-only; every value from a request is validated (zod, api/schemas.ts) and travels as
+ * a ClickHouse query parameter (ingest/queries.ts, ingest/api-queries.ts).
  *
- *   GET /api/top-talkers?by=pod|pair|namespace|vlan|vni&from&to&limit
- *   GET /api/pods/:namespace/:pod/bandwidth?from&to&step
- *   GET /api/packets?mac&ip&vlan&vni&namespace&pod&from&to&limit
- *   GET /api/vf-counters?node&namespace&pod&from&to&step
- *   GET /api/status     the running service's one-line health, as JSON
- *   GET /api/alerts     the SLA alerts the in-process evaluator holds (pending, firing)
+ *   /api/v1/…            the routes of api/routes.ts; /api/v1/openapi.json documents them
+ *   POST /api/v1/login   {"token": "…"} → an HttpOnly SameSite=Strict session cookie
+ *   POST /api/v1/logout
+ *   /api/…               the same routes under their older paths (aliases)
+ *   GET /readyz          200 when the store answers and the inventory is loaded, else 503
  *
- * `from`/`to`: seconds since the epoch or ISO 8601 (default: the last hour), within what
- * the columns hold (ingest/queries.ts TIME_LIMITS). With a token configured, every /api
- * request needs `Authorization: Bearer TOKEN` (compared in constant time); a bad request
- * is a 400 naming the parameter, never a 500. A failure of the store is a 500 that says
- * only its request id: the store's words (which name databases, tables, settings) go to
- * the service log under that id.
+ * Access (api/access.ts): with tokens configured every /api request needs a bearer token
+ * or a session cookie, and sees what its scope allows; a metrics token sees /metrics only.
+ * A bad request is a 400 naming the parameter, never a 500. A failure of the store is a
+ * 500 that says only its request id: the store's words (which name databases, tables,
+ * settings) go to the service log under that id. No CORS headers are sent: a page of
+ * another origin cannot read the answers.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Context, Hono } from 'hono';
-import { z } from 'zod';
-import {
-  packetTrace,
-  type QueryContext,
-  QueryError,
-  rangeProblem,
-  TIME_LIMITS,
-  type TimeLimits,
-  vfCounterSeries,
-} from '../ingest/queries.js';
-import { AnswerCache, type CacheScope, pollRange } from './cache.js';
-import { cachedPodBandwidth, cachedTopTalkers } from './polled.js';
+import { randomUUID } from 'node:crypto';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import { HTTPException } from 'hono/http-exception';
+import type { ZodError } from 'zod';
+import { storeAnswers } from '../ingest/api-queries.js';
+import { QueryError } from '../ingest/queries.js';
+import { hashToken, SESSION_COOKIE, TokenAccess } from './access.js';
+import { CursorError } from './cursor.js';
+import { BadRequest, Forbidden, NotFound } from './errors.js';
+import { registerRoutes } from './routes.js';
+import { loginBody } from './schemas.js';
+import type { ApiDeps, ApiEnv } from './types.js';
 
-export interface ApiDeps {
-  ctx: () => QueryContext;
-  /** required bearer token (none: open, for loopback only) */
-  token?: string;
-  status: () => unknown;
-  /** the in-process evaluator's active alerts (alerts/service.ts) */
-  alerts?: () => unknown;
-  /** where a failed request's error goes, with its request id (default: stderr) */
-  log?: (line: string) => void;
-  /**
-   * The answer cache for what the UI polls (api/cache.ts); default: 5 s answers (half the
-   * default flow window), 1000 entries. A polled "up to now" range is rounded to its TTL.
-   */
-  cache?: AnswerCache;
+export type { ApiDeps } from './types.js';
+
+/** `param: message; …` for each problem, naming the parameter (or the unknown ones). */
+export function describeIssues(err: ZodError): string {
+  return err.issues
+    .map((i) => {
+      if (i.code === 'unrecognized_keys') return `${i.keys.join(', ')}: unknown parameter`;
+      const name = i.path.join('.') || 'query';
+      // a repeated parameter arrives as an array
+      const message = / received array$/.test(i.message) ? 'given more than once' : i.message;
+      return `${name}: ${message}`;
+    })
+    .join('; ');
 }
 
-const DEFAULT_CACHE = { ttlMs: 5000, maxEntries: 1000 };
-/** one token, one scope, until per-tenant tokens (api/access.ts) */
-const SCOPE: CacheScope = { kind: 'admin' };
-
-const instant = z
-  .string()
-  .transform((s, c) => {
-    const n = /^\d+(\.\d+)?$/.test(s) ? Number(s) : Date.parse(s) / 1000;
-    if (!Number.isFinite(n)) {
-      c.addIssue({ code: 'custom', message: 'expected seconds since the epoch or an ISO 8601 time' });
-      return z.NEVER;
-    }
-    return Math.floor(n);
-  })
-  .optional();
-
-const range = { from: instant, to: instant };
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-
-const schemas = {
-  topTalkers: z.object({
-    ...range,
-    by: z.enum(['pod', 'pair', 'namespace', 'vlan', 'vni']).default('pod'),
-    limit: int(1, 1000).default(10),
-  }),
-  bandwidth: z.object({ ...range, step: int(1, 86400).default(60) }),
-  packets: z.object({
-    ...range,
-    mac: z
-      .string()
-      .regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, 'expected a MAC address')
-      .optional(),
-    ip: z.union([z.ipv4(), z.ipv6()], { message: 'expected an IP address' }).optional(),
-    vlan: int(0, 4094).optional(),
-    vni: int(0, 0xffffff).optional(),
-    namespace: z.string().min(1).optional(),
-    pod: z.string().min(1).optional(),
-    limit: int(1, 10_000).default(100),
-  }),
-  vfCounters: z.object({
-    ...range,
-    step: int(1, 86400).default(60),
-    node: z.string().min(1).optional(),
-    namespace: z.string().min(1).optional(),
-    pod: z.string().min(1).optional(),
-  }),
+const validationHook = (result: { success: boolean; error?: ZodError }, c: Context) => {
+  if (!result.success) return c.json({ error: describeIssues(result.error as ZodError) }, 400);
 };
 
-class BadRequest extends Error {}
-
-function parse<T extends z.ZodType>(schema: T, c: Context): z.infer<T> {
-  const r = schema.safeParse(c.req.query());
-  if (!r.success) {
-    throw new BadRequest(
-      r.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '),
-    );
-  }
-  return r.data;
+/** The access a deployment configured: its TokenAccess, or one made from a single admin token. */
+function accessOf(deps: ApiDeps): TokenAccess {
+  if (deps.access !== undefined) return deps.access;
+  const tokens =
+    deps.token === undefined
+      ? []
+      : [{ name: 'apiToken', sha256: hashToken(deps.token), role: 'admin' as const }];
+  return new TokenAccess({ tokens });
 }
 
 /**
- * [from, to): the given ends, within what the columns queried hold, defaulting to the hour
- * before now.
+ * /metrics once tokens are configured: an admin or metrics token (bearer; Prometheus sends
+ * `authorization` from its scrape config). Without tokens it stays open, as Prometheus expects.
  */
-function rangeOf(
-  q: { from?: number; to?: number },
-  limits: TimeLimits = TIME_LIMITS.dateTime,
-): { from: number; to: number } {
-  const given = rangeProblem(q, limits);
-  if (given !== null) throw new BadRequest(given);
-  const to = q.to ?? Math.ceil(Date.now() / 1000);
-  const from = q.from ?? to - 3600;
-  const problem = rangeProblem({ from, to }, limits);
-  if (problem !== null) throw new BadRequest(problem);
-  return { from, to };
-}
-
-function tokenOk(header: string | undefined, token: string): boolean {
-  const m = /^Bearer (.+)$/.exec(header ?? '');
-  if (!m) return false;
-  const a = Buffer.from(m[1]);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+export function metricsGuard(access: TokenAccess): MiddlewareHandler {
+  return async (c, next) => {
+    if (!access.configured) return next();
+    const id = access.identify({
+      authorization: c.req.header('authorization'),
+      cookie: c.req.header('cookie'),
+    });
+    if (id === null)
+      return c.text('podwire: /metrics needs an admin or metrics token\n', 401, {
+        'www-authenticate': 'Bearer',
+      });
+    if (id.scope.kind === 'tenant') return c.text('podwire: /metrics needs an admin or metrics token\n', 403);
+    return next();
+  };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: any Hono app (its env type does not matter here)
-export function mountApi(app: Hono<any>, deps: ApiDeps): void {
+export function mountApi(app: Hono<any>, deps: ApiDeps): TokenAccess {
+  const access = accessOf(deps);
+  const open = new Set(['/api/v1/login', '/api/v1/logout', '/api/v1/openapi.json']);
   app.use('/api/*', async (c, next) => {
-    if (deps.token !== undefined && !tokenOk(c.req.header('authorization'), deps.token)) {
-      return c.json({ error: 'a bearer token is required (Authorization: Bearer TOKEN)' }, 401, {
-        'www-authenticate': 'Bearer',
-      });
+    c.header('cache-control', 'no-store');
+    c.header('x-content-type-options', 'nosniff');
+    if (open.has(c.req.path)) return next();
+    const id = access.identify({
+      authorization: c.req.header('authorization'),
+      cookie: c.req.header('cookie'),
+    });
+    if (id === null) {
+      return c.json(
+        { error: 'a token is required (Authorization: Bearer TOKEN, or POST /api/v1/login for a session)' },
+        401,
+        { 'www-authenticate': 'Bearer' },
+      );
     }
+    if (id.scope.kind === 'metrics') return c.json({ error: 'a metrics token reads /metrics only' }, 403);
+    c.set('scope', id.scope);
+    c.set('who', id.name);
     await next();
   });
   // Hono hands a handler's error to onError (next() does not throw): bad requests are a
   // 400 naming the parameter; anything else is logged under a request id and answered
   // with that id only (a 500 in JSON for /api, the default elsewhere)
   const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  app.onError((err, c) => {
+  const onError = (err: Error, c: Context) => {
     const api = c.req.path.startsWith('/api/');
-    if (api && (err instanceof BadRequest || err instanceof QueryError)) {
+    if (api && (err instanceof BadRequest || err instanceof QueryError || err instanceof CursorError))
       return c.json({ error: err.message }, 400);
-    }
+    // hono's own refusals (a malformed JSON body): their status, in our shape
+    if (api && err instanceof HTTPException && err.status < 500)
+      return c.json({ error: `body: ${err.message}` }, err.status);
+    if (api && err instanceof Forbidden) return c.json({ error: err.message }, 403);
+    if (api && err instanceof NotFound) return c.json({ error: err.message }, 404);
     const requestId = randomUUID();
     const url = new URL(c.req.url);
     log(
@@ -162,32 +128,82 @@ export function mountApi(app: Hono<any>, deps: ApiDeps): void {
     return c.json({ error: `internal error (request ${requestId}): see the service log`, requestId }, 500, {
       'x-request-id': requestId,
     });
-  });
+  };
+  app.onError(onError);
 
-  const cache = deps.cache ?? new AnswerCache(DEFAULT_CACHE);
-  const grain = Math.max(1, Math.floor(DEFAULT_CACHE.ttlMs / 1000));
-  const polled = <Q extends { from?: number; to?: number }>(q: Q) => pollRange(q, Date.now() / 1000, grain);
-  app.get('/api/status', (c) => c.json(deps.status() as object));
-  app.get('/api/alerts', (c) => c.json((deps.alerts?.() ?? { evaluatedAt: null, alerts: [] }) as object));
-  app.get('/api/top-talkers', async (c) => {
-    const q = parse(schemas.topTalkers, c);
-    const r = rangeOf(polled(q));
-    return c.json(await cachedTopTalkers(cache, deps.ctx(), SCOPE, { ...r, by: q.by, limit: q.limit }));
+  for (const base of ['/api/v1', '/api']) {
+    const v = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook }).basePath(base);
+    v.onError(onError);
+    registerRoutes(v, deps);
+    if (base === '/api/v1') mountSession(v, access);
+    app.route('/', v);
+  }
+
+  app.get('/readyz', async (c) => {
+    const store = await storeAnswers(deps.ctx());
+    const inventory = deps.inventoryLoaded?.() ?? true;
+    return c.json({ ready: store && inventory, store, inventory }, store && inventory ? 200 : 503);
   });
-  app.get('/api/pods/:namespace/:pod/bandwidth', async (c) => {
-    const q = parse(schemas.bandwidth, c);
-    const { namespace, pod } = c.req.param();
-    const r = rangeOf(polled(q));
-    return c.json(await cachedPodBandwidth(cache, deps.ctx(), SCOPE, { ...r, namespace, pod, step: q.step }));
+  return access;
+}
+
+/** Login, logout and the OpenAPI document (these need no token). */
+function mountSession(v: OpenAPIHono<ApiEnv>, access: TokenAccess): void {
+  v.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  v.openAPIRegistry.registerComponent('securitySchemes', 'session', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: SESSION_COOKIE,
   });
-  app.get('/api/packets', async (c) => {
-    const { from, to, ...q } = parse(schemas.packets, c);
-    const r = rangeOf({ from, to }, TIME_LIMITS.dateTime64);
-    return c.json(await packetTrace(deps.ctx(), { ...r, ...q }));
-  });
-  app.get('/api/vf-counters', async (c) => {
-    const { from, to, ...q } = parse(schemas.vfCounters, c);
-    const r = rangeOf({ from, to });
-    return c.json(await vfCounterSeries(deps.ctx(), { ...r, ...q }));
+  v.openapi(
+    {
+      method: 'post',
+      path: '/login',
+      summary: 'trade a token for a session cookie (HttpOnly, SameSite=Strict): the page logs in with this',
+      request: { body: { content: { 'application/json': { schema: loginBody } }, required: true } },
+      responses: {
+        200: { description: 'logged in; the cookie is set' },
+        400: { description: 'a bad body' },
+        401: { description: 'a wrong token' },
+      },
+    } as never,
+    ((c: Context<ApiEnv, '/login', { out: { json: { token: string } } }>) => {
+      if (!access.configured)
+        throw new BadRequest('token: no tokens are configured (every request is admin)');
+      const s = access.login(c.req.valid('json').token);
+      if (s === null) return c.json({ error: 'token: not a valid token' }, 401);
+      setCookie(c, SESSION_COOKIE, s.id, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'Strict',
+        secure: new URL(c.req.url).protocol === 'https:',
+        maxAge: access.sessionSeconds,
+      });
+      const namespaces = s.scope.kind === 'tenant' ? s.scope.namespaces : null;
+      return c.json({ name: s.name, role: s.scope.kind, namespaces });
+    }) as never,
+  );
+  v.openapi(
+    {
+      method: 'post',
+      path: '/logout',
+      summary: 'end the session of the cookie sent',
+      responses: { 204: { description: 'logged out' } },
+    } as never,
+    ((c: Context) => {
+      access.logout(c.req.header('cookie'));
+      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      return c.body(null, 204);
+    }) as never,
+  );
+  v.doc('/openapi.json', {
+    openapi: '3.0.3',
+    info: {
+      title: 'podwire API',
+      version: '1',
+      description:
+        'Flows, packet samples, VF counters, pods and SLA events of the pods podwire observes. ' +
+        "Every route filters by the caller's scope; see the root README.",
+    },
   });
 }

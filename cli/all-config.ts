@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { alertmanagerSchema, alertSettingsSchema, tiersSchema } from '../alerts/model.js';
+import { tokenConfigSchema } from '../api/access.js';
 import { parseUntaggedScope } from '../collector/attribution/untagged-scope.js';
 import { DEFAULT_BUFFER_MIB, DEFAULT_SNAPLEN } from '../collector/capture/tcpdump.js';
 import { endpointSourceConfigSchema, formatIssues } from '../collector/endpoints/config.js';
@@ -223,6 +224,20 @@ export const allConfigSchema = z
       })
       .strict()
       .default({ listen: '127.0.0.1:9742' }),
+    /** API access: tokens (as SHA-256 hashes) and their scopes, browser sessions (api/access.ts) */
+    api: z
+      .object({
+        tokens: z.array(tokenConfigSchema).max(10_000).default([]),
+        /** how long a login (session cookie) lasts */
+        sessionSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(30 * 86400)
+          .default(43_200),
+      })
+      .strict()
+      .default({ tokens: [], sessionSeconds: 43_200 }),
     /** performance tiers: min/max bits per second, SLO objective (alerts/model.ts; default the demo's) */
     tiers: tiersSchema,
     /** SLA alert thresholds and timings (alerts/model.ts) */

@@ -13,7 +13,9 @@
  */
 import { join } from 'node:path';
 import { startSla } from '../alerts/service.js';
-import { mountApi } from '../api/app.js';
+import { hashToken, TokenAccess } from '../api/access.js';
+import { metricsGuard, mountApi } from '../api/app.js';
+import { podRates } from '../api/pods.js';
 import { AttributionCounters } from '../collector/attribution/attribute.js';
 import { parseUntaggedScope } from '../collector/attribution/untagged-scope.js';
 import { type CaptureCounts, registerCaptureMetrics } from '../collector/capture/metrics.js';
@@ -77,13 +79,23 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
   const log = (m: string) => process.stderr.write(`${m.startsWith('podwire') ? m : `podwire: ${m}`}\n`);
   const { host, port } = parseListen(cfg.http.listen, 'http.listen');
   const token = cfg.http.apiToken ?? process.env.PODWIRE_API_TOKEN;
-  if (!LOOPBACK.test(host) && token === undefined) {
-    throw new UserError(
-      `http.listen ${cfg.http.listen}: beyond loopback the query API needs a token (http.apiToken or PODWIRE_API_TOKEN)`,
-    );
-  }
   if (token !== undefined && token.length < 16)
     throw new UserError('PODWIRE_API_TOKEN: at least 16 characters');
+  // the older single token is one more admin token; tokens are held as hashes only
+  const access = new TokenAccess({
+    tokens: [
+      ...cfg.api.tokens,
+      ...(token === undefined
+        ? []
+        : [{ name: 'http.apiToken', sha256: hashToken(token), role: 'admin' as const }]),
+    ],
+    sessionSeconds: cfg.api.sessionSeconds,
+  });
+  if (!LOOPBACK.test(host) && !access.configured) {
+    throw new UserError(
+      `http.listen ${cfg.http.listen}: beyond loopback the API needs tokens (api.tokens, http.apiToken or PODWIRE_API_TOKEN)`,
+    );
+  }
 
   // ── the store ──────────────────────────────────────────────────────────────────────
   let store: Store;
@@ -113,6 +125,9 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
     // ── endpoints ────────────────────────────────────────────────────────────────────
     const live = new LiveInventory({ retentionSeconds: cfg.endpoints.retentionSeconds, log });
     undo.push(() => live.close());
+    /** every source's initial listing is in (/readyz) */
+    let inventoryLoaded = false;
+    const listings: Promise<void>[] = [];
     for (const sc of cfg.endpoints.sources) {
       let source: ReturnType<typeof createEndpointSource>;
       try {
@@ -125,6 +140,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
       // listing is slow (an API server down: it retries with backoff) does not hold the
       // service: it goes on, and attribution fills in once the listing arrives.
       const attached = live.attach(source);
+      listings.push(attached);
       const slow = Symbol('slow');
       let timer: NodeJS.Timeout | undefined;
       try {
@@ -146,6 +162,13 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
         clearTimeout(timer);
       }
     }
+
+    Promise.all(listings).then(
+      () => {
+        inventoryLoaded = true;
+      },
+      () => {},
+    );
 
     // ── NIC sources: the demo SmartNIC follows the live inventory ───────────────────────
     let demoNic: DemoNic | null = null;
@@ -215,12 +238,21 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
       port,
       intervalMs,
       log,
+      guard: metricsGuard(access),
       routes: (app) =>
         mountApi(app, {
           ctx: () => ({ client: store.client, database: store.database }),
-          token,
+          access,
           status: () => status(),
           alerts: () => alerts(),
+          inventory: live,
+          inventoryLoaded: () => inventoryLoaded,
+          rates: () => {
+            const s = collector.state;
+            const at = s.at ?? Date.now();
+            vfJoin.refresh(at);
+            return podRates(s.vfs, (node, pf, vf) => vfJoin.vf(node, pf, vf, at));
+          },
         }),
     });
     live.registerMetrics(exporter.registry.prom);
@@ -480,7 +512,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
       listenError(err, host, port, 'set http.listen in the config, or --listen');
     }
     undo.push(() => exporter.stop());
-    slaRun.service.generatorUrl = `${url}/api/alerts`;
+    slaRun.service.generatorUrl = `${url}/api/v1/alerts`;
     const started = Date.now();
 
     status = () => {
@@ -520,18 +552,19 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
       );
     };
 
-    const apiHint = token === undefined ? '' : ` -H "Authorization: Bearer $PODWIRE_API_TOKEN"`;
+    const apiHint = access.configured ? ' -H "Authorization: Bearer $TOKEN"' : '';
     say(`podwire ${'─'.repeat(70)}`);
     say(
       `running: ${o.configPath ? `config ${o.configPath}` : 'embedded demo (no --config)'}; store ${store.location}`,
     );
     say(`  metrics   ${url}/metrics          (Prometheus; per-pod VF, qdisc and endpoint series)`);
-    say(`  health    ${url}/healthz`);
-    say(`  flows     curl -s${apiHint} '${url}/api/top-talkers?by=pod'`);
-    say(`  pods      curl -s${apiHint} '${url}/api/pods/NAMESPACE/POD/bandwidth?step=10'`);
-    say(`  packets   curl -s${apiHint} '${url}/api/packets?ip=ADDRESS'`);
-    say(`  status    curl -s${apiHint} '${url}/api/status'`);
-    say(`  alerts    curl -s${apiHint} '${url}/api/alerts'          (${slaRun.describe()})`);
+    say(`  health    ${url}/healthz, ${url}/readyz`);
+    say(`  api       ${url}/api/v1/openapi.json (every route)`);
+    say(`  flows     curl -s${apiHint} '${url}/api/v1/top-talkers?by=pod'`);
+    say(`  pods      curl -s${apiHint} '${url}/api/v1/pods'`);
+    say(`  trace     curl -s${apiHint} '${url}/api/v1/trace?ip=ADDRESS'`);
+    say(`  status    curl -s${apiHint} '${url}/api/v1/status'`);
+    say(`  alerts    curl -s${apiHint} '${url}/api/v1/alerts'          (${slaRun.describe()})`);
     say('Ctrl-C stops (open flows are stored first); a restart goes on with the same data.');
     say(line());
 

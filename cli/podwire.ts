@@ -267,6 +267,32 @@ export function buildProgram(): Command {
 
   addDashboardsCommand(program, run);
 
+  const token = program.command('token').description('API tokens: make one, or hash one for api.tokens');
+  token
+    .command('new')
+    .description('print a new random token (stdout) and its api.tokens entry (stderr)')
+    .option('--name <name>', 'who holds it', 'admin')
+    .addOption(
+      new Option('--role <role>', 'what it sees').choices(['admin', 'metrics', 'tenant']).default('admin'),
+    )
+    .option('--namespaces <list>', 'a tenant token: its namespaces, comma-separated')
+    .action((o) =>
+      run(async () => {
+        if (o.role === 'tenant' && !o.namespaces) throw new UserError('--role tenant needs --namespaces');
+        const { tokenNew } = await import('./token.js');
+        tokenNew(o);
+      }),
+    );
+  token
+    .command('hash')
+    .description('print the SHA-256 (api.tokens[].sha256) of the token given on stdin')
+    .action(() =>
+      run(async () => {
+        const { tokenHash } = await import('./token.js');
+        await tokenHash();
+      }),
+    );
+
   program
     .command('all')
     .description(

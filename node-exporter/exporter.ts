@@ -12,7 +12,13 @@ import type { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import type { NicSource } from '../collector/nic/types.js';
 import { CollectorProvider, type NicState, type NicStateProvider } from './nic-state.js';
 import { ExporterRegistry } from './registry.js';
-import { createMetricsApp, type Health, type StartedServer, startMetricsServer } from './server.js';
+import {
+  createMetricsApp,
+  type Health,
+  type MetricsAppDeps,
+  type StartedServer,
+  startMetricsServer,
+} from './server.js';
 
 export interface NodeExporterOptions {
   /** the NIC sources, in priority order (read by a NicCollector), or … */
@@ -38,6 +44,8 @@ export interface NodeExporterOptions {
   log?: (message: string) => void;
   /** more routes on the same server (the all-in-one service mounts its query API) */
   routes?: (app: ReturnType<typeof createMetricsApp>) => void;
+  /** runs before /metrics is served (the all-in-one's token rule) */
+  guard?: MetricsAppDeps['guard'];
   /** called after each collection with its wall time (for benchmarks and tests) */
   onCollection?: (info: { seconds: number; series: number; ok: boolean }) => void;
 }
@@ -132,6 +140,7 @@ export class NodeExporter {
     const app = createMetricsApp({
       registry: this.registry,
       health: () => this.health(),
+      guard: this.options.guard,
       // a metric whose collect() throws is a bug: say so, serve the last render
       refresh: () =>
         this.registry

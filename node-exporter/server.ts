@@ -15,7 +15,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { type HttpBindings, type ServerType, serve } from '@hono/node-server';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import type { ExporterRegistry } from './registry.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -33,6 +33,8 @@ export interface MetricsAppDeps {
   health(): Health;
   /** run before a scrape is served: brings the non-NIC metrics up to date (registry.refresh) */
   refresh?: () => Promise<void>;
+  /** runs before /metrics is served: the all-in-one's token rule (api/app.ts metricsGuard) */
+  guard?: MiddlewareHandler;
 }
 
 /** q=0 refuses an encoding; anything else accepts it */
@@ -49,6 +51,7 @@ function acceptsGzip(header: string | undefined): boolean {
 
 export function createMetricsApp(deps: MetricsAppDeps): Hono<{ Bindings: HttpBindings }> {
   const app = new Hono<{ Bindings: HttpBindings }>();
+  if (deps.guard) app.use('/metrics', deps.guard);
   app.get('/metrics', async (c) => {
     const reg = deps.registry;
     if (reg.version === 0) {
