@@ -12,11 +12,10 @@
  * - At most `maxEntries` answers, the least recently used evicted first.
  */
 
-/** Who asks, as in the issue-12 contract (api/access.ts). */
-export type CacheScope =
-  | { kind: 'admin' }
-  | { kind: 'metrics' }
-  | { kind: 'tenant'; namespaces: readonly string[] };
+import type { Scope } from './access.js';
+
+/** Who asks (api/access.ts). */
+export type CacheScope = Scope;
 
 export interface CacheOptions {
   /** how long an answer is served, ms */

@@ -1,54 +1,57 @@
 /**
  * The store queries the UI polls, through the answer cache (api/cache.ts): the route
- * handlers call these instead of ingest/queries.ts directly. `narrow` turns an answer into
- * what the scope may see (the tenant filter); it runs before the answer is cached, under a
+ * handlers call these instead of the query functions directly. Each answer is computed
+ * for the caller's scope (a tenant's own view: ingest/api-queries.ts) and cached under a
  * key that holds the scope, so a scoped answer is only ever served to the same scope.
  */
+import { type Namespaces, type Peer, podPeers, scopedTopTalkers } from '../ingest/api-queries.js';
 import {
   type BandwidthPoint,
-  type PodPeer,
+  type FlowTableName,
   podBandwidth,
-  podPeers,
   type QueryContext,
   type Range,
   type TalkerKey,
   type TopTalkersResult,
   topTalkers,
 } from '../ingest/queries.js';
-import type { AnswerCache, CacheScope } from './cache.js';
+import { namespacesOf, type Scope } from './access.js';
+import type { AnswerCache } from './cache.js';
 
-type Narrow<T> = (answer: T) => T;
-const asIs = <T>(a: T) => a;
+const namespaces = (scope: Scope): Namespaces => namespacesOf(scope) ?? undefined;
 
+/** Top talkers as the scope sees them. */
 export function cachedTopTalkers(
   cache: AnswerCache,
   ctx: QueryContext,
-  scope: CacheScope,
-  q: Range & { by: TalkerKey; limit?: number },
-  narrow: Narrow<TopTalkersResult> = asIs,
+  scope: Scope,
+  q: Range & { by: TalkerKey; limit: number },
 ): Promise<TopTalkersResult> {
   const key = { from: q.from, to: q.to, by: q.by, limit: q.limit };
-  return cache.get(scope, 'topTalkers', key, () => topTalkers(ctx, key).then(narrow));
+  const ns = namespaces(scope);
+  return cache.get(scope, 'topTalkers', key, () =>
+    ns === undefined ? topTalkers(ctx, key) : scopedTopTalkers(ctx, { ...key, namespaces: ns }),
+  );
 }
 
+/** A pod's bandwidth (the route checks the pod's namespace is in the scope). */
 export function cachedPodBandwidth(
   cache: AnswerCache,
   ctx: QueryContext,
-  scope: CacheScope,
+  scope: Scope,
   q: Range & { namespace: string; pod: string; step: number },
-  narrow: Narrow<BandwidthPoint[]> = asIs,
 ): Promise<BandwidthPoint[]> {
   const key = { from: q.from, to: q.to, namespace: q.namespace, pod: q.pod, step: q.step };
-  return cache.get(scope, 'podBandwidth', key, () => podBandwidth(ctx, key).then(narrow));
+  return cache.get(scope, 'podBandwidth', key, () => podBandwidth(ctx, key));
 }
 
+/** A pod's peers as the scope sees them (peers outside it: one blank row). */
 export function cachedPodPeers(
   cache: AnswerCache,
   ctx: QueryContext,
-  scope: CacheScope,
-  q: Range & { namespace: string; pod: string; limit?: number },
-  narrow: Narrow<PodPeer[]> = asIs,
-): Promise<PodPeer[]> {
+  scope: Scope,
+  q: Range & { namespace: string; pod: string; limit: number },
+): Promise<{ table: FlowTableName; peers: Peer[] }> {
   const key = { from: q.from, to: q.to, namespace: q.namespace, pod: q.pod, limit: q.limit };
-  return cache.get(scope, 'podPeers', key, () => podPeers(ctx, key).then(narrow));
+  return cache.get(scope, 'podPeers', key, () => podPeers(ctx, { ...key, namespaces: namespaces(scope) }));
 }

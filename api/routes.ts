@@ -10,17 +10,17 @@ import type { Context } from 'hono';
 import {
   flowsPage,
   type Namespaces,
-  podPeers,
   scopedPacketTrace,
-  scopedTopTalkers,
   scopedVfCounterSeries,
   slaEvents,
 } from '../ingest/api-queries.js';
-import { packetTrace, podBandwidth, TIME_LIMITS, topTalkers, vfCounterSeries } from '../ingest/queries.js';
+import { packetTrace, TIME_LIMITS, vfCounterSeries } from '../ingest/queries.js';
 import { namespacesOf, type Scope, sees } from './access.js';
+import { AnswerCache, pollRange } from './cache.js';
 import { Cursors } from './cursor.js';
 import { BadRequest, Forbidden, NotFound, rangeOf } from './errors.js';
 import { podRates, podsOf } from './pods.js';
+import { cachedPodBandwidth, cachedPodPeers, cachedTopTalkers } from './polled.js';
 import * as s from './schemas.js';
 import { holdings } from './trace.js';
 import type { ApiDeps, ApiEnv } from './types.js';
@@ -81,6 +81,9 @@ function maxSpan(r: { from: number; to: number }): void {
     );
 }
 
+/** Answers kept 5 s (half the default 10 s flow window), at most 1000 of them. */
+export const POLL_CACHE = { ttlMs: 5000, maxEntries: 1000 };
+
 // biome-ignore lint/suspicious/noExplicitAny: the handlers' typed inputs are the schemas'; responses are JSON
 type Handler = (c: any) => Promise<Response> | Response;
 
@@ -88,6 +91,11 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
   const route = (r: RouteConfig, h: Handler) => app.openapi(r, h as never);
   const cursors = new Cursors();
   const rates = () => deps.rates?.() ?? podRates([], () => null);
+  // what the UI polls is answered from the cache (api/cache.ts); an "up to now" range is
+  // rounded to the cache's TTL so every viewer polling it asks the same question
+  const cache = deps.cache ?? new AnswerCache(POLL_CACHE);
+  const grain = Math.max(1, Math.floor(POLL_CACHE.ttlMs / 1000));
+  const polledRange = (q: { from?: number; to?: number }) => rangeOf(pollRange(q, Date.now() / 1000, grain));
 
   route(get('/status', "the service's health summary (admin)", s.noQuery), (c) => {
     adminOnly(c, 'status');
@@ -119,10 +127,8 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
 
   route(get('/top-talkers', 'the biggest senders over a range', s.topTalkersQuery), async (c) => {
     const q = c.req.valid('query');
-    const r = rangeOf(q);
-    const ns = namespacesIn(c);
-    if (ns === undefined) return c.json(await topTalkers(deps.ctx(), { ...r, by: q.by, limit: q.limit }));
-    return c.json(await scopedTopTalkers(deps.ctx(), { ...r, by: q.by, limit: q.limit, namespaces: ns }));
+    const r = polledRange(q);
+    return c.json(await cachedTopTalkers(cache, deps.ctx(), scopeOf(c), { ...r, by: q.by, limit: q.limit }));
   });
 
   route(get('/pods', 'current pods: interfaces, tier, VF, node, rates', s.podsQuery), (c) => {
@@ -148,7 +154,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       const { namespace, pod } = c.req.valid('param');
       mustSee(c, namespace);
       const q = c.req.valid('query');
-      const r = rangeOf(q);
+      const r = polledRange(q);
       const current = podsOf(deps.inventory?.current() ?? [], rates().pods, (n) => n === namespace).find(
         (p) => p.pod === pod,
       );
@@ -159,12 +165,11 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       ).filter((h) => h.pod === pod);
       if (current === undefined && history.length === 0)
         throw new NotFound(`pod ${namespace}/${pod}: not in the inventory (now or in its retained history)`);
-      const peers = await podPeers(deps.ctx(), {
+      const peers = await cachedPodPeers(cache, deps.ctx(), scopeOf(c), {
         ...r,
         namespace,
         pod,
         limit: q.limit,
-        namespaces: namespacesIn(c),
       });
       return c.json({ namespace, pod, current: current ?? null, bindings: history, ...r, ...peers });
     },
@@ -181,8 +186,10 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       const { namespace, pod } = c.req.valid('param');
       mustSee(c, namespace);
       const q = c.req.valid('query');
-      const r = rangeOf(q);
-      return c.json(await podBandwidth(deps.ctx(), { ...r, namespace, pod, step: q.step }));
+      const r = polledRange(q);
+      return c.json(
+        await cachedPodBandwidth(cache, deps.ctx(), scopeOf(c), { ...r, namespace, pod, step: q.step }),
+      );
     },
   );
 

@@ -73,7 +73,7 @@ const COARSE_FIRST: readonly FlowTableName[] = ['flows_1h', 'flows_1m', 'flows']
  * flowPartsFor), with `where` (a fixed fragment) applied in every piece, and the query
  * parameters of the pieces' ends. Table names and column lists come from here, never input.
  */
-function flowRowsSql(
+export function flowRowsSql(
   parts: readonly FlowPart[],
   columns: string,
   where = '1',
@@ -170,7 +170,7 @@ export interface BandwidthPoint {
 }
 
 /** Either side of a flow is this pod (a fixed fragment; the values are parameters). */
-const POD_SIDE = `((src_namespace = {ns:String} AND src_pod = {pod:String}) OR (dst_namespace = {ns:String} AND dst_pod = {pod:String}))`;
+export const POD_SIDE = `((src_namespace = {ns:String} AND src_pod = {pod:String}) OR (dst_namespace = {ns:String} AND dst_pod = {pod:String}))`;
 
 /** A pod's bandwidth, both directions, in buckets of `step` seconds (rollups where they answer). */
 export async function podBandwidth(
@@ -202,48 +202,6 @@ GROUP BY t ORDER BY t`,
     rxBitsPerSecond: (n(r.rx) * 8) / q.step,
     txPackets: n(r.txp),
     rxPackets: n(r.rxp),
-  }));
-}
-
-export interface PodPeer {
-  /** '' for traffic with no pod on the other side (outside the cluster, or unattributed) */
-  namespace: string;
-  pod: string;
-  /** sent by the pod to this peer */
-  txBytes: number;
-  rxBytes: number;
-  txPackets: number;
-  rxPackets: number;
-}
-
-/** The pods a pod talked to over a range, biggest first, both directions (rollups where they answer). */
-export async function podPeers(
-  ctx: QueryContext,
-  q: Range & { namespace: string; pod: string; limit?: number; table?: FlowTableName },
-): Promise<PodPeer[]> {
-  checkRange(q);
-  const part = flowRowsSql(
-    partsOf(q),
-    'src_namespace, src_pod, dst_namespace, dst_pod, bytes, packets',
-    POD_SIDE,
-  );
-  const out = await rows<Record<string, string>>(
-    ctx,
-    `SELECT if(tx, dst_namespace, src_namespace) AS peer_namespace, if(tx, dst_pod, src_pod) AS peer_pod,
-  sumIf(bytes, tx) AS tx_bytes, sumIf(bytes, NOT tx) AS rx_bytes,
-  sumIf(packets, tx) AS tx_packets, sumIf(packets, NOT tx) AS rx_packets
-FROM (SELECT *, src_namespace = {ns:String} AND src_pod = {pod:String} AS tx FROM (${part.sql}))
-GROUP BY peer_namespace, peer_pod
-ORDER BY tx_bytes + rx_bytes DESC, peer_namespace, peer_pod LIMIT {limit:UInt32}`,
-    { ...part.params, ns: q.namespace, pod: q.pod, limit: q.limit ?? 50 },
-  );
-  return out.map((r) => ({
-    namespace: r.peer_namespace,
-    pod: r.peer_pod,
-    txBytes: n(r.tx_bytes),
-    rxBytes: n(r.rx_bytes),
-    txPackets: n(r.tx_packets),
-    rxPackets: n(r.rx_packets),
   }));
 }
 

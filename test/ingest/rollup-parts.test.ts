@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { podPeers, scopedTopTalkers } from '../../ingest/api-queries.js';
 import { migrate } from '../../ingest/migrations.js';
 import {
   flowPartsFor,
   podBandwidth,
-  podPeers,
   type QueryContext,
   TALKER_KEYS,
   type TalkerKey,
@@ -138,39 +138,52 @@ describe('answers from the rollups equal answers from raw flows (chDB)', () => {
     }
   });
 
-  it.each(RANGES)('pod peers: %s', async (_name, range) => {
-    const q = { ...range, namespace: 'shop', pod: 'db-1', limit: 100 };
-    const fromParts = await podPeers(ctx, q);
-    const fromRaw = await podPeers(ctx, { ...q, table: 'flows' });
-    expect(fromRaw.length).toBeGreaterThan(0);
-    expect(fromParts).toEqual(fromRaw);
-  });
-
-  it('pod peers are the flows of the pod, each direction summed by the other side', async () => {
-    const range = RANGES[2][1];
-    const raw = (await (
-      await store.client.query({
-        query: `SELECT src_namespace AS sn, src_pod AS sp, dst_namespace AS dn, dst_pod AS dp, bytes
-FROM pw.flows WHERE window_start >= toDateTime({f:UInt32}, 'UTC') AND window_start < toDateTime({t:UInt32}, 'UTC')`,
-        query_params: { f: range.from, t: range.to },
-        format: 'JSONEachRow',
-      })
-    ).json()) as { sn: string; sp: string; dn: string; dp: string; bytes: string }[];
-    const want = new Map<string, { tx: number; rx: number }>();
-    for (const r of raw) {
-      for (const [me, peer, dir] of [
-        [`${r.sn}/${r.sp}`, `${r.dn}/${r.dp}`, 'tx'],
-        [`${r.dn}/${r.dp}`, `${r.sn}/${r.sp}`, 'rx'],
-      ] as const) {
-        if (me !== 'shop/db-1') continue;
-        const e = want.get(peer) ?? { tx: 0, rx: 0 };
-        e[dir] += Number(r.bytes);
-        want.set(peer, e);
+  it.each(RANGES)(
+    "a tenant's top talkers (every namespace in scope) by pod and namespace: %s",
+    async (_n, range) => {
+      const namespaces = ['shop', 'search', 'payments', ''];
+      for (const by of ['pod', 'namespace'] as const) {
+        const scoped = await scopedTopTalkers(ctx, { ...range, by, limit: 1000, namespaces });
+        const fromRaw = await topTalkers(ctx, { ...range, by, limit: 1000, table: 'flows' });
+        expect(scoped.rows, by).toEqual(fromRaw.rows);
       }
-    }
-    const got = await podPeers(ctx, { ...range, namespace: 'shop', pod: 'db-1', limit: 100 });
-    expect(new Map(got.map((p) => [`${p.namespace}/${p.pod}`, { tx: p.txBytes, rx: p.rxBytes }]))).toEqual(
-      want,
-    );
-  });
+    },
+  );
+
+  it.each(RANGES)(
+    'pod peers are the flows of the pod, each direction summed by the other side: %s',
+    async (_n, range) => {
+      const raw = (await (
+        await store.client.query({
+          query: `SELECT src_namespace AS sn, src_pod AS sp, dst_namespace AS dn, dst_pod AS dp, bytes
+FROM pw.flows WHERE window_start >= toDateTime({f:UInt32}, 'UTC') AND window_start < toDateTime({t:UInt32}, 'UTC')`,
+          query_params: { f: range.from, t: range.to },
+          format: 'JSONEachRow',
+        })
+      ).json()) as { sn: string; sp: string; dn: string; dp: string; bytes: string }[];
+      const want = new Map<string, { tx: number; rx: number }>();
+      for (const r of raw) {
+        for (const [me, peer, dir] of [
+          [`${r.sn}/${r.sp}`, `${r.dn}/${r.dp}`, 'tx'],
+          [`${r.dn}/${r.dp}`, `${r.sn}/${r.sp}`, 'rx'],
+        ] as const) {
+          if (me !== 'shop/db-1') continue;
+          const e = want.get(peer) ?? { tx: 0, rx: 0 };
+          e[dir] += Number(r.bytes);
+          want.set(peer, e);
+        }
+      }
+      expect(want.size).toBeGreaterThan(0);
+      const got = await podPeers(ctx, {
+        ...range,
+        namespace: 'shop',
+        pod: 'db-1',
+        limit: 100,
+        namespaces: undefined,
+      });
+      expect(
+        new Map(got.peers.map((p) => [`${p.namespace}/${p.pod}`, { tx: p.txBytes, rx: p.rxBytes }])),
+      ).toEqual(want);
+    },
+  );
 });
