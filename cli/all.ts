@@ -15,6 +15,9 @@ import { join } from 'node:path';
 import { startSla } from '../alerts/service.js';
 import { hashToken, TokenAccess } from '../api/access.js';
 import { metricsGuard, mountApi } from '../api/app.js';
+import { LiveHub } from '../api/live/hub.js';
+import { liveSampleOf, ratesReading } from '../api/live/readings.js';
+import { liveSocketServer, mountLive } from '../api/live/route.js';
 import { podRates } from '../api/pods.js';
 import { AttributionCounters } from '../collector/attribution/attribute.js';
 import { parseUntaggedScope } from '../collector/attribution/untagged-scope.js';
@@ -228,7 +231,23 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
     };
     let sla: Awaited<ReturnType<typeof startSla>> | null = null;
 
-    // ── the HTTP server: /metrics, /healthz, the query API ───────────────────────────
+    // ── the live stream's rates: the demo NIC is read every second for them (its
+    // collection interval is longer); other sources give what their last collection measured
+    const liveCollector =
+      demoNic !== null && intervalMs > 1000
+        ? new NicCollector({ sources: [demoNic as DemoNic], intervalMs: 1000, log: () => {} })
+        : null;
+    const liveJoin = new EndpointJoin(() => live.index);
+    const liveRates = async () => {
+      const s = liveCollector === null ? collector.state : await liveCollector.collect();
+      const at = s.at ?? Date.now();
+      liveJoin.refresh(at);
+      const rates = podRates(s.vfs, (node, pf, vf) => liveJoin.vf(node, pf, vf, at));
+      return ratesReading(Date.now(), rates, live.current(), cfg.alerts.nodeCapacityBps);
+    };
+    let hub: LiveHub | null = null;
+
+    // ── the HTTP server: /metrics, /healthz, the query API, the live stream ──────────
     let status: () => Record<string, unknown> = () => ({});
     let alerts: () => unknown = () => ({ evaluatedAt: null, alerts: [] });
     const exporter = new NodeExporter({
@@ -239,7 +258,8 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
       intervalMs,
       log,
       guard: metricsGuard(access),
-      routes: (app) =>
+      websocket: liveSocketServer(),
+      routes: (app) => {
         mountApi(app, {
           ctx: () => ({ client: store.client, database: store.database }),
           access,
@@ -253,8 +273,11 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
             vfJoin.refresh(at);
             return podRates(s.vfs, (node, pf, vf) => vfJoin.vf(node, pf, vf, at));
           },
-        }),
+        });
+        if (hub !== null) mountLive(app, { access, hub });
+      },
     });
+    hub = new LiveHub({ rates: liveRates, registry: exporter.registry.prom, log });
     live.registerMetrics(exporter.registry.prom);
 
     // ── writers ──────────────────────────────────────────────────────────────────────
@@ -338,9 +361,9 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
           ? (c, p, a) => {
               if (++seen % oneIn !== 0) return;
               sampled++;
-              void sampleWriter.write(
-                packetSampleRow(capturedFrame(c), p, a, observation(p.erspanSession), samplingRate),
-              );
+              const row = packetSampleRow(capturedFrame(c), p, a, observation(p.erspanSession), samplingRate);
+              void sampleWriter.write(row);
+              if (hub?.wantsSamples) hub.sample(liveSampleOf(row));
             }
           : undefined,
       samplingRate,
@@ -428,7 +451,9 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
                   bytes: buf.subarray(s.headerOffset, s.headerOffset + s.headerLength),
                   wireLength: s.headerLength > 0 ? s.frameLength - s.stripped : p.ipLength,
                 };
-                void sampleWriter.write(packetSampleRow(frame, p, a, observation(obs), s.samplingRate));
+                const row = packetSampleRow(frame, p, a, observation(obs), s.samplingRate);
+                void sampleWriter.write(row);
+                if (hub?.wantsSamples) hub.sample(liveSampleOf(row));
               }
             : undefined,
       });
@@ -512,6 +537,9 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
       listenError(err, host, port, 'set http.listen in the config, or --listen');
     }
     undo.push(() => exporter.stop());
+    // before the server stops (undo runs in reverse): its close waits for upgraded sockets
+    const liveHub = hub;
+    undo.push(async () => liveHub.close());
     slaRun.service.generatorUrl = `${url}/api/v1/alerts`;
     const started = Date.now();
 

@@ -8,6 +8,7 @@
  *   await exporter.stop();
  */
 import { performance } from 'node:perf_hooks';
+import type { WebSocketServerLike } from '@hono/node-server';
 import type { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import type { NicSource } from '../collector/nic/types.js';
 import { CollectorProvider, type NicState, type NicStateProvider } from './nic-state.js';
@@ -44,6 +45,8 @@ export interface NodeExporterOptions {
   log?: (message: string) => void;
   /** more routes on the same server (the all-in-one service mounts its query API) */
   routes?: (app: ReturnType<typeof createMetricsApp>) => void;
+  /** WebSocket upgrades (ws in noServer mode: the all-in-one's live stream, api/live) */
+  websocket?: WebSocketServerLike;
   /** runs before /metrics is served (the all-in-one's token rule) */
   guard?: MetricsAppDeps['guard'];
   /** called after each collection with its wall time (for benchmarks and tests) */
@@ -148,7 +151,11 @@ export class NodeExporter {
           .catch((err: unknown) => this.log(`podwire: /metrics refresh failed: ${String(err)}`)),
     });
     this.options.routes?.(app);
-    this.server = await startMetricsServer(app, { host: this.options.host, port: this.options.port });
+    this.server = await startMetricsServer(app, {
+      host: this.options.host,
+      port: this.options.port,
+      websocket: this.options.websocket,
+    });
     this.nextSlot = Math.ceil(Date.now() / this.intervalMs) * this.intervalMs;
     this.schedule();
     return { url: this.server.url };

@@ -28,6 +28,7 @@ export type MetricGroup =
   | 'capture'
   | 'flow'
   | 'sla'
+  | 'live'
   | 'collector'
   | 'process';
 
@@ -744,6 +745,31 @@ export const PROCESS_METRICS = {
   ),
 } as const;
 
+/** The live stream's (api/live/hub.ts), in the all-in-one's registry. */
+export const LIVE_METRICS = {
+  clients: def(
+    'podwire_live_clients',
+    'gauge',
+    'live',
+    [],
+    'Clients connected to the live stream (/api/v1/live).',
+  ),
+  dropped: def(
+    'podwire_live_dropped_total',
+    'counter',
+    'live',
+    ['what'],
+    'Live stream messages not sent to a client that was behind: samples dropped (what samples), rate updates replaced by a later one (what rates).',
+  ),
+  closed: def(
+    'podwire_live_closed_total',
+    'counter',
+    'live',
+    ['reason'],
+    'Live stream clients the server closed: too_slow (behind too long), dead (no pong), too_big (a message above maxPayload).',
+  ),
+} as const;
+
 /** Every family the exporter serves, in output order. */
 export const ALL_METRICS: readonly MetricDef[] = [
   ...NIC_METRICS,
@@ -759,6 +785,7 @@ export const DOCUMENTED_METRICS: readonly MetricDef[] = [
   ...Object.values(FLOW_METRICS),
   ...Object.values(CAPTURE_METRICS),
   ...Object.values(SLA_METRICS),
+  ...Object.values(LIVE_METRICS),
 ];
 
 /** The README's metric table (node-exporter/README.md, between the metrics markers). */

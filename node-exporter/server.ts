@@ -14,7 +14,7 @@
  * listening on every address, so 127.0.0.1:9808 would be taken.
  */
 import type { AddressInfo } from 'node:net';
-import { type HttpBindings, type ServerType, serve } from '@hono/node-server';
+import { type HttpBindings, type ServerType, serve, type WebSocketServerLike } from '@hono/node-server';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { ExporterRegistry } from './registry.js';
 
@@ -107,12 +107,13 @@ export interface StartedServer {
 /** Listens on host:port (port 0: any free one); rejects with the listen error (EADDRINUSE, …). */
 export function startMetricsServer(
   app: Hono<{ Bindings: HttpBindings }>,
-  options: { host?: string; port?: number } = {},
+  options: { host?: string; port?: number; websocket?: WebSocketServerLike } = {},
 ): Promise<StartedServer> {
   const host = options.host ?? DEFAULT_HOST;
   const port = options.port ?? DEFAULT_PORT;
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
+    const websocket = options.websocket ? { server: options.websocket } : undefined;
+    const server = serve({ fetch: app.fetch, hostname: host, port, websocket }, (info: AddressInfo) => {
       server.off('error', onError);
       const h = info.address.includes(':') ? `[${info.address}]` : info.address;
       resolve({
