@@ -5,8 +5,11 @@
  *
  * - Keyed by the caller's scope and the normalized query, so a tenant never gets an answer
  *   computed for another scope (a tenant's answer is filtered to its namespaces).
- * - Entries live `ttlMs` (short, about a flow window: a new window lands every few seconds
- *   and the rollups are per minute), by an injected clock, so tests control time.
+ * - An answer is fresh for `ttlMs` (short, about half a flow window: a new window lands
+ *   every few seconds), by an injected clock, so tests control time. For `staleMs` more it
+ *   is still served while one refresh runs in the background (stale-while-revalidate): a
+ *   polled question is never waited for once answered, and is at most ttlMs + staleMs plus
+ *   one query old. Older, it is asked again and waited for.
  * - Identical requests while one is being answered share its promise (coalescing): N
  *   concurrent identical calls make one store query. A failure is not cached.
  * - At most `maxEntries` answers, the least recently used evicted first.
@@ -18,8 +21,10 @@ import type { Scope } from './access.js';
 export type CacheScope = Scope;
 
 export interface CacheOptions {
-  /** how long an answer is served, ms */
+  /** how long an answer is fresh, ms */
   ttlMs: number;
+  /** how long after that it is still served while it is refreshed, ms (default 0) */
+  staleMs?: number;
   /** answers kept at most (least recently used evicted) */
   maxEntries: number;
   /** ms; Date.now by default */
@@ -31,6 +36,8 @@ export interface CacheStats {
   misses: number;
   /** calls that joined a query already in flight */
   coalesced: number;
+  /** calls served a stale answer while it was refreshed */
+  stale: number;
   evictions: number;
   size: number;
 }
@@ -39,6 +46,8 @@ interface Entry {
   value: Promise<unknown>;
   /** when the answer arrived; undefined while in flight */
   at?: number;
+  /** a refresh under way (stale-while-revalidate) */
+  refreshing?: boolean;
 }
 
 /** The scope part of a key: the namespaces sorted, so the same scope is the same key. */
@@ -62,7 +71,7 @@ export function queryKey(name: string, params: Record<string, unknown>): string 
 export class AnswerCache {
   private readonly entries = new Map<string, Entry>();
   private readonly now: () => number;
-  private readonly s = { hits: 0, misses: 0, coalesced: 0, evictions: 0 };
+  private readonly s = { hits: 0, misses: 0, coalesced: 0, stale: 0, evictions: 0 };
 
   constructor(private readonly o: CacheOptions) {
     if (!(o.maxEntries >= 1)) throw new RangeError('cache maxEntries: at least 1');
@@ -86,8 +95,13 @@ export class AnswerCache {
         this.s.coalesced++;
         return e.value as Promise<T>;
       }
-      if (this.now() - e.at < this.o.ttlMs) {
-        this.s.hits++;
+      const age = this.now() - e.at;
+      if (age < this.o.ttlMs + (this.o.staleMs ?? 0)) {
+        if (age < this.o.ttlMs) this.s.hits++;
+        else {
+          this.s.stale++;
+          if (!e.refreshing) this.refresh(e, compute);
+        }
         // most recently used last
         this.entries.delete(key);
         this.entries.set(key, e);
@@ -111,6 +125,22 @@ export class AnswerCache {
     return entry.value as Promise<T>;
   }
 
+  /** Asks again in the background; the entry keeps its answer until the new one arrives. */
+  private refresh(e: Entry, compute: () => Promise<unknown>): void {
+    e.refreshing = true;
+    compute().then(
+      (v) => {
+        e.value = Promise.resolve(v);
+        e.at = this.now();
+        e.refreshing = false;
+      },
+      () => {
+        // the stale answer stays until it is too old; then the next call asks and waits
+        e.refreshing = false;
+      },
+    );
+  }
+
   stats(): CacheStats {
     return { ...this.s, size: this.entries.size };
   }
@@ -125,15 +155,10 @@ export class AnswerCache {
 }
 
 /**
- * A polled range: a `to` left out is now rounded down to `grainSeconds`, so every viewer
- * polling "the last hour" within the same grain asks the same question (one cache key);
- * `from` left out stays out (the query's default counts back from `to`).
+ * A polled range's key: a `to` left out is "now" (and a `from` left out counts back from
+ * it), so every viewer polling "the last hour" asks the same question, whose answer the
+ * cache refreshes in place; the range itself is resolved when the answer is computed.
  */
-export function pollRange<Q extends { from?: number; to?: number }>(
-  q: Q,
-  nowSeconds: number,
-  grainSeconds: number,
-): Q & { to: number } {
-  if (q.to !== undefined) return q as Q & { to: number };
-  return { ...q, to: Math.floor(nowSeconds / grainSeconds) * grainSeconds };
+export function pollKey(q: { from?: number; to?: number }): { from?: number; to: number | 'now' } {
+  return { from: q.from, to: q.to ?? 'now' };
 }

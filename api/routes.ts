@@ -16,11 +16,11 @@ import {
 } from '../ingest/api-queries.js';
 import { packetTrace, TIME_LIMITS, vfCounterSeries } from '../ingest/queries.js';
 import { namespacesOf, type Scope, sees } from './access.js';
-import { AnswerCache, pollRange } from './cache.js';
+import { AnswerCache } from './cache.js';
 import { Cursors } from './cursor.js';
 import { BadRequest, Forbidden, NotFound, rangeOf } from './errors.js';
 import { podRates, podsOf } from './pods.js';
-import { cachedPodBandwidth, cachedPodPeers, cachedTopTalkers } from './polled.js';
+import { cachedPodBandwidth, cachedPodPeers, cachedTopTalkers, cachedTraceSamples } from './polled.js';
 import * as s from './schemas.js';
 import { holdings } from './trace.js';
 import type { ApiDeps, ApiEnv } from './types.js';
@@ -81,8 +81,12 @@ function maxSpan(r: { from: number; to: number }): void {
     );
 }
 
-/** Answers kept 5 s (half the default 10 s flow window), at most 1000 of them. */
-export const POLL_CACHE = { ttlMs: 5000, maxEntries: 1000 };
+/**
+ * Answers fresh for 5 s (half the default 10 s flow window) and served 5 s more while one
+ * refresh runs, so a polled answer is at most one flow window (plus a query) old; at most
+ * 1000 of them.
+ */
+export const POLL_CACHE = { ttlMs: 5000, staleMs: 5000, maxEntries: 1000 };
 
 // biome-ignore lint/suspicious/noExplicitAny: the handlers' typed inputs are the schemas'; responses are JSON
 type Handler = (c: any) => Promise<Response> | Response;
@@ -91,11 +95,10 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
   const route = (r: RouteConfig, h: Handler) => app.openapi(r, h as never);
   const cursors = new Cursors();
   const rates = () => deps.rates?.() ?? podRates([], () => null);
-  // what the UI polls is answered from the cache (api/cache.ts); an "up to now" range is
-  // rounded to the cache's TTL so every viewer polling it asks the same question
+  // what the UI polls is answered from the cache (api/cache.ts, api/polled.ts): keyed as
+  // asked ("up to now" is one question), the range resolved when the answer is computed
   const cache = deps.cache ?? new AnswerCache(POLL_CACHE);
-  const grain = Math.max(1, Math.floor(POLL_CACHE.ttlMs / 1000));
-  const polledRange = (q: { from?: number; to?: number }) => rangeOf(pollRange(q, Date.now() / 1000, grain));
+  const asked = ({ from, to }: { from?: number; to?: number }) => ({ from, to });
 
   route(get('/status', "the service's health summary (admin)", s.noQuery), (c) => {
     adminOnly(c, 'status');
@@ -127,8 +130,16 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
 
   route(get('/top-talkers', 'the biggest senders over a range', s.topTalkersQuery), async (c) => {
     const q = c.req.valid('query');
-    const r = polledRange(q);
-    return c.json(await cachedTopTalkers(cache, deps.ctx(), scopeOf(c), { ...r, by: q.by, limit: q.limit }));
+    rangeOf(q);
+    return c.json(
+      await cachedTopTalkers(
+        cache,
+        deps.ctx(),
+        scopeOf(c),
+        { ...asked(q), by: q.by, limit: q.limit },
+        rangeOf,
+      ),
+    );
   });
 
   route(get('/pods', 'current pods: interfaces, tier, VF, node, rates', s.podsQuery), (c) => {
@@ -154,7 +165,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       const { namespace, pod } = c.req.valid('param');
       mustSee(c, namespace);
       const q = c.req.valid('query');
-      const r = polledRange(q);
+      const r = rangeOf(q);
       const current = podsOf(deps.inventory?.current() ?? [], rates().pods, (n) => n === namespace).find(
         (p) => p.pod === pod,
       );
@@ -165,12 +176,13 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       ).filter((h) => h.pod === pod);
       if (current === undefined && history.length === 0)
         throw new NotFound(`pod ${namespace}/${pod}: not in the inventory (now or in its retained history)`);
-      const peers = await cachedPodPeers(cache, deps.ctx(), scopeOf(c), {
-        ...r,
-        namespace,
-        pod,
-        limit: q.limit,
-      });
+      const peers = await cachedPodPeers(
+        cache,
+        deps.ctx(),
+        scopeOf(c),
+        { ...asked(q), namespace, pod, limit: q.limit },
+        rangeOf,
+      );
       return c.json({ namespace, pod, current: current ?? null, bindings: history, ...r, ...peers });
     },
   );
@@ -186,9 +198,15 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       const { namespace, pod } = c.req.valid('param');
       mustSee(c, namespace);
       const q = c.req.valid('query');
-      const r = polledRange(q);
+      rangeOf(q);
       return c.json(
-        await cachedPodBandwidth(cache, deps.ctx(), scopeOf(c), { ...r, namespace, pod, step: q.step }),
+        await cachedPodBandwidth(
+          cache,
+          deps.ctx(),
+          scopeOf(c),
+          { ...asked(q), namespace, pod, step: q.step },
+          rangeOf,
+        ),
       );
     },
   );
@@ -246,15 +264,13 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       const { from, to, limit, ...f } = c.req.valid('query');
       if (f.mac === undefined && f.ip === undefined && f.vlan === undefined && f.vni === undefined)
         throw new BadRequest('mac: give at least one of mac, ip, vlan, vni');
-      const r = rangeOf({ from, to }, TIME_LIMITS.dateTime64);
+      const traceRange = (q: { from?: number; to?: number }) => rangeOf(q, TIME_LIMITS.dateTime64);
+      const r = traceRange({ from, to });
       maxSpan(r);
       const sc = scopeOf(c);
       const pods = holdings(deps.inventory?.index.endpoints ?? [], { ...f, ...r }, (n) => sees(sc, n));
-      const ns = namespacesIn(c);
-      const samples =
-        ns === undefined
-          ? await packetTrace(deps.ctx(), { ...r, ...f, limit })
-          : await scopedPacketTrace(deps.ctx(), { ...r, ...f, limit, namespaces: ns });
+      // the samples may be up to the cache's age older than `r` says (api/cache.ts)
+      const samples = await cachedTraceSamples(cache, deps.ctx(), sc, { from, to, ...f, limit }, traceRange);
       return c.json({ ...r, pods, samples });
     },
   );

@@ -96,15 +96,23 @@ async function load(base: string, macs: string[]): Promise<void> {
       const i = n++;
       const [route, path] = asks[i % asks.length];
       const r = await get(base + path(i), agent);
-      if (r.status === 200) (report.routes[route] ??= []).push(r.ms);
-      else report.errors[`${route} ${r.status}`] = (report.errors[`${route} ${r.status}`] ?? 0) + 1;
+      const key = `${route} ${r.status}`;
+      if (r.status !== 200) {
+        report.errors[key] = (report.errors[key] ?? 0) + 1;
+        continue;
+      }
+      report.routes[route] ??= [];
+      report.routes[route].push(r.ms);
     }
   };
   await Promise.all(Array.from({ length: CLIENTS }, client));
   const openAtEnd = sockets.filter((s) => s.readyState === WebSocket.OPEN).length;
   for (const s of sockets) s.terminate();
   agent.destroy();
-  process.stdout.write(`${JSON.stringify({ ...report, ws: { ...report.ws, openAtEnd } })}\n`);
+  // exit only once the report is written: a pipe takes it asynchronously
+  await new Promise<void>((r) =>
+    process.stdout.write(`${JSON.stringify({ ...report, ws: { ...report.ws, openAtEnd } })}\n`, () => r()),
+  );
 }
 
 // ── the bench: service, scrapes, report ─────────────────────────────────────────────
@@ -165,10 +173,15 @@ async function bench(): Promise<void> {
         `WebSocket subscribers for ${SECONDS} s, from a process of their own\n`,
     );
     const gen = run(process.execPath, [fileURLToPath(import.meta.url), '--load', base, macs.join(',')]);
+    // 'close', not 'exit': its report is read once its stdout has all arrived
+    let done = false;
+    gen.child.once('close', () => {
+      done = true;
+    });
     const scrapes: number[] = [];
     const lags: number[] = [];
     const scrapeAgent = new http.Agent({ keepAlive: true });
-    while (gen.child.exitCode === null) {
+    while (!done) {
       const r = await get(`${base}/metrics`, scrapeAgent);
       if (r.status === 200) {
         scrapes.push(r.ms);

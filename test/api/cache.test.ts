@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AnswerCache, type CacheScope, pollRange, queryKey, scopeKey } from '../../api/cache.js';
-import { cachedPodBandwidth, cachedPodPeers, cachedTopTalkers } from '../../api/polled.js';
+import { AnswerCache, type CacheScope, pollKey, queryKey, scopeKey } from '../../api/cache.js';
+import { type Asked, cachedPodBandwidth, cachedPodPeers, cachedTopTalkers } from '../../api/polled.js';
 import { podPeers } from '../../ingest/api-queries.js';
 import { migrate } from '../../ingest/migrations.js';
-import { podBandwidth, type QueryContext, topTalkers } from '../../ingest/queries.js';
+import { podBandwidth, type QueryContext, type Range, topTalkers } from '../../ingest/queries.js';
 import { DEFAULT_RETENTION } from '../../ingest/schema.js';
 import { openStore, type Store } from '../../ingest/store.js';
 
@@ -55,6 +55,9 @@ beforeEach(() => {
   queries = 0;
 });
 
+/** the tests ask for explicit ranges: the range is the one asked */
+const given = (q: Asked) => q as Range;
+
 const ADMIN: CacheScope = { kind: 'admin' };
 const SHOP: CacheScope = { kind: 'tenant', namespaces: ['shop'] };
 const PAYMENTS: CacheScope = { kind: 'tenant', namespaces: ['payments'] };
@@ -69,8 +72,8 @@ describe('answer cache on chDB', () => {
     const cache = new AnswerCache({ ttlMs: 5000, maxEntries: 100, now: clock().now });
     for (const by of ['pod', 'pair', 'namespace'] as const) {
       const direct = await topTalkers(ctx, { ...RANGE, by, limit: 50 });
-      const first = await cachedTopTalkers(cache, ctx, ADMIN, { ...RANGE, by, limit: 50 });
-      const second = await cachedTopTalkers(cache, ctx, ADMIN, { ...RANGE, by, limit: 50 });
+      const first = await cachedTopTalkers(cache, ctx, ADMIN, { ...RANGE, by, limit: 50 }, given);
+      const second = await cachedTopTalkers(cache, ctx, ADMIN, { ...RANGE, by, limit: 50 }, given);
       expect(direct.rows.length).toBeGreaterThan(0);
       expect(first).toEqual(direct);
       expect(second).toEqual(direct);
@@ -78,31 +81,31 @@ describe('answer cache on chDB', () => {
     const bq = { ...RANGE, namespace: 'shop', pod: 'web-1', step: 60 };
     const bw = await podBandwidth(ctx, bq);
     expect(bw.length).toBeGreaterThan(0);
-    expect(await cachedPodBandwidth(cache, ctx, ADMIN, bq)).toEqual(bw);
-    expect(await cachedPodBandwidth(cache, ctx, ADMIN, bq)).toEqual(bw);
+    expect(await cachedPodBandwidth(cache, ctx, ADMIN, bq, given)).toEqual(bw);
+    expect(await cachedPodBandwidth(cache, ctx, ADMIN, bq, given)).toEqual(bw);
     const pq = { ...RANGE, namespace: 'shop', pod: 'db-1', limit: 50 };
     const peers = await podPeers(ctx, { ...pq, namespaces: undefined });
     expect(peers.peers.length).toBeGreaterThan(0);
-    expect(await cachedPodPeers(cache, ctx, ADMIN, pq)).toEqual(peers);
-    expect(await cachedPodPeers(cache, ctx, ADMIN, pq)).toEqual(peers);
+    expect(await cachedPodPeers(cache, ctx, ADMIN, pq, given)).toEqual(peers);
+    expect(await cachedPodPeers(cache, ctx, ADMIN, pq, given)).toEqual(peers);
     expect(cache.stats()).toMatchObject({ hits: 5, misses: 5 });
   });
 
   it("keys by scope: tenant A never gets the answer computed for tenant B (nor an admin's)", async () => {
     const cache = new AnswerCache({ ttlMs: 60_000, maxEntries: 100, now: clock().now });
     const q = { ...RANGE, by: 'pod' as const, limit: 50 };
-    const shop = await cachedTopTalkers(cache, ctx, SHOP, q);
-    const payments = await cachedTopTalkers(cache, ctx, PAYMENTS, q);
+    const shop = await cachedTopTalkers(cache, ctx, SHOP, q, given);
+    const payments = await cachedTopTalkers(cache, ctx, PAYMENTS, q, given);
     expect(shop.rows.length).toBeGreaterThan(0);
     expect(payments.rows.length).toBeGreaterThan(0);
     expect(shop.rows.every((r) => r.namespace === 'shop')).toBe(true);
     expect(payments.rows.every((r) => r.namespace === 'payments')).toBe(true);
     // an admin's answer is cached apart from both
-    const all = await cachedTopTalkers(cache, ctx, ADMIN, q);
+    const all = await cachedTopTalkers(cache, ctx, ADMIN, q, given);
     expect(new Set(all.rows.map((r) => r.namespace))).toEqual(new Set(['shop', 'payments']));
     // again, from the cache: still each its own
-    expect(await cachedTopTalkers(cache, ctx, PAYMENTS, q)).toEqual(payments);
-    expect(await cachedTopTalkers(cache, ctx, SHOP, q)).toEqual(shop);
+    expect(await cachedTopTalkers(cache, ctx, PAYMENTS, q, given)).toEqual(payments);
+    expect(await cachedTopTalkers(cache, ctx, SHOP, q, given)).toEqual(shop);
     expect(queries).toBe(3);
     // the same namespaces in another order are the same scope; a superset is not
     expect(scopeKey({ kind: 'tenant', namespaces: ['b', 'a'] })).toBe(
@@ -118,7 +121,7 @@ describe('answer cache on chDB', () => {
     const cache = new AnswerCache({ ttlMs: 5000, maxEntries: 100, now: clock().now });
     const q = { ...RANGE, by: 'pair' as const, limit: 10 };
     const answers = await Promise.all(
-      Array.from({ length: 200 }, () => cachedTopTalkers(cache, ctx, ADMIN, q)),
+      Array.from({ length: 200 }, () => cachedTopTalkers(cache, ctx, ADMIN, q, given)),
     );
     expect(queries).toBe(1);
     for (const a of answers) expect(a).toEqual(answers[0]);
@@ -181,9 +184,37 @@ describe('answer cache, by an injected clock', () => {
     expect(queryKey('q', { a: 1 })).not.toBe(queryKey('r', { a: 1 }));
   });
 
-  it('rounds a polled "up to now" range to the grain, so viewers share one key', () => {
-    expect(pollRange({ from: undefined }, 1_000_003.9, 5)).toEqual({ from: undefined, to: 1_000_000 });
-    expect(pollRange({}, 1_000_004, 5)).toEqual(pollRange({}, 1_000_000, 5));
-    expect(pollRange({ from: 10, to: 20 }, 1_000_004, 5)).toEqual({ from: 10, to: 20 });
+  it('keys "up to now" as one question, whatever the time', () => {
+    expect(pollKey({})).toEqual({ from: undefined, to: 'now' });
+    expect(queryKey('q', pollKey({ from: 5 }))).toBe(queryKey('q', pollKey({ from: 5, to: undefined })));
+    expect(pollKey({ from: 10, to: 20 })).toEqual({ from: 10, to: 20 });
+  });
+
+  it('serves a stale answer for staleMs while one refresh runs, then the refreshed one', async () => {
+    const c = clock();
+    const cache = new AnswerCache({ ttlMs: 5000, staleMs: 5000, maxEntries: 10, now: c.now });
+    let n = 0;
+    let release: (() => void) | undefined;
+    const compute = () =>
+      new Promise<number>((r) => {
+        const v = ++n;
+        release = () => r(v);
+      });
+    const first = cache.get(ADMIN, 'q', {}, compute);
+    release?.();
+    expect(await first).toBe(1);
+    c.advance(6000); // stale: served at once, one refresh started
+    expect(await cache.get(ADMIN, 'q', {}, compute)).toBe(1);
+    expect(await cache.get(ADMIN, 'q', {}, compute)).toBe(1);
+    expect(n).toBe(2);
+    release?.();
+    await new Promise((r) => setImmediate(r));
+    expect(await cache.get(ADMIN, 'q', {}, compute)).toBe(2);
+    expect(cache.stats()).toMatchObject({ misses: 1, stale: 2, hits: 1 });
+    c.advance(10_000); // older than ttl + stale: asked again and waited for
+    const late = cache.get(ADMIN, 'q', {}, compute);
+    expect(n).toBe(3);
+    release?.();
+    expect(await late).toBe(3);
   });
 });
