@@ -9,7 +9,7 @@ import { defineConfig } from 'vitest/config';
  */
 const UNIT = [
   'test/alerts/{evaluator,demo-story}.test.ts',
-  'test/api/{access,app,v1-validation}.test.ts',
+  'test/api/{access,app,pods,trace,v1-validation}.test.ts',
   'test/attribution/**/*.test.ts',
   'test/capture/{fuzz,malformed,pcap,pcapng}.test.ts',
   'test/cli/window-limits.test.ts',

@@ -242,7 +242,7 @@ export const allConfigSchema = z
     tiers: tiersSchema,
     /** SLA alert thresholds and timings (alerts/model.ts) */
     alerts: alertSettingsSchema.default(alertSettingsSchema.parse({})),
-    /** where the in-process evaluator sends alerts (none: shown on /api/alerts only) */
+    /** where the in-process evaluator sends alerts (none: shown on /api/v1/alerts only) */
     alertmanager: alertmanagerSchema.optional(),
   })
   .strict();

@@ -1,7 +1,7 @@
 /**
  * Packet trace: "which pod sent this?" — the packet samples in the store, found by MAC, IP,
  * VLAN, VNI or pod (either direction), with who sent and who received each, as the API's
- * /api/packets answers it. Every filter is a text box; empty means any.
+ * /api/v1/packets answers it. Every filter is a text box; empty means any.
  */
 import { TextBoxVariableBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { packet_samples } from '../../ingest/schema.js';

@@ -30,7 +30,7 @@ async function get(url: string) {
 const DAY = 86400;
 const long = (n: number) => 'a'.repeat(n);
 
-describe('/api/v1 validation (no store reached)', () => {
+describe('/api/v1 validation (a store stand-in that fails if asked: none is)', () => {
   it.each([
     // top talkers
     ['/api/v1/top-talkers?by=bogus', /^by: /],
@@ -164,6 +164,14 @@ describe('/api/v1 validation (no store reached)', () => {
     const r = await get(url);
     expect(r.status, JSON.stringify(r.body)).toBe(400);
     expect(r.body.error).toMatch(/^(namespace|pod): /);
+    expect(logs).toEqual([]);
+  });
+
+  it('a pod the inventory does not hold (now or in its history) is a 404, before the store', async () => {
+    logs.length = 0;
+    const r = await get('/api/v1/pods/shop/web-1');
+    expect(r.status).toBe(404);
+    expect(r.body.error).toBe('pod shop/web-1: not in the inventory (now or in its retained history)');
     expect(logs).toEqual([]);
   });
 

@@ -298,7 +298,7 @@ describe('podwire all (demo agent, demo SmartNIC, demo mirror — stand-ins for 
     expectCleanFailure(
       await podwire(['all', '--listen', '0.0.0.0:9999']),
       2,
-      /beyond loopback the query API needs a token/,
+      /beyond loopback the API needs tokens \(api.tokens/,
     );
 
     const blocker = createServer();

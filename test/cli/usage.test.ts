@@ -29,7 +29,7 @@ describe('podwire --help and --version', () => {
   it('--help lists every command and the exit codes', async () => {
     const r = await podwire(['--help']);
     expect(r.code).toBe(0);
-    for (const cmd of ['trace', 'flows', 'node', 'all', 'dashboards', 'rules', 'sample', 'tour']) {
+    for (const cmd of ['trace', 'flows', 'node', 'all', 'dashboards', 'rules', 'token', 'sample', 'tour']) {
       expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'));
     }
     expect(r.stdout).toMatch(/Exit codes:/);
