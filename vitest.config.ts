@@ -22,6 +22,8 @@ const UNIT = [
   'test/nic/{collector,counters,parsers,sysfs}.test.ts',
   'test/sflow/{counters,decode,fuzz,malformed-metrics,sampling}.test.ts',
   'test/synth/**/*.test.ts',
+  'test/live-stream/**/*.test.ts',
+  'test/ui/bundle.test.ts',
 ];
 
 export default defineConfig({

@@ -19,6 +19,7 @@ import { LiveHub } from '../api/live/hub.js';
 import { liveSampleOf, ratesReading } from '../api/live/readings.js';
 import { liveSocketServer, mountLive } from '../api/live/route.js';
 import { podRates } from '../api/pods.js';
+import { mountUi } from '../api/ui.js';
 import { AttributionCounters } from '../collector/attribution/attribute.js';
 import { parseUntaggedScope } from '../collector/attribution/untagged-scope.js';
 import { type CaptureCounts, registerCaptureMetrics } from '../collector/capture/metrics.js';
@@ -275,6 +276,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
           },
         });
         if (hub !== null) mountLive(app, { access, hub });
+        mountUi(app);
       },
     });
     hub = new LiveHub({ rates: liveRates, registry: exporter.registry.prom, log });
@@ -585,6 +587,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
     say(
       `running: ${o.configPath ? `config ${o.configPath}` : 'embedded demo (no --config)'}; store ${store.location}`,
     );
+    say(`  page      ${url}/                 (live bandwidth, top talkers, trace, alerts)`);
     say(`  metrics   ${url}/metrics          (Prometheus; per-pod VF, qdisc and endpoint series)`);
     say(`  health    ${url}/healthz, ${url}/readyz`);
     say(`  api       ${url}/api/v1/openapi.json (every route)`);

@@ -144,6 +144,7 @@ export class NodeExporter {
       registry: this.registry,
       health: () => this.health(),
       guard: this.options.guard,
+      home: this.options.routes === undefined,
       // a metric whose collect() throws is a bug: say so, serve the last render
       refresh: () =>
         this.registry

@@ -33,6 +33,8 @@ export interface MetricsAppDeps {
   health(): Health;
   /** run before a scrape is served: brings the non-NIC metrics up to date (registry.refresh) */
   refresh?: () => Promise<void>;
+  /** false: `/` is left to other routes (the all-in-one's page) */
+  home?: boolean;
   /** runs before /metrics is served: the all-in-one's token rule (api/app.ts metricsGuard) */
   guard?: MiddlewareHandler;
 }
@@ -91,7 +93,10 @@ export function createMetricsApp(deps: MetricsAppDeps): Hono<{ Bindings: HttpBin
     const h = deps.health();
     return c.json(h, h.ok ? 200 : 503);
   });
-  app.get('/', (c) => c.text('podwire node exporter: /metrics (Prometheus text format), /healthz (JSON)\n'));
+  if (deps.home !== false)
+    app.get('/', (c) =>
+      c.text('podwire node exporter: /metrics (Prometheus text format), /healthz (JSON)\n'),
+    );
   return app;
 }
 

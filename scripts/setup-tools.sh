@@ -28,6 +28,8 @@ declare -A need=(
   # collector in bench:sflow (Debian installs both in /usr/sbin)
   [/usr/sbin/pmacctd]=pmacct
   [/usr/sbin/sfacctd]=pmacct
+  # the browser tests (test/ui): Debian's Chromium, driven by playwright-core
+  [/usr/bin/chromium]=chromium
 )
 
 missing_pkgs=()

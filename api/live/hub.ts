@@ -122,6 +122,11 @@ export class LiveHub {
     return this.clients.size;
   }
 
+  /** Each client's unsent bytes (what the server holds for it). */
+  unsentBytes(): number[] {
+    return [...this.clients].map((c) => c.ws.bufferedAmount);
+  }
+
   /** Whether another client may connect. */
   get full(): boolean {
     return this.clients.size >= this.o.maxClients;
