@@ -12,10 +12,8 @@
  * binary body into a string).
  *
  * The main side is a `Connection` for @clickhouse/client (queries and commands as a server
- * connection would run them) plus `insertData`, the batch insert. Two such workers, each
- * with a session of its own on the same directory: inserts and plain commands on one,
- * queries and every parameterized statement on the other (EmbeddedEngine says why); each
- * runs its statements one at a time, in order.
+ * connection would run them) plus `insertFile`, the batch insert. Statements run one at a
+ * time, in order, as they did on the single chDB session before.
  */
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
@@ -86,15 +84,15 @@ function engineWorker(req: NodeJS.Require): void {
   }
   reply({ id: 0, ok: true, text: '' });
   let files = 0;
-  /**
-   * `a UInt8, b DateTime(\'UTC\')`: the table's types of these columns, for file(). No
-   * query parameters here: parameterized statements all run on the read lane (see
-   * EmbeddedEngine); the target is ours (database.table), never input.
-   */
+  /** `a UInt8, b DateTime(\'UTC\')`: the table's types of these columns, for file() */
   const structure = (target: string, columns: readonly string[]): string => {
-    if (!/^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$/.test(target)) throw new Error(`bad insert target ${target}`);
+    const [database, table] = target.split('.');
     const rows = session
-      .query(`DESCRIBE TABLE ${target}`, 'JSONEachRow')
+      .queryBind(
+        'SELECT name, type FROM system.columns WHERE database = {d:String} AND table = {t:String}',
+        { d: database, t: table },
+        'JSONEachRow',
+      )
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as { name: string; type: string });
@@ -235,13 +233,12 @@ export interface EngineOptions {
   nice?: number;
 }
 
-/** One worker thread with its own chDB session, answering requests in order. */
-class Lane {
+export class EmbeddedEngine implements Connection<Readable> {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (t: string) => void; reject: (e: Error) => void }>();
-  closed = false;
+  private closed = false;
 
-  private constructor(readonly worker: Worker) {
+  private constructor(private readonly worker: Worker) {
     worker.on('message', (m: Reply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
@@ -253,71 +250,7 @@ class Lane {
     worker.on('error', (err) => this.failAll(err));
   }
 
-  /** Starts the worker and opens its session; rejects with chDB's message if it cannot. */
-  static async open(o: EngineOptions, chdb: string): Promise<Lane> {
-    const worker = new Worker(`(${engineWorker.toString()})(require)`, {
-      eval: true,
-      workerData: { path: o.path, tmp: o.tmpDir, nice: o.nice ?? 10, chdb },
-    });
-    const lane = new Lane(worker);
-    try {
-      await lane.call(0, undefined);
-    } catch (err) {
-      await worker.terminate();
-      throw err;
-    }
-    return lane;
-  }
-
-  private call(id: number, req: Request | undefined): Promise<string> {
-    if (this.closed && id !== 0) return Promise.reject(new Error('the embedded ClickHouse engine is closed'));
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      if (req) this.worker.postMessage({ id, req });
-    });
-  }
-
-  send(req: Request): Promise<string> {
-    return this.call(this.nextId++, req);
-  }
-
-  private failAll(err: Error): void {
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
-  }
-
-  /** Closes the session (after the statements queued before) and ends the worker. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    const done = this.send({ op: 'close' });
-    this.closed = true;
-    await done.catch(() => {});
-    await new Promise<void>((r) => {
-      this.worker.once('exit', () => r());
-      setTimeout(() => void this.worker.terminate().then(() => r()), 5000).unref();
-    });
-  }
-}
-
-/**
- * Two lanes, each a worker with its own chDB session on the same data directory (chdb-node
- * 3.4 lets same-path sessions of one process run at once; a different path is refused):
- * the write lane takes inserts and statements without parameters (DDL, commands); the
- * read lane takes queries and every statement with query parameters. So a query no longer
- * waits behind a flow insert and its rollup views (~300–400 ms each), nor behind a merge
- * an insert set off. Parameterized statements all go to the one read lane because chDB
- * does not isolate parameters per connection: two at once on different sessions clobber
- * each other ("Substitution not set") and can abort the engine (chdb-node's own binding
- * serializes them process-wide for that reason). So queries still run one at a time:
- * the answer cache (api/cache.ts) is what serves many viewers.
- */
-export class EmbeddedEngine implements Connection<Readable> {
-  private constructor(
-    private readonly read: Lane,
-    private readonly write: Lane,
-  ) {}
-
-  /** Starts both workers and opens their sessions; rejects with chDB's message if it cannot. */
+  /** Starts the worker and opens the session; rejects with chDB's message if it cannot. */
   static async open(o: EngineOptions): Promise<EmbeddedEngine> {
     // The addon must be loaded by the main thread too: loaded only by a worker, it is
     // unloaded when the worker ends and the process then crashes at exit (seen here).
@@ -325,46 +258,54 @@ export class EmbeddedEngine implements Connection<Readable> {
     const require = createRequire(import.meta.url);
     const chdb = require.resolve('chdb');
     require(chdb);
-    // the write lane first: its session takes the directory's lock (another process: refused)
-    const write = await Lane.open(o, chdb);
+    const worker = new Worker(`(${engineWorker.toString()})(require)`, {
+      eval: true,
+      workerData: { path: o.path, tmp: o.tmpDir, nice: o.nice ?? 10, chdb },
+    });
+    const engine = new EmbeddedEngine(worker);
     try {
-      return new EmbeddedEngine(await Lane.open(o, chdb), write);
+      await engine.call(0, undefined);
     } catch (err) {
-      await write.close();
+      await worker.terminate();
       throw err;
     }
+    return engine;
   }
 
-  /**
-   * Runs one statement (settings as SET before it); resolves with its text output. On the
-   * read lane when it has parameters or `read` is set, else on the write lane.
-   */
+  private call(id: number, req: Request | undefined, transfer: ArrayBuffer[] = []): Promise<string> {
+    if (this.closed && id !== 0) return Promise.reject(new Error('the embedded ClickHouse engine is closed'));
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (req) this.worker.postMessage({ id, req }, transfer);
+    });
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  /** Runs one statement (settings as SET before it); resolves with its text output. */
   run(
     sql: string,
-    o: { settings?: Record<string, unknown>; params?: Record<string, unknown>; read?: boolean } = {},
+    o: { settings?: Record<string, unknown>; params?: Record<string, unknown> } = {},
   ): Promise<string> {
     const s = withSettings(sql, o.settings);
     const params = o.params && Object.keys(o.params).length > 0 ? o.params : undefined;
-    const lane = params !== undefined || o.read ? this.read : this.write;
-    return lane.send({ op: 'sql', sql: s.sql, params, format: s.format });
+    return this.call(this.nextId++, { op: 'sql', sql: s.sql, params, format: s.format });
   }
 
   /**
-   * Inserts rows (see InsertData), on the write lane. Bytes in a SharedArrayBuffer (the
-   * flow sink's pooled bodies) reach the worker as they are; others are copied by
-   * postMessage. Nothing is transferred: the caller keeps its batch (the writer spools it
-   * if the insert fails).
+   * Inserts rows (see InsertData). Bytes in a SharedArrayBuffer (the flow sink's pooled
+   * bodies) reach the worker as they are; others are copied by postMessage. Nothing is
+   * transferred: the caller keeps its batch (the writer spools it if the insert fails).
    */
   insertData(insert: InsertData): Promise<void> {
-    return this.write.send({ op: 'insert', insert }).then(() => {});
+    return this.call(this.nextId++, { op: 'insert', insert }).then(() => {});
   }
 
   async query(p: ConnBaseQueryParams): Promise<ConnQueryResult<Readable>> {
-    const text = await this.run(p.query, {
-      settings: p.clickhouse_settings,
-      params: p.query_params,
-      read: true,
-    });
+    const text = await this.run(p.query, { settings: p.clickhouse_settings, params: p.query_params });
     return { stream: readable(text), ...base(p.query_id) };
   }
 
@@ -415,9 +356,15 @@ export class EmbeddedEngine implements Connection<Readable> {
     }
   }
 
-  /** Closes both sessions (after the statements queued before) and ends the workers. */
+  /** Closes the session (after the statements queued before) and ends the worker. */
   async close(): Promise<void> {
-    await this.read.close();
-    await this.write.close();
+    if (this.closed) return;
+    const done = this.call(this.nextId++, { op: 'close' });
+    this.closed = true;
+    await done.catch(() => {});
+    await new Promise<void>((r) => {
+      this.worker.once('exit', () => r());
+      setTimeout(() => void this.worker.terminate().then(() => r()), 5000).unref();
+    });
   }
 }

@@ -84,39 +84,6 @@ describe('embedded engine (chDB in a worker thread)', () => {
   });
 });
 
-describe('embedded engine: reads beside writes', () => {
-  it('answers a query while a long statement runs on the write lane (two sessions on one data directory)', async () => {
-    const store = await openStore({ dataDir: join(dir, 'lanes'), database: 'pw' });
-    try {
-      await store.client.command({ query: 'CREATE TABLE pw.t (a UInt64) ENGINE = MergeTree ORDER BY a' });
-      const order: string[] = [];
-      // ~2 s on the write lane: an insert whose every row sleeps (as a long insert
-      // with its rollups, or a merge-heavy one, holds it)
-      const slow = store.client
-        .command({
-          query:
-            'INSERT INTO pw.t SELECT number + sleepEachRow(0.5) FROM numbers(4) SETTINGS max_block_size = 1',
-        })
-        .then(() => order.push('insert'));
-      await new Promise((r) => setTimeout(r, 300));
-      const rs = await store.client.query({
-        query: 'SELECT {x:UInt8} + 1 AS y',
-        query_params: { x: 1 },
-        format: 'JSONEachRow',
-      });
-      expect(await rs.json()).toEqual([{ y: 2 }]);
-      order.push('query');
-      await slow;
-      expect(order).toEqual(['query', 'insert']);
-      // the rows the write lane inserted are what the read lane sees once it answered
-      const n = await store.client.query({ query: 'SELECT count() AS n FROM pw.t', format: 'JSONEachRow' });
-      expect(await n.json()).toEqual([{ n: '4' }]);
-    } finally {
-      await store.close();
-    }
-  });
-});
-
 describe('pooled batch bodies', () => {
   const columns = ['n', 's'];
   const batchOf = (rows: number, pool?: BodyPool) => {
