@@ -1,7 +1,7 @@
 /**
  * A small answer cache for what the UI polls: the same top talkers for every viewer of the
  * page. Without it, 200 viewers make 200 store queries that the embedded engine answers one
- * at a time (parameterized chDB queries cannot overlap: ingest/embedded-engine.ts).
+ * at a time (one chDB session, in its worker: ingest/embedded-engine.ts).
  *
  * - Keyed by the caller's scope and the normalized query, so a tenant never gets an answer
  *   computed for another scope (a tenant's answer is filtered to its namespaces).
