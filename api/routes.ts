@@ -10,17 +10,17 @@ import type { Context } from 'hono';
 import {
   flowsPage,
   type Namespaces,
-  podPeers,
   scopedPacketTrace,
-  scopedTopTalkers,
   scopedVfCounterSeries,
   slaEvents,
 } from '../ingest/api-queries.js';
-import { packetTrace, podBandwidth, TIME_LIMITS, topTalkers, vfCounterSeries } from '../ingest/queries.js';
+import { packetTrace, TIME_LIMITS, vfCounterSeries } from '../ingest/queries.js';
 import { namespacesOf, type Scope, sees } from './access.js';
+import { AnswerCache } from './cache.js';
 import { Cursors } from './cursor.js';
 import { BadRequest, Forbidden, NotFound, rangeOf } from './errors.js';
 import { podRates, podsOf } from './pods.js';
+import { cachedPodBandwidth, cachedPodPeers, cachedTopTalkers, cachedTraceSamples } from './polled.js';
 import * as s from './schemas.js';
 import { holdings } from './trace.js';
 import type { ApiDeps, ApiEnv } from './types.js';
@@ -81,6 +81,13 @@ function maxSpan(r: { from: number; to: number }): void {
     );
 }
 
+/**
+ * Answers fresh for 5 s (half the default 10 s flow window) and served 5 s more while one
+ * refresh runs, so a polled answer is at most one flow window (plus a query) old; at most
+ * 1000 of them.
+ */
+export const POLL_CACHE = { ttlMs: 5000, staleMs: 5000, maxEntries: 1000 };
+
 // biome-ignore lint/suspicious/noExplicitAny: the handlers' typed inputs are the schemas'; responses are JSON
 type Handler = (c: any) => Promise<Response> | Response;
 
@@ -88,6 +95,10 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
   const route = (r: RouteConfig, h: Handler) => app.openapi(r, h as never);
   const cursors = new Cursors();
   const rates = () => deps.rates?.() ?? podRates([], () => null);
+  // what the UI polls is answered from the cache (api/cache.ts, api/polled.ts): keyed as
+  // asked ("up to now" is one question), the range resolved when the answer is computed
+  const cache = deps.cache ?? new AnswerCache(POLL_CACHE);
+  const asked = ({ from, to }: { from?: number; to?: number }) => ({ from, to });
 
   route(get('/status', "the service's health summary (admin)", s.noQuery), (c) => {
     adminOnly(c, 'status');
@@ -119,10 +130,16 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
 
   route(get('/top-talkers', 'the biggest senders over a range', s.topTalkersQuery), async (c) => {
     const q = c.req.valid('query');
-    const r = rangeOf(q);
-    const ns = namespacesIn(c);
-    if (ns === undefined) return c.json(await topTalkers(deps.ctx(), { ...r, by: q.by, limit: q.limit }));
-    return c.json(await scopedTopTalkers(deps.ctx(), { ...r, by: q.by, limit: q.limit, namespaces: ns }));
+    rangeOf(q);
+    return c.json(
+      await cachedTopTalkers(
+        cache,
+        deps.ctx(),
+        scopeOf(c),
+        { ...asked(q), by: q.by, limit: q.limit },
+        rangeOf,
+      ),
+    );
   });
 
   route(get('/pods', 'current pods: interfaces, tier, VF, node, rates', s.podsQuery), (c) => {
@@ -159,13 +176,13 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       ).filter((h) => h.pod === pod);
       if (current === undefined && history.length === 0)
         throw new NotFound(`pod ${namespace}/${pod}: not in the inventory (now or in its retained history)`);
-      const peers = await podPeers(deps.ctx(), {
-        ...r,
-        namespace,
-        pod,
-        limit: q.limit,
-        namespaces: namespacesIn(c),
-      });
+      const peers = await cachedPodPeers(
+        cache,
+        deps.ctx(),
+        scopeOf(c),
+        { ...asked(q), namespace, pod, limit: q.limit },
+        rangeOf,
+      );
       return c.json({ namespace, pod, current: current ?? null, bindings: history, ...r, ...peers });
     },
   );
@@ -181,8 +198,16 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       const { namespace, pod } = c.req.valid('param');
       mustSee(c, namespace);
       const q = c.req.valid('query');
-      const r = rangeOf(q);
-      return c.json(await podBandwidth(deps.ctx(), { ...r, namespace, pod, step: q.step }));
+      rangeOf(q);
+      return c.json(
+        await cachedPodBandwidth(
+          cache,
+          deps.ctx(),
+          scopeOf(c),
+          { ...asked(q), namespace, pod, step: q.step },
+          rangeOf,
+        ),
+      );
     },
   );
 
@@ -239,15 +264,13 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       const { from, to, limit, ...f } = c.req.valid('query');
       if (f.mac === undefined && f.ip === undefined && f.vlan === undefined && f.vni === undefined)
         throw new BadRequest('mac: give at least one of mac, ip, vlan, vni');
-      const r = rangeOf({ from, to }, TIME_LIMITS.dateTime64);
+      const traceRange = (q: { from?: number; to?: number }) => rangeOf(q, TIME_LIMITS.dateTime64);
+      const r = traceRange({ from, to });
       maxSpan(r);
       const sc = scopeOf(c);
       const pods = holdings(deps.inventory?.index.endpoints ?? [], { ...f, ...r }, (n) => sees(sc, n));
-      const ns = namespacesIn(c);
-      const samples =
-        ns === undefined
-          ? await packetTrace(deps.ctx(), { ...r, ...f, limit })
-          : await scopedPacketTrace(deps.ctx(), { ...r, ...f, limit, namespaces: ns });
+      // the samples may be up to the cache's age older than `r` says (api/cache.ts)
+      const samples = await cachedTraceSamples(cache, deps.ctx(), sc, { from, to, ...f, limit }, traceRange);
       return c.json({ ...r, pods, samples });
     },
   );

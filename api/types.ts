@@ -3,6 +3,7 @@ import type { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import type { EndpointRecord } from '../collector/attribution/inventory.js';
 import type { QueryContext } from '../ingest/queries.js';
 import type { Scope, TokenAccess } from './access.js';
+import type { AnswerCache } from './cache.js';
 import type { NodeRate, PodRate } from './pods.js';
 
 export interface ApiDeps {
@@ -20,6 +21,8 @@ export interface ApiDeps {
   rates?: () => { pods: PodRate[]; nodes: NodeRate[] };
   /** whether the endpoint sources delivered their initial listing (/readyz) */
   inventoryLoaded?: () => boolean;
+  /** the answer cache for what the UI polls (default: api/routes.ts POLL_CACHE) */
+  cache?: AnswerCache;
   /** where a failed request's error goes, with its request id (default: stderr) */
   log?: (line: string) => void;
 }

@@ -13,7 +13,8 @@
  */
 import {
   type FlowTableName,
-  flowTableFor,
+  flowPartsFor,
+  flowRowsSql,
   type PacketSampleRow,
   type QueryContext,
   QueryError,
@@ -87,7 +88,6 @@ export async function scopedTopTalkers(
 ): Promise<TopTalkersResult> {
   checkRangeOf(q);
   if (TALKER_KEYS[q.by] === undefined) throw new QueryError(`top talkers by '${q.by}'`);
-  const table = flowTableFor(q);
   const either = `(${inScope('src')} OR ${inScope('dst')})`;
   const k = {
     pod: {
@@ -106,17 +106,22 @@ export async function scopedTopTalkers(
     vni: { select: 'vni', where: `vni >= 0 AND ${either}` },
   }[q.by];
   const group = q.by === 'pair' ? 's_namespace, s_pod, d_namespace, d_pod' : k.select.replace(/\S+ AS /g, '');
+  // the range's pieces from the coarsest tables that answer them (ingest/queries.ts)
+  const part = flowRowsSql(
+    flowPartsFor(q),
+    'src_namespace, src_pod, dst_namespace, dst_pod, vlan, vni, bytes, packets',
+    k.where,
+  );
   const out = await rows<Record<string, string | number>>(
     ctx,
     `SELECT ${k.select}, sum(bytes) AS bytes, sum(packets) AS packets
-FROM {db}.${table}
-WHERE window_start >= toDateTime({from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC') AND (${k.where})
-GROUP BY ${group} ORDER BY bytes DESC LIMIT {limit:UInt32}`,
-    { from: q.from, to: q.to, limit: q.limit, scope: [...q.namespaces] },
+FROM (${part.sql})
+GROUP BY ${group} ORDER BY bytes DESC, ${group} LIMIT {limit:UInt32}`,
+    { ...part.params, limit: q.limit, scope: [...q.namespaces] },
     { prefer_column_name_to_alias: 0 },
   );
   return {
-    table,
+    table: part.table,
     rows: out.map((r): TopTalkersResult['rows'][number] => {
       if (q.by === 'pair')
         return {
@@ -394,26 +399,28 @@ export async function podPeers(
   q: Range & { namespace: string; pod: string; limit: number; namespaces: Namespaces },
 ): Promise<{ table: FlowTableName; peers: Peer[] }> {
   checkRangeOf(q);
-  const table = flowTableFor(q);
   const scoped = q.namespaces !== undefined;
   const isSrc = 'src_namespace = {ns:String} AND src_pod = {pod:String}';
   const isDst = 'dst_namespace = {ns:String} AND dst_pod = {pod:String}';
   const peerNs = `if(${isSrc}, dst_namespace, src_namespace)`;
   const peerPod = `if(${isSrc}, dst_pod, src_pod)`;
   const visible = (e: string) => (scoped ? `if(has({scope:Array(String)}, ${peerNs}), ${e}, '')` : e);
+  const part = flowRowsSql(
+    flowPartsFor(q),
+    'src_namespace, src_pod, dst_namespace, dst_pod, bytes',
+    `(${isSrc}) OR (${isDst})`,
+  );
   const out = await rows<Record<string, string>>(
     ctx,
     `SELECT ${visible(peerNs)} AS peer_namespace, ${visible(peerPod)} AS peer_pod,
   sumIf(bytes, ${isSrc}) AS tx, sumIf(bytes, ${isDst}) AS rx
-FROM {db}.${table}
-WHERE window_start >= toDateTime({from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC')
-  AND ((${isSrc}) OR (${isDst}))
+FROM (${part.sql})
 GROUP BY peer_namespace, peer_pod ORDER BY tx + rx DESC, peer_namespace, peer_pod LIMIT {limit:UInt32}`,
-    { ns: q.namespace, pod: q.pod, from: q.from, to: q.to, limit: q.limit, ...scopeParam(q.namespaces) },
+    { ...part.params, ns: q.namespace, pod: q.pod, limit: q.limit, ...scopeParam(q.namespaces) },
     { prefer_column_name_to_alias: 0 },
   );
   return {
-    table,
+    table: part.table,
     peers: out.map((r) => ({
       namespace: r.peer_namespace,
       pod: r.peer_pod,

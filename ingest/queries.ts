@@ -33,6 +33,62 @@ export function flowTableFor(range: Range, step = 0): FlowTableName {
   return 'flows';
 }
 
+/** One piece of a range and the table that answers it. */
+export interface FlowPart extends Range {
+  table: FlowTableName;
+}
+
+/**
+ * A range cut into pieces each answered exactly by the coarsest table that can: the
+ * hour-aligned middle from flows_1h, the minute-aligned stretches around it from
+ * flows_1m, the sub-minute ends from raw flows. A rollup bucket holds the rows whose
+ * window_start falls in it, so the pieces together hold exactly the rows of the range.
+ * "The last hour" (never aligned) then reads two short raw ends and the rollups, not an
+ * hour of raw flows. With a step, only tables whose bucket divides it take part (a bucket
+ * of the answer must not straddle two rollup buckets).
+ */
+export function flowPartsFor(range: Range, step = 0): FlowPart[] {
+  const grains = (['flows_1h', 'flows_1m'] as const).filter((t) => step % TABLE_SECONDS[t] === 0);
+  const cut = (from: number, to: number, i: number): FlowPart[] => {
+    if (to <= from) return [];
+    const table = grains[i];
+    if (table === undefined) return [{ table: 'flows', from, to }];
+    const b = TABLE_SECONDS[table];
+    const a = Math.ceil(from / b) * b;
+    const z = Math.floor(to / b) * b;
+    if (a >= z) return cut(from, to, i + 1);
+    return [...cut(from, a, i + 1), { table, from: a, to: z }, ...cut(z, to, i + 1)];
+  };
+  return cut(range.from, range.to, 0);
+}
+
+/** The pieces of a range (flowPartsFor), or all of it from `table` when one is asked for. */
+const partsOf = (q: Range & { table?: FlowTableName }, step = 0): FlowPart[] =>
+  q.table === undefined ? flowPartsFor(q, step) : [{ table: q.table, from: q.from, to: q.to }];
+
+const COARSE_FIRST: readonly FlowTableName[] = ['flows_1h', 'flows_1m', 'flows'];
+
+/**
+ * The rows of `columns` in a range as SQL (one table, or a UNION ALL of the pieces of
+ * flowPartsFor), with `where` (a fixed fragment) applied in every piece, and the query
+ * parameters of the pieces' ends. Table names and column lists come from here, never input.
+ */
+export function flowRowsSql(
+  parts: readonly FlowPart[],
+  columns: string,
+  where = '1',
+): { sql: string; params: Record<string, number>; table: FlowTableName } {
+  const params: Record<string, number> = {};
+  const selects = parts.map((p, i) => {
+    params[`from${i}`] = p.from;
+    params[`to${i}`] = p.to;
+    return `SELECT ${columns} FROM {db}.${p.table}
+WHERE window_start >= toDateTime({from${i}:UInt32}, 'UTC') AND window_start < toDateTime({to${i}:UInt32}, 'UTC') AND (${where})`;
+  });
+  const table = COARSE_FIRST.find((t) => parts.some((p) => p.table === t)) ?? 'flows';
+  return { sql: selects.join('\nUNION ALL\n'), params, table };
+}
+
 /**
  * What the time columns hold, seconds since the epoch, for either end of a range:
  * DateTime (flows, the rollups, vf_counters) 1970-01-01T00:00:00Z to 2106-02-07T06:28:15Z;
@@ -113,15 +169,22 @@ export interface BandwidthPoint {
   rxPackets: number;
 }
 
-/** A pod's bandwidth, both directions, in buckets of `step` seconds. */
+/** Either side of a flow is this pod (a fixed fragment; the values are parameters). */
+export const POD_SIDE = `((src_namespace = {ns:String} AND src_pod = {pod:String}) OR (dst_namespace = {ns:String} AND dst_pod = {pod:String}))`;
+
+/** A pod's bandwidth, both directions, in buckets of `step` seconds (rollups where they answer). */
 export async function podBandwidth(
   ctx: QueryContext,
-  q: Range & { namespace: string; pod: string; step: number },
+  q: Range & { namespace: string; pod: string; step: number; table?: FlowTableName },
 ): Promise<BandwidthPoint[]> {
   checkRange(q);
   if (!(Number.isInteger(q.step) && q.step > 0))
     throw new QueryError('step must be a whole number of seconds > 0');
-  const table = flowTableFor(q, q.step);
+  const part = flowRowsSql(
+    partsOf(q, q.step),
+    'window_start, src_namespace, src_pod, dst_namespace, dst_pod, bytes, packets',
+    POD_SIDE,
+  );
   const out = await rows<{ t: string; tx: string; rx: string; txp: string; rxp: string }>(
     ctx,
     `SELECT toUnixTimestamp(toStartOfInterval(window_start, toIntervalSecond({step:UInt32}))) AS t,
@@ -129,11 +192,9 @@ export async function podBandwidth(
   sumIf(bytes, dst_namespace = {ns:String} AND dst_pod = {pod:String}) AS rx,
   sumIf(packets, src_namespace = {ns:String} AND src_pod = {pod:String}) AS txp,
   sumIf(packets, dst_namespace = {ns:String} AND dst_pod = {pod:String}) AS rxp
-FROM {db}.${table}
-WHERE window_start >= toDateTime({from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC')
-  AND ((src_namespace = {ns:String} AND src_pod = {pod:String}) OR (dst_namespace = {ns:String} AND dst_pod = {pod:String}))
+FROM (${part.sql})
 GROUP BY t ORDER BY t`,
-    { ns: q.namespace, pod: q.pod, from: q.from, to: q.to, step: q.step },
+    { ...part.params, ns: q.namespace, pod: q.pod, step: q.step },
   );
   return out.map((r) => ({
     t: n(r.t),
@@ -163,11 +224,15 @@ export const TALKER_KEYS = {
 export type TalkerKey = keyof typeof TALKER_KEYS;
 
 export interface TopTalkersResult {
+  /** the coarsest table that answered part of the range */
   table: FlowTableName;
   rows: (Record<string, string | number> & { bytes: number; packets: number })[];
 }
 
-/** The biggest senders over a range, from the coarsest table that answers it exactly. */
+/**
+ * The biggest senders over a range, each piece of it from the coarsest table that answers
+ * it exactly (flowPartsFor), or all from `table` when given.
+ */
 export async function topTalkers(
   ctx: QueryContext,
   q: Range & { by: TalkerKey; limit?: number; table?: FlowTableName },
@@ -176,17 +241,20 @@ export async function topTalkers(
   const k = TALKER_KEYS[q.by];
   if (k === undefined)
     throw new QueryError(`top talkers by '${q.by}': expected one of ${Object.keys(TALKER_KEYS).join(', ')}`);
-  const table = q.table ?? flowTableFor(q);
+  const part = flowRowsSql(
+    partsOf(q),
+    'src_namespace, src_pod, dst_namespace, dst_pod, vlan, vni, bytes, packets',
+    k.where,
+  );
   const out = await rows<Record<string, string | number>>(
     ctx,
     `SELECT ${k.select}, sum(bytes) AS bytes, sum(packets) AS packets
-FROM {db}.${table}
-WHERE window_start >= toDateTime({from:UInt32}, 'UTC') AND window_start < toDateTime({to:UInt32}, 'UTC') AND (${k.where})
-GROUP BY ${k.group} ORDER BY bytes DESC LIMIT {limit:UInt32}`,
-    { from: q.from, to: q.to, limit: q.limit ?? 10 },
+FROM (${part.sql})
+GROUP BY ${k.group} ORDER BY bytes DESC, ${k.group} LIMIT {limit:UInt32}`,
+    { ...part.params, limit: q.limit ?? 10 },
   );
   return {
-    table,
+    table: part.table,
     rows: out.map((r) => {
       const o: Record<string, string | number> = {};
       for (const [key, v] of Object.entries(r)) o[key] = key === 'vlan' || key === 'vni' ? n(v) : v;
