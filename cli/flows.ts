@@ -23,8 +23,10 @@ export interface FlowsOptions extends InputOptions {
   sflow?: string;
   /** --sflow: stop after this many seconds (default: at SIGINT/SIGTERM) */
   durationSeconds?: number;
-  /** --sflow: decode in this many worker threads (0: in the listener's thread) */
+  /** --sflow: decode in this many worker threads (0: as many as readers, or in the main thread) */
   sflowWorkers?: number;
+  /** --sflow: threads reading the socket (default 1; 0: the main thread) */
+  sflowReaders?: number;
 }
 
 export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
@@ -93,9 +95,14 @@ export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
   let sflowRun: Awaited<ReturnType<typeof runSflow>> | undefined;
   try {
     if (o.sflow !== undefined) {
-      sflowRun = await runSflow({ ...o, sflow: o.sflow, workers: o.sflowWorkers }, onFlows, signal, (n) => {
-        points = n;
-      });
+      sflowRun = await runSflow(
+        { ...o, sflow: o.sflow, workers: o.sflowWorkers, readers: o.sflowReaders },
+        onFlows,
+        signal,
+        (n) => {
+          points = n;
+        },
+      );
     } else {
       run = await runCapture(o, makeFlows, signal);
     }

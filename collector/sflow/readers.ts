@@ -1,9 +1,14 @@
 /**
  * The sFlow socket read by reader threads (collector/udp/readers.ts), sharded by agent
- * address: how `flows --sflow` and `all`'s sflow mirror receive past one core. The default
- * is one reader per core; 0 readers is the listener in the caller's thread (listener.ts).
+ * address over the decoding workers. The default is ONE reader thread: it reads in the
+ * kernel's order, off the main thread, while the workers decode. Several readers share
+ * the socket's queue, but their order stamps are taken after the read in JavaScript, and
+ * on a loaded machine a reader preempted between its read and its stamp makes datagrams
+ * tens of microseconds apart swap (measured: 5–10 of 117 datagrams sent one at a time
+ * came late); the datagram sequence sorts that out (late, not lost), but sample sequences
+ * of the swapped datagrams were taken for restarts and loss. So more readers are opt-in.
+ * 0 readers is the listener in the caller's thread (listener.ts).
  */
-import { availableParallelism } from 'node:os';
 import { type ShardKey, UdpReaders } from '../udp/readers.js';
 import { DEFAULT_RECV_BUFFER } from './listener.js';
 
@@ -12,9 +17,9 @@ export const SFLOW_SHARD_KEY: ShardKey = {
   name: 'sflowAgentKey',
 };
 
-/** Reader threads when none are configured: one per core. */
+/** Reader threads when none are configured (see above). */
 export function defaultSflowReaders(): number {
-  return availableParallelism();
+  return 1;
 }
 
 export function openSflowReaders(o: {

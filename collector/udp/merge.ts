@@ -59,7 +59,10 @@ export class DatagramMerge {
 
   /** A batch from input `k` (its records in arrival order); `done` once all are delivered. */
   push(k: number, buf: ArrayBuffer, used: number, done: () => void): void {
-    if (used === 0) return done();
+    if (used === 0) {
+      done();
+      return;
+    }
     const dv = new DataView(buf);
     this.queues[k].push({ u8: new Uint8Array(buf), dv, used, at: 0, order: dv.getFloat64(16), done });
     this.held += countRecords(dv, used);
