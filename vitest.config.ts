@@ -22,6 +22,7 @@ const UNIT = [
   'test/nic/{collector,counters,parsers,sysfs}.test.ts',
   'test/sflow/{counters,decode,fuzz,malformed-metrics,sampling}.test.ts',
   'test/synth/**/*.test.ts',
+  'test/udp/merge.test.ts',
 ];
 
 export default defineConfig({

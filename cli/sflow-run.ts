@@ -48,6 +48,8 @@ export function parseListenAddress(text: string): { host: string; port: number }
 
 export interface SflowRun {
   totals: SflowTotals;
+  /** datagrams each reader thread read (none: the main thread read) */
+  perReader?: number[];
   kernelDrops: number | null;
   recvBufferSize: number;
 }
@@ -133,11 +135,13 @@ export async function runSflow(
   const kernelDrops = await listener.kernelDrops();
   await listener.close();
   const totals = await engine.stop();
+  let perReader: number[] | undefined;
   if ('totals' in listener) {
+    perReader = listener.perReader();
     // datagrams the readers could not hand on (a worker behind) or read while stopping
     totals.overloadDrops += listener.totals.overloadDrops + listener.totals.stopDrops;
   }
-  return { totals, kernelDrops, recvBufferSize: listener.recvBufferSize };
+  return { totals, perReader, kernelDrops, recvBufferSize: listener.recvBufferSize };
 }
 
 /** The closing lines on stderr: totals, then one line per agent with its loss. */
@@ -154,6 +158,7 @@ export function sflowSummary(r: SflowRun): string {
     `time_outliers=${t.flows.timeOutliers}`,
   );
   if (t.interfaceOverflows > 0) parts.push(`interface_overflows=${t.interfaceOverflows}`);
+  if (r.perReader !== undefined) parts.push(`reader_datagrams=${r.perReader.join('/')}`);
   const lines = [`podwire: ${parts.join(' ')}`];
   for (const a of t.agents) {
     lines.push(

@@ -92,7 +92,9 @@ export class DatagramMerge {
         if (!this.ended[k] && this.upTo[k] > ahead) ahead = this.upTo[k];
       }
       for (let k = 0; k < this.upTo.length; k++) {
-        if (this.upTo[k] < limit && this.upTo[k] >= ahead - this.stallNs) limit = this.upTo[k];
+        // an input not heard from yet is waited for (its reader marks within milliseconds)
+        const u = this.upTo[k];
+        if (u < limit && (u === Number.NEGATIVE_INFINITY || u >= ahead - this.stallNs)) limit = u;
       }
     }
     this.releaseUpTo(limit);
