@@ -9,8 +9,11 @@
  * of the swapped datagrams were taken for restarts and loss. So more readers are opt-in.
  * 0 readers is the listener in the caller's thread (listener.ts).
  */
+import { ReaderInputs } from '../udp/input.js';
 import { type ShardKey, UdpReaders } from '../udp/readers.js';
-import { DEFAULT_RECV_BUFFER } from './listener.js';
+import type { LocalSflow } from './engine.js';
+import { DEFAULT_RECV_BUFFER, SflowListener } from './listener.js';
+import type { SocketReader } from './metrics.js';
 
 export const SFLOW_SHARD_KEY: ShardKey = {
   module: new URL('./shard-key.js', import.meta.url).href,
@@ -37,4 +40,60 @@ export function openSflowReaders(o: {
     recvBufferSize: o.recvBufferSize ?? DEFAULT_RECV_BUFFER,
     key: SFLOW_SHARD_KEY,
   });
+}
+
+/** A socket feeding an in-thread intake (LocalSflow), read by this thread or by reader threads. */
+export interface SflowInput {
+  /** for the metrics: kernel drops, and the reader threads' own drops */
+  readonly reader: SocketReader;
+  readonly recvBufferSize: number;
+  readonly readers: number;
+  /** Reads what is queued on the socket, stops reading, and delivers all that was read. */
+  close(): Promise<void>;
+}
+
+/**
+ * `podwire all`'s sflow mirror: the intake stays in the main thread (its per-agent
+ * metrics and packet samples are read there), the reading moves to `readers` threads
+ * (0: the main thread reads, as the listener did before).
+ */
+export async function openSflowInput(o: {
+  host: string;
+  port: number;
+  readers: number;
+  engine: LocalSflow;
+  onError: (err: Error) => void;
+}): Promise<SflowInput> {
+  if (o.readers === 0) {
+    const l = await SflowListener.open({
+      host: o.host,
+      port: o.port,
+      onDatagram: (msg, tUs) => o.engine.receive(msg, tUs),
+      onError: o.onError,
+    });
+    return {
+      reader: l,
+      recvBufferSize: l.recvBufferSize,
+      readers: 0,
+      close: async () => {
+        await l.drain();
+        await l.close();
+      },
+    };
+  }
+  const r = await openSflowReaders({ host: o.host, port: o.port, readers: o.readers, shards: 1 });
+  const inputs = new ReaderInputs(r.inputsOf(0), (u8, rec) =>
+    o.engine.receiveAt(u8, rec.payloadOffset, rec.length, rec.tUs),
+  );
+  return {
+    reader: r,
+    recvBufferSize: r.recvBufferSize,
+    readers: o.readers,
+    close: async () => {
+      await r.drain();
+      await r.close();
+      await inputs.ended;
+      inputs.close();
+    },
+  };
 }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeDatagram } from '../../collector/sflow/encode.js';
 import { Prng } from '../../collector/synth/prng.js';
-import { ensureBuilt, spawnPodwire } from '../cli/helpers.js';
+import { ensureBuilt, podwire, spawnPodwire } from '../cli/helpers.js';
 import { waitForOutput } from '../helpers/netns.js';
 import { freeUdpPort } from '../helpers/ports.js';
 import { inventory } from '../sflow/helpers.js';
@@ -134,6 +134,41 @@ async function run(readers: number): Promise<string> {
 }
 
 describe('several reader threads on one socket', () => {
+  it('--sflow-readers takes a whole number 0..64', async () => {
+    for (const bad of ['-1', '65', '1.5', 'many']) {
+      const r = await podwire([
+        'flows',
+        '--sflow',
+        '127.0.0.1:6343',
+        '--sflow-readers',
+        bad,
+        '--inventory',
+        inv,
+      ]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toMatch(/--sflow-readers: a whole number 0\.\.64/);
+    }
+  });
+
+  it('0 readers: the main thread reads, as before', async () => {
+    const port = await freeUdpPort('udp4');
+    const { child, out, exited } = spawnPodwire([
+      'flows',
+      '--sflow',
+      `127.0.0.1:${port}`,
+      '--inventory',
+      inv,
+      '--sflow-readers',
+      '0',
+      '--duration',
+      '1s',
+    ]);
+    await waitForOutput(child, 'stderr', /listening for sFlow on .*\(receive buffer \d+ bytes\)\n/);
+    const [code] = (await exited) as [number | null];
+    expect(code, out.stderr).toBe(0);
+    expect(out.stderr).not.toMatch(/reader threads|reader_datagrams/);
+  });
+
   it('one reader thread, two workers: each agent’s loss and duplicates exact', async () => {
     await run(1);
   });
