@@ -141,6 +141,14 @@ async function backlogDrops(): Promise<number> {
     .reduce((n, l) => n + Number.parseInt(l.trim().split(/\s+/)[1] ?? '0', 16), 0);
 }
 
+/** The kernel's UDP counters (/proc/net/snmp `Udp:`), machine-wide: what was really sent. */
+async function udpSnmp(): Promise<Record<string, number>> {
+  const lines = (await readFile('/proc/net/snmp', 'utf8')).split('\n').filter((l) => l.startsWith('Udp: '));
+  const names = lines[0].split(/\s+/).slice(1);
+  const values = lines[1].split(/\s+/).slice(1).map(Number);
+  return Object.fromEntries(names.map((n, i) => [n, values[i]]));
+}
+
 const field = (text: string, name: string) =>
   Number(new RegExp(` ${name}=(\\d+)`).exec(text)?.[1] ?? Number.NaN);
 let last = '';
@@ -169,6 +177,7 @@ for (const [readers, workers] of CONFIGS) {
     await new Promise((r) => setTimeout(r, 20));
   }
   const backlog0 = await backlogDrops();
+  const snmp0 = await udpSnmp();
   const senders = files.map((f) =>
     spawn(process.execPath, ['-e', SENDER, f, String(port), String(RATE / SENDERS), String(SECONDS)], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -191,12 +200,19 @@ for (const [readers, workers] of CONFIGS) {
   // the socket's drops and the loopback backlog's (machine-wide: other traffic counts too)
   const socketDrops = field(err, 'kernel_drops');
   const backlog = (await backlogDrops()) - backlog0;
+  const snmp1 = await udpSnmp();
+  const kernel = (k: string) => snmp1[k] - snmp0[k];
   const drops = socketDrops + backlog;
   const rate = Math.round(datagrams / sendSecs);
   console.log(
     `readers=${readers} workers=${workers}: sent ${total} in ${sendSecs.toFixed(2)} s (${Math.round(total / sendSecs)}/s by ${SENDERS} senders), ` +
       `received ${datagrams} (${rate}/s), kernel_drops ${drops} (socket ${socketDrops}, backlog ${backlog}), overload_drops ${field(err, 'overload_drops')}, ` +
       `lost_datagrams ${field(err, 'lost_datagrams')}, late_datagrams ${field(err, 'late_datagrams') || 0}, flow_samples ${field(err, 'flow_samples')}`,
+  );
+  // the senders count what they handed to Node; the kernel what left (machine-wide)
+  console.log(
+    `  kernel, machine-wide: OutDatagrams ${kernel('OutDatagrams')}, InDatagrams ${kernel('InDatagrams')}, ` +
+      `RcvbufErrors ${kernel('RcvbufErrors')}, SndbufErrors ${kernel('SndbufErrors')}, NoPorts ${kernel('NoPorts')}`,
   );
   last = `datagrams/s: ${rate} kernel_drops: ${drops}`;
 }
