@@ -205,11 +205,13 @@ for (const [readers, workers] of CONFIGS) {
   const drops = socketDrops + backlog;
   const rate = Math.round(datagrams / sendSecs);
   console.log(
-    `readers=${readers} workers=${workers}: sent ${total} in ${sendSecs.toFixed(2)} s (${Math.round(total / sendSecs)}/s by ${SENDERS} senders), ` +
+    `readers=${readers} workers=${workers}: ${total} handed to ${SENDERS} senders' sockets in ${sendSecs.toFixed(2)} s, ` +
+      `${kernel('OutDatagrams')} left the kernel (${Math.round(kernel('OutDatagrams') / sendSecs)}/s), ` +
       `received ${datagrams} (${rate}/s), kernel_drops ${drops} (socket ${socketDrops}, backlog ${backlog}), overload_drops ${field(err, 'overload_drops')}, ` +
       `lost_datagrams ${field(err, 'lost_datagrams')}, late_datagrams ${field(err, 'late_datagrams') || 0}, flow_samples ${field(err, 'flow_samples')}`,
   );
-  // the senders count what they handed to Node; the kernel what left (machine-wide)
+  // the senders count what they handed to Node (what a closing socket still queued is
+  // lost there); the kernel what left and arrived (machine-wide)
   console.log(
     `  kernel, machine-wide: OutDatagrams ${kernel('OutDatagrams')}, InDatagrams ${kernel('InDatagrams')}, ` +
       `RcvbufErrors ${kernel('RcvbufErrors')}, SndbufErrors ${kernel('SndbufErrors')}, NoPorts ${kernel('NoPorts')}`,
