@@ -524,7 +524,7 @@ export const SFLOW_METRICS = {
     'counter',
     'sflow',
     [],
-    'Datagrams the reader threads read and dropped: the intake had too many batches queued (it did not keep up), or they came while stopping.',
+    'Datagrams the reader threads read and dropped: the intake had too many batches queued, or they came while stopping.',
   ),
   ifReceiveBytes: def(
     'podwire_sflow_interface_receive_bytes_total',
