@@ -113,7 +113,8 @@ function step() {
     const k = i % msgs.length, r = Math.floor(i / msgs.length), m = msgs[k], x = base[k];
     m.writeUInt32BE(x.seqs[0] + r * perRoundD, 16);
     for (let j = 1; j < x.offs.length; j++) m.writeUInt32BE(x.seqs[j] + r * perRoundS, x.offs[j]);
-    s.send(m, Number(port), '127.0.0.1');
+    // a copy: a send Node had to queue must not see the next round's numbers
+    s.send(Buffer.from(m), Number(port), '127.0.0.1');
   }
   if (i < total) setTimeout(step, 1); else s.close(() => console.log(i, (performance.now() - t0) / 1000));
 }
