@@ -24,6 +24,7 @@ const UNIT = [
   'test/synth/**/*.test.ts',
   'test/live-stream/**/*.test.ts',
   'test/ui/bundle.test.ts',
+  'test/udp/merge.test.ts',
 ];
 
 export default defineConfig({

@@ -186,6 +186,8 @@ export const allConfigSchema = z
                 { message: 'expected ADDR:PORT with an IP address, e.g. 127.0.0.1:6343 or [::1]:6343' },
               )
               .default('127.0.0.1:6343'),
+            /** threads reading the socket (0: the main thread reads); see collector/sflow/readers.ts */
+            readers: z.number().int().min(0).max(64).default(1),
           })
           .strict(),
         z

@@ -35,9 +35,9 @@ import { createDemoSource, type DemoNic } from '../collector/nic/demo.js';
 import type { NicSource } from '../collector/nic/types.js';
 import { PacketPath } from '../collector/packet-path.js';
 import { LocalSflow } from '../collector/sflow/engine.js';
-import { SflowListener } from '../collector/sflow/listener.js';
 import { registerSflowMetrics } from '../collector/sflow/metrics.js';
 import { observationName, type PointNames } from '../collector/sflow/observation.js';
+import { openSflowInput, type SflowInput } from '../collector/sflow/readers.js';
 import { DemoMirror, demoSamplingRate } from '../collector/synth/mirror.js';
 import { FlowSink } from '../ingest/flow-sink.js';
 import { migrate, SchemaError } from '../ingest/migrations.js';
@@ -467,29 +467,32 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
       pathCounters = engine.intake.counters;
       flowStats = () => engine.flowStats;
       flowTables.push(engine.flowStats);
-      let listener: SflowListener | null = null;
+      let input: SflowInput | null = null;
       try {
-        listener = await SflowListener.open({
+        input = await openSflowInput({
           host,
           port,
-          onDatagram: (msg, tUs) => engine.receive(msg, tUs),
+          readers: mirror.readers,
+          engine,
           onError: (err) => log(`sflow listener: ${err.message}`),
         });
       } catch (err) {
         listenError(err, host, port, 'set mirror.listen in the config');
       }
-      const l = listener!;
+      const l = input!;
       registerSflowMetrics(registry, {
         intake: engine.intake,
         interfaces: engine.interfaceSeries,
-        listener: () => l,
+        listener: () => l.reader,
       });
-      say(`podwire: listening for sFlow on ${mirror.listen} (receive buffer ${l.recvBufferSize} bytes)`);
+      say(
+        `podwire: listening for sFlow on ${mirror.listen} (receive buffer ${l.recvBufferSize} bytes)` +
+          (l.readers > 0 ? `; ${l.readers} reader threads` : ''),
+      );
       sflowTick = (nowSec) => engine.tick(nowSec);
       // before the flow sink's last flush (undo runs in reverse): read what the socket holds,
       // then emit the intake's open windows
       undo.push(async () => {
-        await l.drain();
         await l.close();
         await engine.stop();
       });

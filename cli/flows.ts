@@ -24,12 +24,14 @@ export interface FlowsOptions extends InputOptions {
   sflow?: string;
   /** --sflow: stop after this many seconds (default: at SIGINT/SIGTERM) */
   durationSeconds?: number;
-  /** --sflow: decode in this many worker threads (0: in the listener's thread) */
+  /** --sflow: decode in this many worker threads (0: as many as readers, or in the main thread) */
   sflowWorkers?: number;
   /** receive NetFlow v5/v9/IPFIX on ADDR:PORT instead of reading a capture */
   netflow?: string;
   /** --netflow: the rate of records whose export states none (default 1) */
   netflowSamplingRate?: number;
+  /** --sflow: threads reading the socket (default 1; 0: the main thread) */
+  sflowReaders?: number;
 }
 
 export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
@@ -85,9 +87,14 @@ export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
   let netflowRun: NetflowRun | undefined;
   try {
     if (o.sflow !== undefined) {
-      sflowRun = await runSflow({ ...o, sflow: o.sflow, workers: o.sflowWorkers }, onFlows, signal, (n) => {
-        points = n;
-      });
+      sflowRun = await runSflow(
+        { ...o, sflow: o.sflow, workers: o.sflowWorkers, readers: o.sflowReaders },
+        onFlows,
+        signal,
+        (n) => {
+          points = n;
+        },
+      );
     } else if (o.netflow !== undefined) {
       // templates persist where the store keeps its data (a restart decodes at once)
       const stateDir =

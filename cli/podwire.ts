@@ -138,8 +138,12 @@ export function buildProgram(): Command {
     .option('--duration <duration>', 'with --sflow or --netflow: stop after this long (e.g. 30s)')
     .option(
       '--sflow-workers <n>',
-      'with --sflow: decode in N worker threads, sharded by agent (0: in the listener thread)',
+      'with --sflow: decode in N worker threads, sharded by agent (default: as many as readers; 0 readers and 0 workers: all in the main thread)',
       '0',
+    )
+    .option(
+      '--sflow-readers <n>',
+      'with --sflow: threads reading the socket (default 1; more: see the README; 0: the main thread reads)',
     )
     .option(
       '--window <duration>',
@@ -172,6 +176,12 @@ export function buildProgram(): Command {
         const sflowWorkers = Number(o.sflowWorkers);
         if (!Number.isInteger(sflowWorkers) || sflowWorkers < 0 || sflowWorkers > 64)
           throw new UserError('--sflow-workers: a whole number 0..64');
+        const sflowReaders = o.sflowReaders === undefined ? undefined : Number(o.sflowReaders);
+        if (
+          sflowReaders !== undefined &&
+          !(Number.isInteger(sflowReaders) && sflowReaders >= 0 && sflowReaders <= 64)
+        )
+          throw new UserError('--sflow-readers: a whole number 0..64');
         if (!Number.isInteger(maxFlows) || maxFlows < 1)
           throw new UserError('--max-flows: a whole number >= 1');
         const netflowSamplingRate =
@@ -203,6 +213,7 @@ export function buildProgram(): Command {
             store,
             durationSeconds: o.duration === undefined ? undefined : parseDuration(o.duration, '--duration'),
             sflowWorkers,
+            sflowReaders,
             // --sflow without a value: the loopback default (switches send to port 6343)
             sflow: o.sflow === true ? DEFAULT_SFLOW_ADDRESS : o.sflow,
             netflow: o.netflow === true ? DEFAULT_NETFLOW_ADDRESS : o.netflow,

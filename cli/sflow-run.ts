@@ -11,7 +11,9 @@ import type { FlowBatch } from '../collector/flows/flow-table.js';
 import { LocalSflow, type SflowEngine, type SflowTotals } from '../collector/sflow/engine.js';
 import { SflowListener } from '../collector/sflow/listener.js';
 import type { PointNames } from '../collector/sflow/observation.js';
+import { defaultSflowReaders, openSflowReaders } from '../collector/sflow/readers.js';
 import { SflowWorkerPool } from '../collector/sflow/workers.js';
+import type { UdpReaders } from '../collector/udp/readers.js';
 import { ExitCode, UserError } from './errors.js';
 
 export interface SflowRunOptions {
@@ -24,8 +26,10 @@ export interface SflowRunOptions {
   durationSeconds?: number;
   windowSeconds: number;
   maxFlows: number;
-  /** 0: decode in the listener's thread; N: in N worker threads, sharded by agent */
+  /** N: decode in N worker threads, sharded by agent; 0: as many as readers (in this thread when no readers) */
   workers?: number;
+  /** threads reading the socket (default 1); 0: this thread reads */
+  readers?: number;
 }
 
 /** "127.0.0.1:6343", "[::1]:6343" → host and port; a UserError naming the flag and what is wrong. */
@@ -48,6 +52,8 @@ export function parseListenAddress(
 
 export interface SflowRun {
   totals: SflowTotals;
+  /** datagrams each reader thread read (none: the main thread read) */
+  perReader?: number[];
   kernelDrops: number | null;
   recvBufferSize: number;
 }
@@ -75,27 +81,47 @@ export async function runSflow(
     maxFlows: o.maxFlows,
     onFlows,
   };
-  const engine: SflowEngine =
-    (o.workers ?? 0) > 0
-      ? new SflowWorkerPool({ ...common, workers: o.workers!, inventory })
-      : new LocalSflow(common);
-  onNames?.(engine.names);
-  let listener: SflowListener;
+  const readers = o.readers ?? defaultSflowReaders();
+  const workers = (o.workers ?? 0) > 0 ? o.workers! : readers;
+  let listener: SflowListener | UdpReaders;
+  let engine: SflowEngine;
   try {
-    listener = await SflowListener.open({
-      host,
-      port,
-      onDatagram: (msg, tUs) => engine.receive(msg, tUs),
-      onError: (err) => process.stderr.write(`podwire: sFlow socket: ${err.message}\n`),
-    });
+    if (readers > 0) {
+      // reader threads feed the decoding workers directly, each agent to its worker
+      const r = await openSflowReaders({ host, port, readers, shards: workers });
+      listener = r;
+      engine = new SflowWorkerPool({
+        ...common,
+        workers,
+        inventory,
+        inputs: Array.from({ length: workers }, (_, k) => r.inputsOf(k)),
+      });
+    } else {
+      const e: SflowEngine =
+        workers > 0 ? new SflowWorkerPool({ ...common, workers, inventory }) : new LocalSflow(common);
+      engine = e;
+      listener = await SflowListener.open({
+        host,
+        port,
+        onDatagram: (msg, tUs) => e.receive(msg, tUs),
+        onError: (err) => process.stderr.write(`podwire: sFlow socket: ${err.message}\n`),
+      }).catch(async (err: Error) => {
+        await e.stop();
+        throw err;
+      });
+    }
   } catch (err) {
-    await engine.stop();
     throw new UserError(`cannot listen on ${o.sflow}: ${(err as Error).message}`, ExitCode.INPUT);
   }
+  onNames?.(engine.names);
   if (!o.quiet) {
+    const threads = [
+      readers > 0 ? `${readers} reader threads` : '',
+      workers > 0 ? `${workers} intake workers` : '',
+    ].filter((x) => x !== '');
     process.stderr.write(
-      `podwire: listening for sFlow on ${o.sflow} (receive buffer ${listener.recvBufferSize} bytes` +
-        `${(o.workers ?? 0) > 0 ? `, ${o.workers} intake workers` : ''})\n`,
+      `podwire: listening for sFlow on ${o.sflow} (receive buffer ${listener.recvBufferSize} bytes)` +
+        `${threads.length > 0 ? `; ${threads.join(', ')}` : ''}\n`,
     );
   }
   const ticker = setInterval(() => engine.tick(Date.now() / 1000), 1000);
@@ -112,7 +138,14 @@ export async function runSflow(
   await listener.drain();
   const kernelDrops = await listener.kernelDrops();
   await listener.close();
-  return { totals: await engine.stop(), kernelDrops, recvBufferSize: listener.recvBufferSize };
+  const totals = await engine.stop();
+  let perReader: number[] | undefined;
+  if ('totals' in listener) {
+    perReader = listener.perReader();
+    // datagrams the readers could not hand on (a worker behind) or read while stopping
+    totals.overloadDrops += listener.totals.overloadDrops + listener.totals.stopDrops;
+  }
+  return { totals, perReader, kernelDrops, recvBufferSize: listener.recvBufferSize };
 }
 
 /** The closing lines on stderr: totals, then one line per agent with its loss. */
@@ -129,6 +162,7 @@ export function sflowSummary(r: SflowRun): string {
     `time_outliers=${t.flows.timeOutliers}`,
   );
   if (t.interfaceOverflows > 0) parts.push(`interface_overflows=${t.interfaceOverflows}`);
+  if (r.perReader !== undefined) parts.push(`reader_datagrams=${r.perReader.join('/')}`);
   const lines = [`podwire: ${parts.join(' ')}`];
   for (const a of t.agents) {
     lines.push(

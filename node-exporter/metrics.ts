@@ -622,6 +622,13 @@ export const SFLOW_METRICS = {
     [],
     "Datagrams the kernel dropped for the listener's socket (its receive buffer was full): podwire did not keep up.",
   ),
+  overloadDrops: def(
+    'podwire_sflow_overload_drops_total',
+    'counter',
+    'sflow',
+    [],
+    'Datagrams the reader threads read and dropped: the intake had too many batches queued, or they came while stopping.',
+  ),
   ifReceiveBytes: def(
     'podwire_sflow_interface_receive_bytes_total',
     'counter',

@@ -95,6 +95,11 @@ export class LocalSflow implements SflowEngine {
     this.intake.receive(msg, 0, msg.length, tUs);
   }
 
+  /** A datagram at buf[offset, offset + length) (a reader thread's batch; not kept). */
+  receiveAt(buf: Uint8Array, offset: number, length: number, tUs: number): void {
+    this.intake.receive(buf, offset, length, tUs);
+  }
+
   tick(nowSec: number): void {
     this.table.tick(nowSec);
   }

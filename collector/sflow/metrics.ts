@@ -2,20 +2,26 @@
  * The sFlow intake's Prometheus metrics (definitions: node-exporter/metrics.ts
  * SFLOW_METRICS), read from the intake, its interface series and the listener at scrape
  * (render) time: per-agent arrivals and the loss the sequence numbers reveal, malformed
- * input by reason, kernel drops, and the switches' interface counters as series.
+ * input by reason, kernel drops and reader-thread drops, and the switches' interface counters as series.
  */
 import type { Counter, Gauge, Registry } from 'prom-client';
 import { SFLOW_METRICS as M } from '../../node-exporter/metrics.js';
 import { scrapeCounter, scrapeGauge } from '../../node-exporter/scrape-metrics.js';
 import type { AgentSummary, SflowIntake } from './intake.js';
 import type { InterfaceSeries } from './interface-series.js';
-import type { SflowListener } from './listener.js';
 import { malformedName } from './types.js';
 
 export interface SflowMetricSources {
   intake: SflowIntake;
   interfaces: InterfaceSeries;
-  listener: () => SflowListener | null;
+  /** the socket's reader: the listener, or the reader threads (collector/udp/readers.ts) */
+  listener: () => SocketReader | null;
+}
+
+export interface SocketReader {
+  kernelDrops(): Promise<number | null>;
+  /** reader threads only: what they read and dropped */
+  readonly totals?: { overloadDrops: number; stopDrops: number };
 }
 
 type Def = (typeof M)[keyof typeof M];
@@ -55,6 +61,10 @@ export function registerSflowMetrics(registry: Registry, src: SflowMetricSources
   counter(M.kernelDrops, async (c) => {
     const drops = await src.listener()?.kernelDrops();
     if (drops !== null && drops !== undefined) c.inc(drops);
+  });
+  counter(M.overloadDrops, (c) => {
+    const t = src.listener()?.totals;
+    c.inc(t === undefined ? 0 : t.overloadDrops + t.stopDrops);
   });
   const perInterface = (d: Def, field: string) =>
     counter(d, (c) => {

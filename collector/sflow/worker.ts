@@ -10,6 +10,7 @@ import { EndpointIndex } from '../attribution/endpoint-index.js';
 import type { Inventory } from '../attribution/inventory.js';
 import { decodeConfig } from '../decode/packet.js';
 import { type FlowBatch, FlowTable } from '../flows/flow-table.js';
+import { ReaderInputs } from '../udp/input.js';
 import { SflowIntake } from './intake.js';
 import { InterfaceSeries } from './interface-series.js';
 import { ObservationPoints } from './observation.js';
@@ -55,7 +56,13 @@ const intake = new SflowIntake({
   },
 });
 
-port.on('message', (m: MainMessage) => {
+// datagrams straight from reader threads, merged back into arrival order
+const inputs =
+  init.inputs === undefined || init.inputs.length === 0
+    ? null
+    : new ReaderInputs(init.inputs, (u8, r) => intake.receive(u8, r.payloadOffset, r.length, r.tUs));
+
+port.on('message', async (m: MainMessage) => {
   if (m.type === 'batch') {
     const u8 = new Uint8Array(m.buf);
     const dv = new DataView(m.buf);
@@ -70,6 +77,11 @@ port.on('message', (m: MainMessage) => {
   } else if (m.type === 'tick') {
     table.tick(m.nowSec);
   } else if (m.type === 'stop') {
+    // the readers were stopped first: what they sent is delivered before the totals
+    if (inputs !== null) {
+      await inputs.ended;
+      inputs.close();
+    }
     intake.finish();
     table.flush();
     const s = table.stats;

@@ -12,12 +12,13 @@
  * without bound. Each worker numbers its observation points in its own range, and tells
  * this side their names before the flows that use them.
  */
-import { Worker } from 'node:worker_threads';
+import { type MessagePort, Worker } from 'node:worker_threads';
 import type { EndpointIndex } from '../attribution/endpoint-index.js';
 import { FlowBatch, type FlowTableStats } from '../flows/flow-table.js';
 import { type SflowEngine, type SflowEngineOptions, type SflowTotals, sumSummaries } from './engine.js';
 import type { AgentSummary } from './intake.js';
 import { MAX_SFLOW_POINTS, type PointNames } from './observation.js';
+import { sflowAgentKey } from './shard-key.js';
 
 const BATCH_BYTES = 256 * 1024;
 /** batches queued to one worker before datagrams are dropped (8 MiB, like a socket buffer) */
@@ -30,6 +31,8 @@ export interface WorkerInit {
   maxFlows?: number;
   pointsFirst: number;
   pointsMax: number;
+  /** reader threads' channels to this worker (collector/udp/readers.ts), when they feed it */
+  inputs?: MessagePort[];
 }
 
 export type MainMessage =
@@ -53,13 +56,7 @@ export type WorkerMessage =
 
 /** The worker a datagram goes to: a hash of its agent address (shard 0 when it has none). */
 export function agentShard(msg: Uint8Array, shards: number): number {
-  if (shards === 1 || msg.length < 12) return 0;
-  const type = (msg[4] << 24) | (msg[5] << 16) | (msg[6] << 8) | msg[7];
-  const len = type === 1 ? 4 : type === 2 ? 16 : 0;
-  if (msg.length < 8 + len) return 0;
-  let h = 0x811c9dc5;
-  for (let i = 8; i < 8 + len; i++) h = Math.imul(h ^ msg[i], 0x01000193);
-  return (h >>> 0) % shards;
+  return shards === 1 ? 0 : sflowAgentKey(msg) % shards;
 }
 
 class Shard {
@@ -97,7 +94,11 @@ export class SflowWorkerPool implements SflowEngine {
   private readonly index: EndpointIndex;
   private readonly onFlows: SflowEngineOptions['onFlows'];
 
-  constructor(o: SflowEngineOptions & { workers: number; inventory: unknown }) {
+  /**
+   * `inputs[k]`: the reader channels of worker k, when reader threads read the socket and
+   * feed the workers directly (then `receive` is not used).
+   */
+  constructor(o: SflowEngineOptions & { workers: number; inventory: unknown; inputs?: MessagePort[][] }) {
     if (!(Number.isInteger(o.workers) && o.workers >= 1)) throw new RangeError('workers must be >= 1');
     this.index = o.index;
     this.onFlows = o.onFlows;
@@ -110,8 +111,12 @@ export class SflowWorkerPool implements SflowEngine {
         maxFlows: o.maxFlows,
         pointsFirst: k * share,
         pointsMax: share,
+        inputs: o.inputs?.[k],
       };
-      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+      const worker = new Worker(new URL('./worker.js', import.meta.url), {
+        workerData: init,
+        transferList: o.inputs?.[k] ?? [],
+      });
       const shard = new Shard(worker);
       worker.on('message', (m: WorkerMessage) => this.onMessage(shard, m));
       worker.on('error', (err) => {

@@ -39,43 +39,57 @@ async function until<T>(what: () => T | undefined, ms: number): Promise<T> {
 }
 
 describe('podwire all with an sFlow mirror', () => {
-  it('status counts the sFlow flows; sFlow metrics are read at scrape time, not every 15 s', async () => {
-    const port = await freeUdpPort();
-    const config = join(tmp.dir, 'sflow.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        dataDir: join(tmp.dir, 'data'),
-        endpoints: { sources: [{ type: 'file', path: join(ROOT, 'test/fixtures/sflow/inventory.json') }] },
-        // no NIC source, the default 15 s interval: /metrics is rendered once at the start
-        nic: { sources: [] },
-        mirror: { type: 'sflow', listen: `127.0.0.1:${port}` },
-        flows: { windowSeconds: 1 },
-        http: { listen: '127.0.0.1:0' },
-      }),
-    );
-    const run = spawnPodwire(['all', '--config', config, '--status-every', '1s']);
-    running.push(run);
-    const url = await until(() => /metrics\s+(http:\/\/\S+)\/metrics/.exec(run.out.stderr)?.[1], 30_000);
-    const datagrams = await readSflowCapture(join(ROOT, 'test/fixtures/sflow/pmacct-export.pcap'));
-    const sock = createSocket('udp4');
-    for (const d of datagrams) {
-      await new Promise<void>((r, j) => sock.send(d.data, port, '127.0.0.1', (e) => (e ? j(e) : r())));
-    }
-    sock.close();
-    // windows of 1 s close by the clock; a scrape a second after the start render re-reads
-    await sleep(3000);
-    const metrics = await (await fetch(`${url}/metrics`)).text();
-    const received = /^podwire_sflow_datagrams_total\{agent="10\.0\.0\.1"\} (\d+)$/m.exec(metrics);
-    expect(Number(received?.[1])).toBe(datagrams.length);
-    const status = (await (await fetch(`${url}/api/status`)).json()) as { flows: { emitted: number } };
-    expect(status.flows.emitted).toBeGreaterThan(0);
-    // the status line printed since then says so too
-    const lines = run.out.stderr.split('\n').filter((l) => / packets \(.*\), [\d,]+ flows, /.test(l));
-    const flows = Number(/ ([\d,]+) flows, /.exec(lines.at(-1) ?? '')?.[1]?.replace(/,/g, ''));
-    expect(flows, run.out.stderr).toBeGreaterThan(0);
-    run.child.kill('SIGTERM');
-    const [code] = await run.exited;
-    expect(code, run.out.stderr).toBe(0);
-  }, 60_000);
+  // readers: the default (one reader thread), the main thread reading, two reader threads
+  it.each([
+    [undefined, '; 1 reader threads'],
+    [0, ''],
+    [2, '; 2 reader threads'],
+  ])(
+    'readers %s: status counts the sFlow flows; sFlow metrics are read at scrape time, not every 15 s',
+    async (readers, says) => {
+      const port = await freeUdpPort();
+      const config = join(tmp.dir, `sflow-${readers}.json`);
+      writeFileSync(
+        config,
+        JSON.stringify({
+          dataDir: join(tmp.dir, `data-${readers}`),
+          endpoints: { sources: [{ type: 'file', path: join(ROOT, 'test/fixtures/sflow/inventory.json') }] },
+          // no NIC source, the default 15 s interval: /metrics is rendered once at the start
+          nic: { sources: [] },
+          mirror: { type: 'sflow', listen: `127.0.0.1:${port}`, readers },
+          flows: { windowSeconds: 1 },
+          http: { listen: '127.0.0.1:0' },
+        }),
+      );
+      const run = spawnPodwire(['all', '--config', config, '--status-every', '1s']);
+      running.push(run);
+      const url = await until(() => /metrics\s+(http:\/\/\S+)\/metrics/.exec(run.out.stderr)?.[1], 30_000);
+      expect(run.out.stderr).toMatch(
+        new RegExp(`listening for sFlow on 127\\.0\\.0\\.1:${port} \\(receive buffer \\d+ bytes\\)${says}\n`),
+      );
+      const datagrams = await readSflowCapture(join(ROOT, 'test/fixtures/sflow/pmacct-export.pcap'));
+      const sock = createSocket('udp4');
+      for (const d of datagrams) {
+        await new Promise<void>((r, j) => sock.send(d.data, port, '127.0.0.1', (e) => (e ? j(e) : r())));
+      }
+      sock.close();
+      // windows of 1 s close by the clock; a scrape a second after the start render re-reads
+      await sleep(3000);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      const received = /^podwire_sflow_datagrams_total\{agent="10\.0\.0\.1"\} (\d+)$/m.exec(metrics);
+      expect(Number(received?.[1])).toBe(datagrams.length);
+      expect(metrics).toMatch(/^podwire_sflow_kernel_drops_total 0$/m);
+      expect(metrics).toMatch(/^podwire_sflow_overload_drops_total 0$/m);
+      const status = (await (await fetch(`${url}/api/status`)).json()) as { flows: { emitted: number } };
+      expect(status.flows.emitted).toBeGreaterThan(0);
+      // the status line printed since then says so too
+      const lines = run.out.stderr.split('\n').filter((l) => / packets \(.*\), [\d,]+ flows, /.test(l));
+      const flows = Number(/ ([\d,]+) flows, /.exec(lines.at(-1) ?? '')?.[1]?.replace(/,/g, ''));
+      expect(flows, run.out.stderr).toBeGreaterThan(0);
+      run.child.kill('SIGTERM');
+      const [code] = await run.exited;
+      expect(code, run.out.stderr).toBe(0);
+    },
+    60_000,
+  );
 });

@@ -1,0 +1,222 @@
+/**
+ * bench:udp — how many datagrams/s one podwire instance receives over loopback without
+ * kernel drops: `podwire flows --sflow` (the built CLI, flows to /dev/null) fed by
+ * separate sender processes at a controlled total rate (default 120,000/s for 10 s).
+ *
+ * Input: real sFlow v5 datagrams from collector/sflow/encode.ts — 16 agents, ~1.1 KB
+ * datagrams of 5 flow samples with raw headers of the bench:packets traffic mix (its
+ * inventory is given to podwire, so attribution runs as in service). Each sender owns
+ * some agents and loops over their datagrams, renumbering datagram and sample sequences
+ * each round, so podwire's loss counting stays meaningful (`lost_datagrams` must be the
+ * kernel's drops, nothing else).
+ *
+ * kernel_drops: the socket's (/proc/net/udp) plus the loopback backlog's
+ * (/proc/net/softnet_stat: a busy CPU's softirq falls behind the senders before any socket
+ * sees the datagrams; machine-wide, other loopback traffic counts too).
+ *
+ * Each configuration in BENCH_CONFIGS (`readers/workers`, comma-separated; default
+ * `0/0,1/1,1/2`: today's in-thread listener, then one reader thread feeding one and two
+ * decoding workers) runs once; a line each; the last line is the last configuration's
+ * `datagrams/s: N kernel_drops: M`. The machine's 2 cores also run the senders: figures
+ * taken while other work runs are indicative only.
+ *
+ * IPFIX (BENCH_PROTOCOL=ipfix) is the hook for when the NetFlow intake has landed
+ * (collector/netflow/encode.ts builds the datagrams, `flows --netflow` receives them
+ * through the same readers, keyed by exporter address): not wired yet.
+ */
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { encodeDatagram, type SampleSpec } from '../collector/sflow/encode.js';
+import { mixedTraffic } from '../collector/synth/scenario.js';
+
+const RATE = Number(process.env.BENCH_RATE ?? 120_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SENDERS = Number(process.env.BENCH_SENDERS ?? 2);
+const CONFIGS = (process.env.BENCH_CONFIGS ?? '0/0,1/1,1/2').split(',').map((c) => c.split('/').map(Number));
+const AGENTS = 16;
+const PER_AGENT = 250;
+const SAMPLES = 5;
+
+if ((process.env.BENCH_PROTOCOL ?? 'sflow') !== 'sflow') {
+  console.error('bench:udp: only BENCH_PROTOCOL=sflow until the NetFlow intake lands (see the header)');
+  process.exit(2);
+}
+
+const root = new URL('../../', import.meta.url).pathname;
+const dir = `${root}.bench/`;
+await mkdir(dir, { recursive: true });
+const { inventory, frames } = mixedTraffic();
+const invPath = `${dir}udp.inventory.json`;
+await writeFile(invPath, JSON.stringify(inventory));
+
+/** Datagrams of agent a (sequence 1..PER_AGENT), as length-prefixed bytes for its sender. */
+function agentDatagrams(a: number): Buffer[] {
+  const out: Buffer[] = [];
+  let sample = 0;
+  for (let i = 0; i < PER_AGENT; i++) {
+    const samples: SampleSpec[] = [];
+    for (let k = 0; k < SAMPLES; k++) {
+      const f = frames[(a * 7919 + i * SAMPLES + k) % frames.length].frame;
+      samples.push({
+        kind: 'flow',
+        sequence: ++sample,
+        sourceIndex: 1,
+        samplingRate: 1024,
+        samplePool: sample * 1024,
+        input: 1,
+        output: 2,
+        records: [{ type: 'header', frame: f.subarray(0, Math.min(f.length, 160)) }],
+      });
+    }
+    out.push(encodeDatagram({ agent: `10.255.1.${a + 1}`, sequence: i + 1, uptimeMs: 1000, samples }));
+  }
+  return out;
+}
+
+// each sender: its agents' datagrams, interleaved, as one file
+const files: string[] = [];
+for (let s = 0; s < SENDERS; s++) {
+  const mine = Array.from({ length: AGENTS }, (_, a) => a).filter((a) => a % SENDERS === s);
+  const lists = mine.map(agentDatagrams);
+  const parts: Buffer[] = [];
+  for (let i = 0; i < PER_AGENT; i++) {
+    for (const l of lists) {
+      const h = Buffer.alloc(2);
+      h.writeUInt16BE(l[i].length);
+      parts.push(h, l[i]);
+    }
+  }
+  files.push(`${dir}udp-sender-${s}.bin`);
+  await writeFile(files[s], Buffer.concat(parts));
+}
+
+/**
+ * The sender: paced in 1 ms steps; each round over the file adds the round's offset to
+ * the datagram sequence (offset 16, IPv4 agent) and to each compact flow sample's
+ * sequence (8 bytes into the sample), so numbering goes on as a switch's would.
+ */
+const SENDER = `
+const fs = require('node:fs'); const dgram = require('node:dgram');
+const [file, port, rate, secs] = process.argv.slice(1); const b = fs.readFileSync(file); const msgs = [];
+for (let o = 0; o < b.length; ) { const n = b.readUInt16BE(o); msgs.push(Buffer.from(b.subarray(o + 2, o + 2 + n))); o += 2 + n; }
+const base = msgs.map((m) => { const seqs = [m.readUInt32BE(16)]; const offs = [16];
+  for (let o = 28, k = 0; k < m.readUInt32BE(24); k++) { offs.push(o + 8); seqs.push(m.readUInt32BE(o + 8)); o += 8 + m.readUInt32BE(o + 4); }
+  return { offs, seqs }; });
+const perRoundD = ${PER_AGENT}, perRoundS = ${PER_AGENT * SAMPLES};
+const s = dgram.createSocket('udp4'); s.on('error', () => {});
+const total = Number(rate) * Number(secs); let i = 0; const t0 = performance.now();
+function step() {
+  const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * Number(rate)));
+  for (; i < due; i++) {
+    const k = i % msgs.length, r = Math.floor(i / msgs.length), m = msgs[k], x = base[k];
+    m.writeUInt32BE(x.seqs[0] + r * perRoundD, 16);
+    for (let j = 1; j < x.offs.length; j++) m.writeUInt32BE(x.seqs[j] + r * perRoundS, x.offs[j]);
+    // a copy: a send Node had to queue must not see the next round's numbers
+    s.send(Buffer.from(m), Number(port), '127.0.0.1');
+  }
+  if (i < total) setTimeout(step, 1); else s.close(() => console.log(i, (performance.now() - t0) / 1000));
+}
+step();`;
+
+async function freePort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const p = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+/**
+ * Datagrams the kernel dropped before any socket: on loopback a sender's packets wait in
+ * the per-CPU backlog (net.core.netdev_max_backlog long) for the softirq that delivers
+ * them; when that CPU is busy they overflow it — the second column of
+ * /proc/net/softnet_stat (hex, per CPU). Not a socket's drops, so /proc/net/udp misses them.
+ */
+async function backlogDrops(): Promise<number> {
+  const text = await readFile('/proc/net/softnet_stat', 'utf8');
+  return text
+    .trim()
+    .split('\n')
+    .reduce((n, l) => n + Number.parseInt(l.trim().split(/\s+/)[1] ?? '0', 16), 0);
+}
+
+/** The kernel's UDP counters (/proc/net/snmp `Udp:`), machine-wide: what was really sent. */
+async function udpSnmp(): Promise<Record<string, number>> {
+  const lines = (await readFile('/proc/net/snmp', 'utf8')).split('\n').filter((l) => l.startsWith('Udp: '));
+  const names = lines[0].split(/\s+/).slice(1);
+  const values = lines[1].split(/\s+/).slice(1).map(Number);
+  return Object.fromEntries(names.map((n, i) => [n, values[i]]));
+}
+
+const field = (text: string, name: string) =>
+  Number(new RegExp(` ${name}=(\\d+)`).exec(text)?.[1] ?? Number.NaN);
+let last = '';
+for (const [readers, workers] of CONFIGS) {
+  const port = await freePort();
+  const cli = spawn(
+    process.execPath,
+    [
+      `${root}bin/podwire.js`,
+      'flows',
+      '--sflow',
+      `127.0.0.1:${port}`,
+      '--inventory',
+      invPath,
+      '--sflow-readers',
+      String(readers),
+      '--sflow-workers',
+      String(workers),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  cli.stderr.on('data', (b: Buffer) => (err += b));
+  while (!err.includes('listening')) {
+    if (cli.exitCode !== null) throw new Error(`podwire exited: ${err}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const backlog0 = await backlogDrops();
+  const snmp0 = await udpSnmp();
+  const senders = files.map((f) =>
+    spawn(process.execPath, ['-e', SENDER, f, String(port), String(RATE / SENDERS), String(SECONDS)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
+  const outs = senders.map((p) => {
+    let o = '';
+    p.stdout.on('data', (b: Buffer) => (o += b));
+    return once(p, 'exit').then(() => o.trim().split(' ').map(Number));
+  });
+  const sent = await Promise.all(outs);
+  // what is queued is read at SIGINT before the summary
+  await new Promise((r) => setTimeout(r, 500));
+  const exited = once(cli, 'exit');
+  cli.kill('SIGINT');
+  await exited;
+  const total = sent.reduce((n, [c]) => n + c, 0);
+  const sendSecs = Math.max(...sent.map(([, t]) => t));
+  const datagrams = field(err, 'datagrams');
+  // the socket's drops and the loopback backlog's (machine-wide: other traffic counts too)
+  const socketDrops = field(err, 'kernel_drops');
+  const backlog = (await backlogDrops()) - backlog0;
+  const snmp1 = await udpSnmp();
+  const kernel = (k: string) => snmp1[k] - snmp0[k];
+  const drops = socketDrops + backlog;
+  const rate = Math.round(datagrams / sendSecs);
+  console.log(
+    `readers=${readers} workers=${workers}: ${total} handed to ${SENDERS} senders' sockets in ${sendSecs.toFixed(2)} s, ` +
+      `${kernel('OutDatagrams')} left the kernel (${Math.round(kernel('OutDatagrams') / sendSecs)}/s), ` +
+      `received ${datagrams} (${rate}/s), kernel_drops ${drops} (socket ${socketDrops}, backlog ${backlog}), overload_drops ${field(err, 'overload_drops')}, ` +
+      `lost_datagrams ${field(err, 'lost_datagrams')}, late_datagrams ${field(err, 'late_datagrams') || 0}, flow_samples ${field(err, 'flow_samples')}`,
+  );
+  // the senders count what they handed to Node (what a closing socket still queued is
+  // lost there); the kernel what left and arrived (machine-wide)
+  console.log(
+    `  kernel, machine-wide: OutDatagrams ${kernel('OutDatagrams')}, InDatagrams ${kernel('InDatagrams')}, ` +
+      `RcvbufErrors ${kernel('RcvbufErrors')}, SndbufErrors ${kernel('SndbufErrors')}, NoPorts ${kernel('NoPorts')}`,
+  );
+  last = `datagrams/s: ${rate} kernel_drops: ${drops}`;
+}
+console.log(last);

@@ -1,0 +1,238 @@
+/**
+ * A UDP socket read by several threads: the intake's way past one core per socket on
+ * Node 20, whose dgram has no SO_REUSEPORT (`reusePort` arrived in 22.12).
+ *
+ * The first reader thread binds the socket; the others open the same descriptor
+ * (`bind({ fd })`, the fd found through /proc: socket-fd.ts), so all of them wait on one
+ * kernel queue and whichever is free takes the next datagrams (libuv reads up to 32 per
+ * wakeup) — busy readers leave the work to idle ones, nothing is pinned. The kernel drop
+ * count stays that of one socket. Datagrams carry no affinity to a reader (SO_REUSEPORT
+ * would hash by source; here each datagram goes to whoever reads first), so each reader
+ * forwards every datagram to the consumer that owns its exporter — the shard its key
+ * picks (default: the sender's address) — over a channel per (reader, shard), and the
+ * consumer merges its inputs back into arrival order (merge.ts). Readers know nothing of
+ * the protocol: a consumer gets bytes, sender and arrival time.
+ *
+ * Like goflow2 (utils/udp.go: receiver goroutines feeding decoders through a bounded
+ * queue, drops counted when it is full) the reading and decoding are apart and bounded;
+ * unlike goflow2 and Akvorado (one SO_REUSEPORT socket per worker; Akvorado also counts
+ * drops per datagram with SO_RXQ_OVFL and warns when rmem_max capped SO_RCVBUF) the
+ * sockets are one, so the shard, not the kernel's hash, keeps an exporter in one place.
+ *
+ * One descriptor shared by threads means every reader's handle closes it when it goes:
+ * `close()` stops all readers together (the first close shuts the socket, the others find
+ * it closed), so the window in which the number could be reused by another open() and
+ * closed again is the few milliseconds between their exits.
+ */
+
+import { readFile } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { dropsForPort } from '../sflow/listener.js';
+
+/** Per-reader counts in the shared stats buffer. */
+export const Stat = { datagrams: 0, bytes: 1, overloadDrops: 2, socketErrors: 3, stopDrops: 4 } as const;
+export const STAT_FIELDS = 5;
+/**
+ * Batches one reader may have unacknowledged per shard: a consumer holds ~HOLD_MS of
+ * 1 ms batches for its merge, and a burst fills 256 KiB ones (64 of them: 16 MiB).
+ */
+export const READER_MAX_IN_FLIGHT = 64;
+
+export interface ShardKey {
+  /** a module's URL (import.meta.url style) */
+  module: string;
+  /** its export: (datagram, sender address) → a 32-bit hash of the exporter */
+  name: string;
+}
+
+export interface ReaderInit {
+  index: number;
+  host: string;
+  port: number;
+  v6: boolean;
+  recvBufferSize: number;
+  /** -1: bind host:port; else open this descriptor */
+  fd: number;
+  outputs: MessagePort[];
+  key?: ShardKey;
+  stats: SharedArrayBuffer;
+  maxInFlight: number;
+}
+
+export type ReaderReply =
+  | { type: 'bound'; fd: number; address: string; port: number; recvBufferSize: number }
+  | { type: 'error'; message: string }
+  | { type: 'stopped' };
+
+export interface UdpReadersOptions {
+  host: string;
+  port: number;
+  readers: number;
+  /** consumers the datagrams are sharded over */
+  shards: number;
+  recvBufferSize: number;
+  /** what picks an exporter's shard (default: a hash of the sender's address) */
+  key?: ShardKey;
+  maxInFlight?: number;
+}
+
+export interface UdpReaderStats {
+  datagrams: number;
+  bytes: number;
+  /** datagrams dropped because their shard's consumer had maxInFlight batches unacknowledged */
+  overloadDrops: number;
+  socketErrors: number;
+  /** datagrams read after stop began (the socket was still open): dropped, counted */
+  stopDrops: number;
+}
+
+function reply(w: Worker): Promise<ReaderReply> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    w.once('error', onError);
+    w.once('message', (m: ReaderReply) => {
+      w.off('error', onError);
+      resolve(m);
+    });
+  });
+}
+
+export class UdpReaders {
+  private closed = false;
+
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly stats: Float64Array,
+    /** inputs[shard] = one port per reader, for the shard's consumer */
+    private readonly inputs: MessagePort[][],
+    readonly address: string,
+    readonly port: number,
+    readonly family: 'IPv4' | 'IPv6',
+    /** the receive buffer the kernel granted (bytes) */
+    readonly recvBufferSize: number,
+  ) {}
+
+  /** Binds and starts the readers; rejects with the socket's error (EADDRINUSE, …). */
+  static async open(o: UdpReadersOptions): Promise<UdpReaders> {
+    if (!(Number.isInteger(o.readers) && o.readers >= 1)) throw new RangeError('readers must be >= 1');
+    if (!(Number.isInteger(o.shards) && o.shards >= 1)) throw new RangeError('shards must be >= 1');
+    const v6 = isIPv6(o.host);
+    const sab = new SharedArrayBuffer(o.readers * STAT_FIELDS * 8);
+    const channels = Array.from({ length: o.readers }, () =>
+      Array.from({ length: o.shards }, () => new MessageChannel()),
+    );
+    const workers: Worker[] = [];
+    const start = (index: number, fd: number) => {
+      const outputs = channels[index].map((c) => c.port1);
+      const init: ReaderInit = {
+        index,
+        host: o.host,
+        port: o.port,
+        v6,
+        recvBufferSize: o.recvBufferSize,
+        fd,
+        outputs,
+        key: o.key,
+        stats: sab,
+        maxInFlight: o.maxInFlight ?? READER_MAX_IN_FLIGHT,
+      };
+      const w = new Worker(new URL('./reader-thread.js', import.meta.url), {
+        workerData: init,
+        transferList: outputs,
+      });
+      workers.push(w);
+      return reply(w);
+    };
+    const first = await start(0, -1).catch((err: Error) => ({
+      type: 'error' as const,
+      message: err.message,
+    }));
+    if (first.type !== 'bound') {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw new Error(first.type === 'error' ? first.message : 'reader did not bind');
+    }
+    const rest = await Promise.all(Array.from({ length: o.readers - 1 }, (_, i) => start(i + 1, first.fd)));
+    const failed = rest.find((r) => r.type !== 'bound');
+    if (failed !== undefined) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw new Error(failed.type === 'error' ? failed.message : 'reader did not open the socket');
+    }
+    const inputs = Array.from({ length: o.shards }, (_, s) => channels.map((row) => row[s].port2));
+    return new UdpReaders(
+      workers,
+      new Float64Array(sab),
+      inputs,
+      first.address,
+      first.port,
+      v6 ? 'IPv6' : 'IPv4',
+      first.recvBufferSize,
+    );
+  }
+
+  get readers(): number {
+    return this.workers.length;
+  }
+
+  /** The ports (one per reader) a shard's consumer reads batches from and acknowledges on. */
+  inputsOf(shard: number): MessagePort[] {
+    return this.inputs[shard];
+  }
+
+  /** Counts summed over the readers, live. */
+  get totals(): UdpReaderStats {
+    const t: UdpReaderStats = { datagrams: 0, bytes: 0, overloadDrops: 0, socketErrors: 0, stopDrops: 0 };
+    for (let i = 0; i < this.workers.length; i++) {
+      const b = i * STAT_FIELDS;
+      t.datagrams += this.stats[b + Stat.datagrams];
+      t.bytes += this.stats[b + Stat.bytes];
+      t.overloadDrops += this.stats[b + Stat.overloadDrops];
+      t.socketErrors += this.stats[b + Stat.socketErrors];
+      t.stopDrops += this.stats[b + Stat.stopDrops];
+    }
+    return t;
+  }
+
+  /** Datagrams per reader (how the kernel queue was shared). */
+  perReader(): number[] {
+    return this.workers.map((_, i) => this.stats[i * STAT_FIELDS + Stat.datagrams]);
+  }
+
+  /** Datagrams the kernel dropped for the socket (full receive buffer); null if unknown. */
+  async kernelDrops(): Promise<number | null> {
+    try {
+      return dropsForPort(
+        await readFile(this.family === 'IPv6' ? '/proc/net/udp6' : '/proc/net/udp', 'utf8'),
+        this.port,
+      );
+    } catch {
+      return null;
+    }
+  }
+
+  /** Resolves once what is queued on the socket has been read (reads stop for 10 ms). */
+  async drain(): Promise<void> {
+    for (;;) {
+      const before = this.totals.datagrams;
+      await new Promise((r) => setTimeout(r, 10));
+      if (this.totals.datagrams === before) return;
+    }
+  }
+
+  /**
+   * Stops reading: each reader sends what it holds and an `end` to every consumer, then
+   * all readers go together (the socket closes with the first).
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      this.workers.map((w) => {
+        const stopped = reply(w).catch(() => undefined);
+        w.postMessage({ type: 'stop' });
+        return stopped;
+      }),
+    );
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

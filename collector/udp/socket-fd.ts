@@ -1,0 +1,40 @@
+/**
+ * The file descriptor of a bound UDP socket of this process, found through /proc: the
+ * socket inodes of /proc/net/udp{,6} lines with its local port, matched against the
+ * `socket:[inode]` links in /proc/self/fd. Node 20's dgram does not expose a socket's fd,
+ * but it opens one (`bind({ fd })`), which is how further reader threads read the socket
+ * the first one bound. Linux only, like the kernel drop count read from the same file.
+ */
+import { readdir, readFile, readlink } from 'node:fs/promises';
+
+/** The inode column of the /proc/net/udp{,6} lines whose local port is `port`. */
+export function inodesForPort(text: string, port: number): Set<string> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const out = new Set<string>();
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13) continue;
+    if (f[1].split(':')[1] === hexPort) out.add(f[9]);
+  }
+  return out;
+}
+
+/** This process's fd of the socket bound to `port` (udp6 when `v6`); throws when not exactly one. */
+export async function socketFd(port: number, v6: boolean): Promise<number> {
+  const inodes = inodesForPort(await readFile(v6 ? '/proc/net/udp6' : '/proc/net/udp', 'utf8'), port);
+  const found: number[] = [];
+  for (const entry of await readdir('/proc/self/fd')) {
+    let link: string;
+    try {
+      link = await readlink(`/proc/self/fd/${entry}`);
+    } catch {
+      continue; // closed since the listing
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (m !== null && inodes.has(m[1])) found.push(Number(entry));
+  }
+  if (found.length !== 1) {
+    throw new Error(`cannot tell the fd of the UDP socket on port ${port} (${found.length} candidates)`);
+  }
+  return found[0];
+}
