@@ -503,17 +503,24 @@ describe('/api/v1 on podwire all with tokens (demo stand-ins, chDB)', () => {
   });
 
   it('pages through flows by cursor: every row once, in order, as one big page has them', async () => {
-    // a range that is closed: every window in it was flushed before the first page
-    const newest = (
-      (await call(`/api/v1/flows?limit=1&${range}`, 'admin')).body.flows as { window: number }[]
-    )[0]!;
+    // a range that is closed: every window in it was flushed before the first page. On a
+    // loaded machine the service may have closed only a window or two yet: wait for more
+    // (windows are 2 s), else the range below holds nothing
+    type Row = { window: number; src_pod: string };
+    let newest: Row | undefined;
+    let closed: Row[] = [];
+    for (let i = 0; i < 40 && closed.length < 100; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 1000));
+      newest = ((await call(`/api/v1/flows?limit=1&${range}`, 'admin')).body.flows as Row[])[0];
+      if (newest === undefined) continue;
+      const to = newest.window - 4;
+      closed = (await call(`/api/v1/flows?limit=1000&from=${to - 64}&to=${to}`, 'admin')).body.flows as Row[];
+    }
+    if (newest === undefined) throw new Error('no flows stored');
     await new Promise((r) => setTimeout(r, 3000));
-    // the busiest sender's flows over a span holding fewer than 1000 (one big page has them all)
-    const recent = (await call(`/api/v1/flows?limit=1000&${range}`, 'admin')).body.flows as {
-      src_pod: string;
-    }[];
+    // the busiest sender of the closed windows, over a span holding fewer than 1000 (one big page has them all)
     const counts = new Map<string, number>();
-    for (const f of recent) if (f.src_pod !== '') counts.set(f.src_pod, (counts.get(f.src_pod) ?? 0) + 1);
+    for (const f of closed) if (f.src_pod !== '') counts.set(f.src_pod, (counts.get(f.src_pod) ?? 0) + 1);
     const top = { pod: [...counts].sort((a, b) => b[1] - a[1])[0]![0] };
     let span = 64;
     let fixed = '';
