@@ -196,7 +196,7 @@ async function bench(): Promise<void> {
     if (report.routes === undefined) throw new Error(`the load process failed:\n${gen.err()}`);
     const all: number[] = [];
     for (const [route, xs] of Object.entries(report.routes)) {
-      all.push(...xs);
+      for (const x of xs) all.push(x); // not push(...xs): a quiet machine answers more than the stack holds
       process.stdout.write(
         `${route}: ${xs.length} answers (${(xs.length / SECONDS).toFixed(0)}/s), p50 ${ms(pct(xs, 50))} ms, p99 ${ms(pct(xs, 99))} ms, max ${ms(pct(xs, 100))} ms\n`,
       );
