@@ -3,7 +3,7 @@
  * live tcpdump), run the packet path over it with progress, and report counts on stderr.
  */
 import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
-import { InventoryError, loadInventory } from '../collector/attribution/inventory.js';
+import { type Inventory, InventoryError, loadInventory } from '../collector/attribution/inventory.js';
 import { parseUntaggedScope, type UntaggedScope } from '../collector/attribution/untagged-scope.js';
 import { openCapture, readCaptureSource } from '../collector/capture/reader.js';
 import { type CaptureDrops, captureLive, type LiveCaptureStats } from '../collector/capture/tcpdump.js';
@@ -28,13 +28,18 @@ export interface InputOptions {
   quiet?: boolean;
 }
 
-export async function loadIndex(path: string): Promise<EndpointIndex> {
+/** The --inventory file; a bad one is a usage error naming it. */
+export async function loadInventoryArg(path: string): Promise<Inventory> {
   try {
-    return EndpointIndex.fromInventory(await loadInventory(path));
+    return await loadInventory(path);
   } catch (err) {
     if (err instanceof InventoryError) throw new UserError(err.message, ExitCode.USAGE);
     throw err;
   }
+}
+
+export async function loadIndex(path: string): Promise<EndpointIndex> {
+  return EndpointIndex.fromInventory(await loadInventoryArg(path));
 }
 
 export function checkInput(o: InputOptions): void {

@@ -6,12 +6,12 @@
  */
 import { join } from 'node:path';
 import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
-import { InventoryError, loadInventory } from '../collector/attribution/inventory.js';
 import type { FlowBatch } from '../collector/flows/flow-table.js';
 import { LocalNetflow, type NetflowTotals } from '../collector/netflow/engine.js';
 import { STATE_FILE } from '../collector/netflow/state-file.js';
 import { SflowListener } from '../collector/sflow/listener.js';
 import type { PointNames } from '../collector/sflow/observation.js';
+import { loadInventoryArg } from './capture-run.js';
 import { ExitCode, UserError } from './errors.js';
 import { parseListenAddress } from './sflow-run.js';
 
@@ -51,13 +51,7 @@ export async function runNetflow(
   onNames?: (names: PointNames) => void,
 ): Promise<NetflowRun> {
   const { host, port } = parseNetflowAddress(o.netflow);
-  let inventory: Awaited<ReturnType<typeof loadInventory>>;
-  try {
-    inventory = await loadInventory(o.inventory);
-  } catch (err) {
-    if (err instanceof InventoryError) throw new UserError(err.message, ExitCode.USAGE);
-    throw err;
-  }
+  const inventory = await loadInventoryArg(o.inventory);
   const engine = new LocalNetflow({
     index: EndpointIndex.fromInventory(inventory),
     vxlanPorts: o.vxlanPort,

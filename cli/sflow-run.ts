@@ -6,7 +6,6 @@
  */
 import { isIP } from 'node:net';
 import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
-import { InventoryError, loadInventory } from '../collector/attribution/inventory.js';
 import type { FlowBatch } from '../collector/flows/flow-table.js';
 import { LocalSflow, type SflowEngine, type SflowTotals } from '../collector/sflow/engine.js';
 import { SflowListener } from '../collector/sflow/listener.js';
@@ -14,6 +13,7 @@ import type { PointNames } from '../collector/sflow/observation.js';
 import { defaultSflowReaders, openSflowReaders } from '../collector/sflow/readers.js';
 import { SflowWorkerPool } from '../collector/sflow/workers.js';
 import type { UdpReaders } from '../collector/udp/readers.js';
+import { loadInventoryArg } from './capture-run.js';
 import { ExitCode, UserError } from './errors.js';
 
 export interface SflowRunOptions {
@@ -66,13 +66,7 @@ export async function runSflow(
   onNames?: (names: PointNames) => void,
 ): Promise<SflowRun> {
   const { host, port } = parseListenAddress(o.sflow);
-  let inventory: Awaited<ReturnType<typeof loadInventory>>;
-  try {
-    inventory = await loadInventory(o.inventory);
-  } catch (err) {
-    if (err instanceof InventoryError) throw new UserError(err.message, ExitCode.USAGE);
-    throw err;
-  }
+  const inventory = await loadInventoryArg(o.inventory);
   const index = EndpointIndex.fromInventory(inventory);
   const common = {
     index,

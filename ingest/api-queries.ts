@@ -12,18 +12,19 @@
  * tenant's MAC finds nothing, not the tenant's own packets to it.
  */
 import {
+  checkRange,
   type FlowTableName,
   flowPartsFor,
   flowRowsSql,
+  n,
   type PacketSampleRow,
   type QueryContext,
   QueryError,
+  rows as queryRows,
   type Range,
-  rangeProblem,
   TALKER_KEYS,
   type TalkerKey,
   TIME_LIMITS,
-  type TimeLimits,
   type TopTalkersResult,
   type VfCounterPoint,
 } from './queries.js';
@@ -31,30 +32,13 @@ import {
 /** A tenant's namespaces; undefined: every namespace (admin). */
 export type Namespaces = readonly string[] | undefined;
 
-async function rows<T>(
+/** Tenant queries read their columns by name where an alias shares it (queries.ts's default is 0). */
+const rows = <T>(
   ctx: QueryContext,
   query: string,
   params: Record<string, unknown>,
-  // chDB keeps settings on its session: every setting a query relies on is sent each time
   settings: Record<string, number> = { prefer_column_name_to_alias: 1 },
-): Promise<T[]> {
-  const rs = await ctx.client.query({
-    query: query.replaceAll('{db}', ctx.database),
-    query_params: params,
-    format: 'JSONEachRow',
-    clickhouse_settings: settings,
-  });
-  return (await rs.json()) as T[];
-}
-
-const n = (v: number | string) => Number(v);
-
-function checkRangeOf(r: Range, limits: TimeLimits = TIME_LIMITS.dateTime): void {
-  if (!Number.isFinite(r.from) || !Number.isFinite(r.to))
-    throw new QueryError(`bad time range [${r.from}, ${r.to})`);
-  const problem = rangeProblem(r, limits);
-  if (problem !== null) throw new QueryError(problem);
-}
+) => queryRows<T>(ctx, query, params, settings);
 
 const inScope = (side: 'src' | 'dst' | '') =>
   `has({scope:Array(String)}, ${side === '' ? 'namespace' : `${side}_namespace`})`;
@@ -86,7 +70,7 @@ export async function scopedTopTalkers(
   ctx: QueryContext,
   q: Range & { by: TalkerKey; limit: number; namespaces: readonly string[] },
 ): Promise<TopTalkersResult> {
-  checkRangeOf(q);
+  checkRange(q);
   if (TALKER_KEYS[q.by] === undefined) throw new QueryError(`top talkers by '${q.by}'`);
   const either = `(${inScope('src')} OR ${inScope('dst')})`;
   const k = {
@@ -197,7 +181,7 @@ function unprefix(
 
 /** Packet samples (either direction), as a scope sees them: packetTrace's rows. */
 export async function scopedPacketTrace(ctx: QueryContext, q: SampleFilter): Promise<PacketSampleRow[]> {
-  checkRangeOf(q, TIME_LIMITS.dateTime64);
+  checkRange(q, TIME_LIMITS.dateTime64);
   const scoped = q.namespaces !== undefined;
   const where = [
     "time >= toDateTime64({from:Float64}, 6, 'UTC')",
@@ -244,7 +228,7 @@ export async function scopedVfCounterSeries(
   ctx: QueryContext,
   q: Range & { step: number; node?: string; namespace?: string; pod?: string; namespaces: readonly string[] },
 ): Promise<VfCounterPoint[]> {
-  checkRangeOf(q);
+  checkRange(q);
   const hourly = q.from % 3600 === 0 && q.to % 3600 === 0 && q.step % 3600 === 0;
   const where = [
     "time >= toDateTime({from:UInt32}, 'UTC')",
@@ -318,7 +302,7 @@ export async function flowsPage(
   ctx: QueryContext,
   q: FlowFilter & { limit: number; after?: FlowPosition },
 ): Promise<{ rows: FlowRow[]; next: FlowPosition | null }> {
-  checkRangeOf(q);
+  checkRange(q);
   const scoped = q.namespaces !== undefined;
   const where = [
     "window_start >= toDateTime({from:UInt32}, 'UTC')",
@@ -398,7 +382,7 @@ export async function podPeers(
   ctx: QueryContext,
   q: Range & { namespace: string; pod: string; limit: number; namespaces: Namespaces },
 ): Promise<{ table: FlowTableName; peers: Peer[] }> {
-  checkRangeOf(q);
+  checkRange(q);
   const scoped = q.namespaces !== undefined;
   const isSrc = 'src_namespace = {ns:String} AND src_pod = {pod:String}';
   const isDst = 'dst_namespace = {ns:String} AND dst_pod = {pod:String}';
@@ -437,7 +421,7 @@ export async function slaEvents(
   ctx: QueryContext,
   q: Range & { namespace?: string; pod?: string; limit: number; namespaces: Namespaces },
 ): Promise<Record<string, string | number>[]> {
-  checkRangeOf(q);
+  checkRange(q);
   const where = ["time >= toDateTime({from:UInt32}, 'UTC')", "time < toDateTime({to:UInt32}, 'UTC')"];
   if (q.namespace !== undefined) where.push('namespace = {namespace:String}');
   if (q.pod !== undefined) where.push('pod = {pod:String}');

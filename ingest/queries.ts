@@ -128,7 +128,7 @@ export function rangeProblem(r: Partial<Range>, limits: TimeLimits = TIME_LIMITS
   return null;
 }
 
-function checkRange(r: Range, limits: TimeLimits = TIME_LIMITS.dateTime): void {
+export function checkRange(r: Range, limits: TimeLimits = TIME_LIMITS.dateTime): void {
   if (!Number.isFinite(r.from) || !Number.isFinite(r.to)) {
     throw new QueryError(`bad time range [${r.from}, ${r.to})`);
   }
@@ -136,7 +136,7 @@ function checkRange(r: Range, limits: TimeLimits = TIME_LIMITS.dateTime): void {
   if (problem !== null) throw new QueryError(problem);
 }
 
-async function rows<T>(
+export async function rows<T>(
   ctx: QueryContext,
   query: string,
   params: Record<string, unknown>,
@@ -152,7 +152,7 @@ async function rows<T>(
   return (await rs.json()) as T[];
 }
 
-const n = (v: number | string) => Number(v);
+export const n = (v: number | string) => Number(v);
 
 /** Query parameters without the filters that were not given. */
 function defined(o: object): Record<string, unknown> {

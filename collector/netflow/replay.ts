@@ -1,12 +1,9 @@
 /**
  * NetFlow/IPFIX datagrams out of a capture of the export (`tcpdump -i lo -w FILE udp port
  * N`), with the exporter's address (the UDP source: NetFlow headers do not name it), for
- * replay tests and the benchmark. Reads Ethernet-framed IPv4/IPv6 UDP to the given port
- * (any port when omitted). Not a hot path: the whole capture is held in memory.
+ * replay tests and the benchmark (capture/udp-capture.ts reads them).
  */
-import { readCaptureFile } from '../capture/reader.js';
-import { LinkType } from '../capture/types.js';
-import { ipv4ToString, ipv6ToString } from '../decode/addr.js';
+import { readUdpCapture } from '../capture/udp-capture.js';
 import { exporterName } from './engine.js';
 
 export interface CapturedExport {
@@ -20,41 +17,10 @@ export interface CapturedExport {
 }
 
 export async function readNetflowCapture(path: string, port?: number): Promise<CapturedExport[]> {
-  const out: CapturedExport[] = [];
-  await readCaptureFile(path, (c) => {
-    if (c.linkType !== LinkType.ETHERNET) {
-      throw new Error(`${path}: frame ${c.frame} is not Ethernet (link type ${c.linkType})`);
-    }
-    const b = c.data;
-    const end = c.offset + c.capLength;
-    let o = c.offset + 12;
-    let et = (b[o] << 8) | b[o + 1];
-    while (et === 0x8100 || et === 0x88a8) {
-      o += 4;
-      et = (b[o] << 8) | b[o + 1];
-    }
-    o += 2;
-    let udp: number;
-    let exporter: string;
-    if (et === 0x0800 && b[o + 9] === 17 && o + 20 <= end) {
-      udp = o + ((b[o] & 0x0f) << 2);
-      exporter = ipv4ToString(((b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15]) >>> 0);
-    } else if (et === 0x86dd && b[o + 6] === 17 && o + 40 <= end) {
-      udp = o + 40;
-      exporter = exporterName(ipv6ToString(b.subarray(o + 8, o + 24)));
-    } else return;
-    if (udp + 8 > end) return;
-    const dport = (b[udp + 2] << 8) | b[udp + 3];
-    if (port !== undefined && dport !== port) return;
-    const len = ((b[udp + 4] << 8) | b[udp + 5]) - 8;
-    const from = udp + 8;
-    const to = Math.min(end, from + Math.max(len, 0));
-    out.push({
-      tUs: c.tsSec * 1e6 + Math.floor(c.tsNsec / 1000),
-      data: Buffer.from(b.subarray(from, to)),
-      exporter,
-      frame: c.frame,
-    });
-  });
-  return out;
+  return (await readUdpCapture(path, port)).map(({ tUs, data, source, frame }) => ({
+    tUs,
+    data,
+    exporter: exporterName(source),
+    frame,
+  }));
 }

@@ -197,8 +197,9 @@ export function traceView(root: HTMLElement, state: State, go: Go): void {
             },
             { label: 'src', value: (s) => `${s.src_mac ?? ''} ${s.src_ip ?? ''}` },
             { label: 'dst', value: (s) => `${s.dst_mac ?? ''} ${s.dst_ip ?? ''}` },
-            { label: 'vlan', value: (s) => s.vlan ?? '' },
-            { label: 'vni', value: (s) => s.vni ?? '' },
+            // the store writes -1 for "no tag" / "not VXLAN": shown as nothing
+            { label: 'vlan', value: (s) => tag(s.vlan) },
+            { label: 'vni', value: (s) => tag(s.vni) },
             { label: 'proto', value: (s) => s.protocol ?? '' },
             { label: 'ports', value: (s) => `${s.src_port ?? ''} → ${s.dst_port ?? ''}` },
             { label: 'bytes', value: (s) => s.frame_length ?? '', num: true },
@@ -360,4 +361,9 @@ export function podView(root: HTMLElement, state: State): void {
     },
     (e) => failed(out, e),
   );
+}
+
+/** A VLAN or VNI column: the store's -1 (none) and null show as nothing. */
+function tag(v: unknown): string {
+  return v === null || v === undefined || v === '' || !(Number(v) >= 0) ? '' : String(v);
 }
