@@ -13,6 +13,7 @@ import { SflowListener } from '../collector/sflow/listener.js';
 import type { PointNames } from '../collector/sflow/observation.js';
 import { loadInventoryArg } from './capture-run.js';
 import { ExitCode, UserError } from './errors.js';
+import { tickUntilStopped } from './run-until.js';
 import { parseListenAddress } from './sflow-run.js';
 
 /** Where NetFlow v9/IPFIX exporters commonly send (goflow2, nfcapd use 2055 too). */
@@ -79,16 +80,7 @@ export async function runNetflow(
       `podwire: listening for NetFlow/IPFIX on ${o.netflow} (receive buffer ${listener.recvBufferSize} bytes)\n`,
     );
   }
-  const ticker = setInterval(() => engine.tick(Date.now() / 1000), 1000);
-  try {
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) return resolve();
-      signal.addEventListener('abort', () => resolve(), { once: true });
-      if (o.durationSeconds !== undefined) setTimeout(resolve, o.durationSeconds * 1000).unref();
-    });
-  } finally {
-    clearInterval(ticker);
-  }
+  await tickUntilStopped((t) => engine.tick(t), signal, o.durationSeconds);
   await listener.drain();
   const kernelDrops = await listener.kernelDrops();
   await listener.close();

@@ -15,6 +15,7 @@ import { SflowWorkerPool } from '../collector/sflow/workers.js';
 import type { UdpReaders } from '../collector/udp/readers.js';
 import { loadInventoryArg } from './capture-run.js';
 import { ExitCode, UserError } from './errors.js';
+import { tickUntilStopped } from './run-until.js';
 
 export interface SflowRunOptions {
   /** ADDR:PORT, IPv6 as [ADDR]:PORT */
@@ -118,16 +119,7 @@ export async function runSflow(
         `${threads.length > 0 ? `; ${threads.join(', ')}` : ''}\n`,
     );
   }
-  const ticker = setInterval(() => engine.tick(Date.now() / 1000), 1000);
-  try {
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) return resolve();
-      signal.addEventListener('abort', () => resolve(), { once: true });
-      if (o.durationSeconds !== undefined) setTimeout(resolve, o.durationSeconds * 1000).unref();
-    });
-  } finally {
-    clearInterval(ticker);
-  }
+  await tickUntilStopped((t) => engine.tick(t), signal, o.durationSeconds);
   // datagrams already queued on the socket are read before it closes
   await listener.drain();
   const kernelDrops = await listener.kernelDrops();
