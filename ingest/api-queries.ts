@@ -26,6 +26,7 @@ import {
   type TalkerKey,
   TIME_LIMITS,
   type TopTalkersResult,
+  talkerRow,
   type VfCounterPoint,
 } from './queries.js';
 
@@ -116,9 +117,7 @@ GROUP BY ${group} ORDER BY bytes DESC, ${group} LIMIT {limit:UInt32}`,
           bytes: n(r.bytes),
           packets: n(r.packets),
         };
-      const o: Record<string, string | number> = {};
-      for (const [key, v] of Object.entries(r)) o[key] = key === 'vlan' || key === 'vni' ? n(v) : v;
-      return { ...o, bytes: n(r.bytes), packets: n(r.packets) };
+      return talkerRow(r);
     }),
   };
 }

@@ -255,12 +255,15 @@ GROUP BY ${k.group} ORDER BY bytes DESC, ${k.group} LIMIT {limit:UInt32}`,
   );
   return {
     table: part.table,
-    rows: out.map((r) => {
-      const o: Record<string, string | number> = {};
-      for (const [key, v] of Object.entries(r)) o[key] = key === 'vlan' || key === 'vni' ? n(v) : v;
-      return { ...o, bytes: n(r.bytes), packets: n(r.packets) };
-    }),
+    rows: out.map(talkerRow),
   };
+}
+
+/** A top-talker row as JSON: the numbers ClickHouse sends as strings made numbers. */
+export function talkerRow(r: Record<string, string | number>): TopTalkersResult['rows'][number] {
+  const o: Record<string, string | number> = {};
+  for (const [key, v] of Object.entries(r)) o[key] = key === 'vlan' || key === 'vni' ? n(v) : v;
+  return { ...o, bytes: n(r.bytes), packets: n(r.packets) };
 }
 
 export interface PacketTraceQuery extends Range {

@@ -10,6 +10,7 @@
  * variable-length field runs past its set stops that set. A data set whose template is
  * not known is handed to `h.missing` (the intake holds it until the template comes).
  */
+import { u32 } from '../sflow/xdr.js';
 import { readRecord } from './fields.js';
 import { type DomainState, type FieldSpec, MAX_TEMPLATE_FIELDS, Template } from './templates.js';
 import { Has, Malformed, malformedName, type NetflowRecord } from './types.js';
@@ -98,10 +99,6 @@ function fail(st: NetflowDecodeStats, reason: number): number {
 
 function u16(b: Uint8Array, o: number): number {
   return (b[o] << 8) | b[o + 1];
-}
-
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
 
 const V5_HEADER = 24;
