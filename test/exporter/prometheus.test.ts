@@ -39,8 +39,10 @@ describe('Prometheus scraping the exporter', () => {
     expect(Number(scrapes[0].value[1])).toBeGreaterThanOrEqual(2);
     expect((await prom.query('up{job="podwire"}'))[0].value[1]).toBe('1');
 
+    // the first two scrapes can fall within one collection round (or before the first one),
+    // so the rate starts at 0: wait for a window that spans a counter update
     const q = 'rate(podwire_vf_transmit_bytes_total{pod="web-a0"}[5s])';
-    const r = await prom.waitFor(q, (x) => x.length === 1);
+    const r = await prom.waitFor(q, (x) => x.length === 1 && Number(x[0].value[1]) > 0);
     expect(r).toHaveLength(1);
     const { metric, value } = r[0];
     expect(metric).toEqual({
