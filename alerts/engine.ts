@@ -10,7 +10,7 @@
  * Vectors are parallel arrays of interned label sets and values; matching marks the label
  * sets themselves with the operation's epoch, so no hash map is built per operation.
  */
-import type { AggFn, BinOp, Expr, Selector } from './expr.js';
+import type { BinOp, Expr, Selector } from './expr.js';
 import { isComparison, isSetOp, reads } from './expr.js';
 import type { LabelSet, Labels } from './labels.js';
 import { LOOKBACK_MS, type MetricStore, type Series, type SeriesStore, type Window } from './store.js';
@@ -105,6 +105,26 @@ function metricsOf(e: Expr): ReadonlySet<string> {
   return r;
 }
 
+/** How an aggregation grouped its last input: its label sets, each one's group, the groups. */
+class AggPlan {
+  constructor(
+    readonly input: readonly LabelSet[],
+    readonly groups: readonly LabelSet[],
+    readonly slot: Int32Array,
+    /** 1 where the input is its group's first (the group's value starts there) */
+    readonly first: Uint8Array,
+  ) {}
+
+  /** Whether x holds the very same label sets, in the same order. */
+  fits(x: Vec): boolean {
+    const input = this.input;
+    if (x.n !== input.length) return false;
+    const ls = x.ls;
+    for (let i = 0; i < input.length; i++) if (ls[i] !== input[i]) return false;
+    return true;
+  }
+}
+
 export class Engine {
   private epoch = 0;
   /**
@@ -115,6 +135,10 @@ export class Engine {
   private memo = new Map<Expr, Val>();
   private memoAt = Number.NaN;
   private readonly pool = new VecPool();
+  /** the last grouping of each aggregation node (see aggregate) */
+  private readonly plans = new Map<Expr, AggPlan>();
+  private readonly spanScratch: Window = { first: 0, last: 0 };
+  private readonly windowScratch: Window = { first: 0, last: 0 };
 
   constructor(
     readonly labels: Labels,
@@ -159,7 +183,7 @@ export class Engine {
       case 'range':
         return this.range(e.fn, e.sel, e.seconds, t);
       case 'agg':
-        return this.aggregate(e.fn, e.by, this.vector(e.arg, t));
+        return this.aggregate(e, this.vector(e.arg, t));
       case 'bin':
         return this.binary(e, t);
     }
@@ -199,9 +223,9 @@ export class Engine {
     const start = t - ms;
     if (ms > m.fineMs) return this.coarseRange(fn, m, s, start, t);
     const out = this.pool.take();
-    const span = m.span(start, t);
+    const span = m.span(start, t, this.spanScratch);
     if (span === null) return out;
-    const w: Window = { first: 0, last: 0 };
+    const w = this.windowScratch;
     for (const series of m.list) {
       if (m.within(series, span, w) === null) continue;
       if (s.match !== undefined && !this.matches(series.ls, s)) continue;
@@ -237,7 +261,7 @@ export class Engine {
     const out = this.pool.take();
     const w: Window = { first: 0, last: 0 };
     for (const series of m.list) {
-      if (series.lastT < start || !this.matches(series.ls, s)) continue;
+      if (m.lastT(series) < start || !this.matches(series.ls, s)) continue;
       const v = m.coarseSum(series, start, t, w);
       if (v === null) continue;
       out.push(series.ls, v);
@@ -245,28 +269,59 @@ export class Engine {
     return out;
   }
 
-  private aggregate(fn: AggFn, by: readonly string[], x: Vec): Vec {
-    const e = ++this.epoch;
-    const g = sig(by);
+  /**
+   * `fn by (…)` of x. An aggregation sees the same input series in the same order round
+   * after round (a feed puts the VFs in a steady order), so the grouping of the last input
+   * is kept as a plan per node: when the input's label sets are the very same ones, the
+   * groups are array lookups — no projection, no marking of label sets scattered in memory.
+   */
+  private aggregate(e: Extract<Expr, { kind: 'agg' }>, x: Vec): Vec {
+    let plan = this.plans.get(e);
+    if (plan === undefined || !plan.fits(x)) {
+      plan = this.plan(e.by, x);
+      this.plans.set(e, plan);
+    }
+    const fn = e.fn;
     const out = this.pool.take();
+    for (let j = 0; j < plan.groups.length; j++) out.push(plan.groups[j], 0);
+    const slot = plan.slot;
+    const first = plan.first;
+    const v = out.v;
     for (let i = 0; i < x.n; i++) {
-      const k = x.ls[i].project(by, g);
-      const v = x.v[i];
-      if (k.mark !== e) {
-        k.mark = e;
-        k.slot = out.n;
-        out.push(k, fn === 'count' ? 1 : v);
+      const j = slot[i];
+      const y = x.v[i];
+      if (first[i] === 1) {
+        v[j] = fn === 'count' ? 1 : y;
         continue;
       }
-      const j = k.slot;
-      const cur = out.v[j];
-      if (fn === 'sum') out.v[j] = cur + v;
-      else if (fn === 'count') out.v[j] = cur + 1;
+      const cur = v[j];
+      if (fn === 'sum') v[j] = cur + y;
+      else if (fn === 'count') v[j] = cur + 1;
       else if (fn === 'max') {
-        if (cur < v || Number.isNaN(cur)) out.v[j] = v;
-      } else if (cur > v || Number.isNaN(cur)) out.v[j] = v;
+        if (cur < y || Number.isNaN(cur)) v[j] = y;
+      } else if (cur > y || Number.isNaN(cur)) v[j] = y;
     }
     return out;
+  }
+
+  /** Groups x's series by their projection on `by`, in order of first appearance. */
+  private plan(by: readonly string[], x: Vec): AggPlan {
+    const e = ++this.epoch;
+    const g = sig(by);
+    const groups: LabelSet[] = [];
+    const slot = new Int32Array(x.n);
+    const first = new Uint8Array(x.n);
+    for (let i = 0; i < x.n; i++) {
+      const k = x.ls[i].project(by, g);
+      if (k.mark !== e) {
+        k.mark = e;
+        k.slot = groups.length;
+        groups.push(k);
+        first[i] = 1;
+      }
+      slot[i] = k.slot;
+    }
+    return new AggPlan(x.ls.slice(0, x.n), groups, slot, first);
   }
 
   private binary(e: Extract<Expr, { kind: 'bin' }>, t: number): Val {

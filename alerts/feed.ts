@@ -47,7 +47,10 @@ export class VfFeed {
       throw new Error('VF counter fields and metrics differ');
     this.min = ev.store.get(VF_TIER_MIN.name);
     this.max = ev.store.get(VF_TIER_MAX.name);
-    ev.holdsLabels(() => this.labelSets());
+    ev.holdsLabels(() => {
+      this.forget();
+      return this.labelSets();
+    });
   }
 
   /** The metric names this feed provides. */
@@ -105,10 +108,17 @@ export class VfFeed {
       if (s.maxTxRate > 0) this.max?.put(ls, s.maxTxRate / 8);
     }
     byPos.length = vfs.length;
-    if (round % 64 === 0) {
-      for (const byPf of this.cache.values()) {
-        for (const byVf of byPf.values()) for (const [k, c] of byVf) if (round - c.seen > 64) byVf.delete(k);
-      }
+  }
+
+  /**
+   * Drops VFs not seen for 64 rounds; run by the evaluator's sweep (every 10 minutes), not
+   * from ingest(): a loop there that ran once per 64 rounds left ingest() deoptimized on
+   * each visit (a slow round).
+   */
+  private forget(): void {
+    const round = this.round;
+    for (const byPf of this.cache.values()) {
+      for (const byVf of byPf.values()) for (const [k, c] of byVf) if (round - c.seen > 64) byVf.delete(k);
     }
   }
 
