@@ -57,6 +57,13 @@ function columnsSql(t: TableDef): string {
 const ttlSql = (t: TableDef, o: DdlOptions) =>
   t.retention ? `TTL ${ARRIVAL.name} + INTERVAL ${o.retention[t.retention]} DAY` : null;
 
+/**
+ * A cluster's sharding key: a hash of the table's shardBy columns (see TableDef.shardBy).
+ * Flows and their rollups shard by pod pair, so a pair's minute and hour rows meet on one
+ * shard and its SummingMergeTree parts merge there.
+ */
+export const shardingKeySql = (t: TableDef) => `cityHash64(${t.shardBy.map(ident).join(', ')})`;
+
 /** 'SummingMergeTree((a, b))' → 'ReplicatedSummingMergeTree(path, replica, (a, b))' on a cluster. */
 function engineSql(t: TableDef, o: DdlOptions): string {
   if (!o.cluster) return t.engine;
@@ -87,7 +94,7 @@ export function createTableSql(t: TableDef, o: DdlOptions): string[] {
   if (o.cluster) {
     out.push(
       `CREATE TABLE IF NOT EXISTS ${db}.${t.name}${onCluster(o)} AS ${db}.${localName(t, o)}\n` +
-        `ENGINE = Distributed(${ident(o.cluster)}, ${db}, ${localName(t, o)}, rand())`,
+        `ENGINE = Distributed(${ident(o.cluster)}, ${db}, ${localName(t, o)}, ${shardingKeySql(t)})`,
     );
   }
   const view = viewSql(t, o);

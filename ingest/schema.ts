@@ -16,6 +16,14 @@ export interface TableDef<C extends Columns = Columns> {
   readonly partitionBy?: string;
   readonly orderBy: readonly string[];
   /**
+   * The columns a cluster's Distributed table shards by (`cityHash64` of them, ddl.ts): a
+   * function of the row, so a retried batch splits across shards exactly as the first try
+   * did and each shard's part deduplicates by the batch's token. A random key (`rand()`)
+   * splits a retry differently: a shard that took the first try's part drops the retry's
+   * as a duplicate, losing the rows that now went to it and doubling those that moved.
+   */
+  readonly shardBy: readonly string[];
+  /**
    * The traffic-time column (when the traffic was on the wire): it windows, partitions and
    * answers queries. Retention does not count from it but from the arrival column
    * (`received`, see ARRIVAL), so an import of an old capture is kept for the full retention.
@@ -142,6 +150,7 @@ export const flows: TableDef<typeof flowColumns> = {
   engine: 'MergeTree',
   partitionBy: 'toYYYYMMDD(window_start)',
   orderBy: ['src_namespace', 'src_pod', 'window_start', 'dst_namespace', 'dst_pod'],
+  shardBy: ['src_namespace', 'src_pod', 'dst_namespace', 'dst_pod'],
   time: 'window_start',
   retention: 'flows',
 };
@@ -194,6 +203,7 @@ export const flows_1m: TableDef<typeof rollupColumns> = {
   engine: 'SummingMergeTree((bytes, packets, samples, flows))',
   partitionBy: 'toYYYYMMDD(window_start)',
   orderBy: rollupKey,
+  shardBy: ['src_namespace', 'src_pod', 'dst_namespace', 'dst_pod'],
   time: 'window_start',
   retention: 'flows_1m',
   from: { table: 'flows', select: rollupSelect('toStartOfMinute', 'flows', 'count()') },
@@ -206,6 +216,7 @@ export const flows_1h: TableDef<typeof rollupColumns> = {
   engine: 'SummingMergeTree((bytes, packets, samples, flows))',
   partitionBy: 'toYYYYMM(window_start)',
   orderBy: rollupKey,
+  shardBy: ['src_namespace', 'src_pod', 'dst_namespace', 'dst_pod'],
   time: 'window_start',
   retention: 'flows_1h',
   from: { table: 'flows_1m', select: rollupSelect('toStartOfHour', 'flows_1m', 'sum(flows)') },
@@ -230,6 +241,7 @@ export const packet_samples: TableDef<typeof sampleColumns> = {
   engine: 'MergeTree',
   partitionBy: 'toYYYYMMDD(time)',
   orderBy: ['time', 'vlan', 'vni'],
+  shardBy: ['time', 'observation', 'frame'],
   time: 'time',
   retention: 'packet_samples',
 };
@@ -266,6 +278,7 @@ export const vf_counters: TableDef<typeof vfColumns> = {
   engine: 'MergeTree',
   partitionBy: 'toYYYYMMDD(time)',
   orderBy: ['node', 'pf', 'vf', 'time'],
+  shardBy: ['node', 'pf', 'vf'],
   time: 'time',
   retention: 'vf_counters',
 };
@@ -283,6 +296,7 @@ export const vf_counters_1h: TableDef<typeof vfRollupColumns> = {
     'SummingMergeTree((rx_bytes, rx_packets, rx_dropped, tx_bytes, tx_packets, tx_dropped, qos_dropped, samples))',
   partitionBy: 'toYYYYMM(time)',
   orderBy: ['node', 'pf', 'vf', 'time', 'namespace', 'pod', 'tier'],
+  shardBy: ['node', 'pf', 'vf'],
   time: 'time',
   retention: 'vf_counters_1h',
   from: {
@@ -324,6 +338,7 @@ export const sla_events: TableDef<typeof slaColumns> = {
   engine: 'MergeTree',
   partitionBy: 'toYYYYMM(time)',
   orderBy: ['namespace', 'pod', 'time'],
+  shardBy: ['namespace', 'pod'],
   time: 'time',
   retention: 'sla_events',
 };

@@ -82,6 +82,20 @@ const INSERT_SETTINGS = {
   max_partitions_per_insert_block: '0',
 } as const;
 
+/**
+ * A server's settings for one insert. On a cluster the Distributed table inserts in the
+ * foreground (`insert_distributed_sync`): it answers once every shard has its part, each
+ * part carrying the batch's token, so a retry after a failure is deduplicated on the shards
+ * that took it (the split is the same: TableDef.shardBy) and stored on the others. In the
+ * background mode the Distributed table would queue the parts on the writer's node and the
+ * insert would succeed before any shard has them.
+ */
+export function insertSettings(dedup: boolean, cluster: boolean) {
+  const distributed: ClickHouseSettings = cluster ? { insert_distributed_sync: 1 } : {};
+  return (token: string): ClickHouseSettings =>
+    dedup ? { ...INSERT_SETTINGS, ...distributed, insert_deduplication_token: token } : distributed;
+}
+
 /** INSERT_SETTINGS as a SETTINGS clause (chDB's file insert carries them in its SQL). */
 const INSERT_SETTINGS_SQL = Object.entries(INSERT_SETTINGS)
   .map(([k, v]) => `${k} = ${v}`)
@@ -214,13 +228,14 @@ async function openServer(o: StoreOptions): Promise<Store> {
   // insert_deduplication_token needs ClickHouse 22.2+; an older server just retries
   const [major, minor] = version.split('.').map(Number);
   const dedup = major > 22 || (major === 22 && minor >= 2);
+  const settings = insertSettings(dedup, o.cluster !== undefined);
   const insertTsv = async (table: string, columns: readonly string[], body: Buffer, dedupToken: string) => {
     await client.insert({
       table: `${database}.${table}`,
       columns: columns as [string, ...string[]],
       values: Readable.from([body], { objectMode: false }),
       format: 'TabSeparated',
-      clickhouse_settings: dedup ? { ...INSERT_SETTINGS, insert_deduplication_token: dedupToken } : {},
+      clickhouse_settings: settings(dedupToken),
     });
   };
   return {
@@ -240,7 +255,7 @@ async function openServer(o: StoreOptions): Promise<Store> {
         const r = await client.exec({
           query: `INSERT INTO ${database}.${table} (${batch.columns.join(', ')}) FORMAT ${batch.format}`,
           values: Readable.from([batch.body], { objectMode: false }),
-          clickhouse_settings: dedup ? { ...INSERT_SETTINGS, insert_deduplication_token: dedupToken } : {},
+          clickhouse_settings: settings(dedupToken),
         });
         r.stream.resume();
       } finally {

@@ -48,6 +48,7 @@ describe('a real ClickHouse 18.16 server paused with SIGSTOP, producers that do 
     columns: { id: c.uint64(), tag: c.string() },
     engine: 'MergeTree',
     orderBy: ['id'],
+    shardBy: ['id'],
   } satisfies TableDef;
 
   beforeAll(async () => {

@@ -285,6 +285,7 @@ describe('an old ClickHouse server (18.16): TabSeparated only', () => {
     },
     engine: 'MergeTree',
     orderBy: ['id'],
+    shardBy: ['id'],
   } satisfies TableDef;
 
   beforeAll(async () => {

@@ -701,6 +701,7 @@ describe('an old ClickHouse server (18.16), stopped mid-stream', () => {
     columns: { id: c.uint64(), tag: c.string() },
     engine: 'MergeTree',
     orderBy: ['id'],
+    shardBy: ['id'],
   } satisfies TableDef;
 
   beforeAll(async () => {
