@@ -185,6 +185,18 @@ const rollupMs = await timed(() => topTalkers(ctx, { ...range, by: 'pod', limit:
 const rawMs = await timed(() => topTalkers(ctx, { ...range, by: 'pod', limit: 10, table: 'flows' }));
 const rs = await store.client.query({ query: 'SELECT count() AS n FROM bench.flows', format: 'JSONEachRow' });
 const stored = Number(((await rs.json()) as { n: string }[])[0].n);
+// bytes per stored row with the schema's codecs, after merging (what a disk holds for long)
+await store.client.command({ query: 'OPTIMIZE TABLE bench.flows FINAL' });
+const sizes = await store.client.query({
+  query: `SELECT table, sum(rows) AS rows, sum(data_compressed_bytes) AS packed, sum(data_uncompressed_bytes) AS plain
+    FROM system.parts WHERE database = 'bench' AND active AND table IN ('flows', 'flows_1m', 'flows_1h')
+    GROUP BY table ORDER BY table`,
+  format: 'JSONEachRow',
+});
+const perRow = ((await sizes.json()) as { table: string; rows: string; packed: string; plain: string }[]).map(
+  (r) =>
+    `${r.table} ${(Number(r.packed) / Number(r.rows)).toFixed(1)} B/row (${(Number(r.plain) / Number(r.packed)).toFixed(1)}× compressed, ${Number(r.rows).toLocaleString('en')} rows)`,
+);
 const spooled = writer.stats();
 await writer.close();
 await store.close();
@@ -207,4 +219,5 @@ console.log(
 console.log(
   `engine limit (chDB inserting the same Arrow bytes, ${sample.rows.toLocaleString('en')}-row batches): ${Math.round(engineRate).toLocaleString('en')} rows/s; podwire at ${((100 * ROWS) / secs / engineRate).toFixed(0)}% of it`,
 );
+console.log(`stored size: ${perRow.join('; ')}`);
 console.log(`rows/s: ${Math.round(ROWS / secs)}`);
