@@ -126,7 +126,6 @@ class AggPlan {
 }
 
 export class Engine {
-  private epoch = 0;
   /**
    * Results of this instant's evaluations, by expression node: rules share subexpressions
    * (the breach condition is recorded as the SLI and alerted on), and a node evaluates
@@ -306,7 +305,7 @@ export class Engine {
 
   /** Groups x's series by their projection on `by`, in order of first appearance. */
   private plan(by: readonly string[], x: Vec): AggPlan {
-    const e = ++this.epoch;
+    const e = this.labels.nextEpoch();
     const g = sig(by);
     const groups: LabelSet[] = [];
     const slot = new Int32Array(x.n);
@@ -371,7 +370,7 @@ export class Engine {
 
   /** Marks the right side's keys with a fresh epoch; two alike are Prometheus's error. */
   private markRight(r: Vec, on: readonly string[] | undefined): number {
-    const e = ++this.epoch;
+    const e = this.labels.nextEpoch();
     for (let i = 0; i < r.n; i++) {
       const k = this.key(r.ls[i], on);
       if (k.mark === e) {
@@ -424,7 +423,7 @@ export class Engine {
   private setOp(op: BinOp, l: Vec, r: Vec, on: readonly string[] | undefined): Vec {
     const out = this.pool.take();
     if (op === 'or') {
-      const e = ++this.epoch;
+      const e = this.labels.nextEpoch();
       for (let i = 0; i < l.n; i++) {
         this.key(l.ls[i], on).mark = e;
         out.push(l.ls[i], l.v[i]);
@@ -432,7 +431,7 @@ export class Engine {
       for (let i = 0; i < r.n; i++) if (this.key(r.ls[i], on).mark !== e) out.push(r.ls[i], r.v[i]);
       return out;
     }
-    const e = ++this.epoch;
+    const e = this.labels.nextEpoch();
     for (let i = 0; i < r.n; i++) this.key(r.ls[i], on).mark = e;
     const want = op === 'and';
     for (let i = 0; i < l.n; i++) if ((this.key(l.ls[i], on).mark === e) === want) out.push(l.ls[i], l.v[i]);

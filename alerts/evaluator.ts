@@ -123,8 +123,9 @@ export class SlaEvaluator {
     }
     this.rounds++;
     this.lastRoundAt = t;
-    if (this.lastSweep === null) this.lastSweep = t;
-    else if (t - this.lastSweep >= SWEEP_EVERY_MS) {
+    // the first round sweeps too (little to do then): the sweep's path then has type
+    // feedback when round() is optimized, so the first real sweep does not deoptimize it
+    if (this.lastSweep === null || t - this.lastSweep >= SWEEP_EVERY_MS) {
       this.lastSweep = t;
       this.sweep(t);
     }

@@ -98,7 +98,7 @@ export class VfFeed {
         const x = v.totals[counters[i].index];
         if (x === null) continue;
         let h = c.series[i];
-        if (h === null || h.detached) {
+        if (h === null || !counters[i].store.holds(h)) {
           h = counters[i].store.handle(ls);
           c.series[i] = h;
         }

@@ -9,11 +9,14 @@
 export type LabelMap = Readonly<Record<string, string>>;
 
 export class LabelSet {
-  /** scratch for one vector operation: the operation's epoch, and an index into its output */
+  /**
+   * scratch for one vector operation or sweep: its epoch (Labels.nextEpoch), and an index
+   * into the operation's output. The sweep marks with the same field and counter as the
+   * operations: a field of its own, written only by the first sweep, was constant until
+   * then, and that sweep deoptimized every function compiled on it (slow rounds after).
+   */
   mark = 0;
   slot = -1;
-  /** the sweep that last found this set referenced */
-  live = 0;
   /** cached projections: [sig, set, sig, set, …] (a few: scanned, no hashing) */
   private projections: (string | LabelSet)[] | null = null;
 
@@ -41,8 +44,8 @@ export class LabelSet {
 
   /** Marks this set and its cached projections (theirs too) as referenced in sweep `epoch`. */
   keep(epoch: number): void {
-    if (this.live === epoch) return;
-    this.live = epoch;
+    if (this.mark === epoch) return;
+    this.mark = epoch;
     const ps = this.projections;
     if (ps !== null) for (let i = 1; i < ps.length; i += 2) (ps[i] as LabelSet).keep(epoch);
   }
@@ -55,6 +58,11 @@ export class Labels {
 
   constructor() {
     this.empty = this.intern({});
+  }
+
+  /** A fresh epoch for marking label sets (vector operations and sweeps share the counter). */
+  nextEpoch(): number {
+    return ++this.epoch;
   }
 
   get size(): number {
@@ -84,9 +92,9 @@ export class Labels {
    * one interned object for its labels, so identity matching stays right.
    */
   sweep(mark: (keep: (s: LabelSet) => void) => void): void {
-    const e = ++this.epoch;
+    const e = this.nextEpoch();
     this.empty.keep(e);
     mark((s) => s.keep(e));
-    for (const [k, s] of this.sets) if (s.live !== e) this.sets.delete(k);
+    for (const [k, s] of this.sets) if (s.mark !== e) this.sets.delete(k);
   }
 }

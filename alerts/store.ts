@@ -170,13 +170,12 @@ const BSUM = 9; // … and the sum of its samples
 const R = 10;
 
 export class Series {
-  /** pruned from its metric: a holder must take a new one */
-  detached = false;
-
   constructor(
     readonly ls: LabelSet,
     /** its slot in the metric's rows and running numbers */
     readonly idx: number,
+    /** the slot's generation when this series took it (MetricStore.holds) */
+    readonly gen: number,
     /** closed minute buckets (time of their last sample, sum of their samples), for longer ranges */
     readonly coarse: Ring | null,
   ) {}
@@ -220,6 +219,13 @@ export class MetricStore {
   private slots = 8;
   /** slots of pruned series, for new ones */
   private readonly free: number[] = [];
+  /**
+   * each slot's generation, raised when its series is pruned. A holder asks `holds()`
+   * rather than reading a flag on the series: the first prune that set such a flag
+   * invalidated all the code V8 had compiled on the flag being constant (every series'
+   * flag was false until then), and the rounds after the sweep ran unoptimized.
+   */
+  private gens = new Uint32Array(8);
   private used = 0;
   /** each slot's running numbers, R a slot */
   private st = new Float64Array(8 * R);
@@ -285,6 +291,9 @@ export class MetricStore {
     const st = new Float64Array(slots * R);
     st.set(this.st);
     this.st = st;
+    const gens = new Uint32Array(slots);
+    gens.set(this.gens);
+    this.gens = gens;
     this.slots = slots;
   }
 
@@ -297,7 +306,8 @@ export class MetricStore {
     if (!this.ranged) return null;
     let s = this.series.get(ls);
     if (s === undefined) {
-      s = new Series(ls, this.slot(), this.coarseMs > 0 ? new Ring() : null);
+      const idx = this.slot();
+      s = new Series(ls, idx, this.gens[idx], this.coarseMs > 0 ? new Ring() : null);
       this.series.set(ls, s);
       this.list.push(s);
     }
@@ -319,6 +329,11 @@ export class MetricStore {
     st[o + LASTT] = Number.NEGATIVE_INFINITY;
     st[o + BFROM] = Number.NEGATIVE_INFINITY;
     return i;
+  }
+
+  /** Whether the series is still this metric's (not pruned): a holder takes a new handle when not. */
+  holds(s: Series): boolean {
+    return this.gens[s.idx] === s.gen;
   }
 
   /** time of a series' last sample, ms */
@@ -449,7 +464,7 @@ export class MetricStore {
     let kept = 0;
     for (const s of this.list) {
       if (now - this.lastT(s) > keep) {
-        s.detached = true;
+        this.gens[s.idx]++;
         this.series.delete(s.ls);
         this.free.push(s.idx);
       } else this.list[kept++] = s;

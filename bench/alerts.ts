@@ -1,7 +1,8 @@
 /**
  * bench:alerts — the in-process SLA evaluator over 5,000 VFs (79 nodes of 64 VFs, the demo
- * tiers), one round per simulated second for 7 minutes: long enough for the 5-minute `for`
- * of the production rules to fire. The input is the exporter's NIC state as the feed reads
+ * tiers), one round per simulated second for 12 minutes: long enough for the 5-minute `for`
+ * of the production rules to fire, and to take in the evaluator's sweep of expired series
+ * and label sets (every 10 minutes: round 600). The input is the exporter's NIC state as the feed reads
  * it, its counters advanced in place each round by a seeded traffic model: most VFs between
  * their minimum and maximum, some sending little, 2 % squeezed below their minimum with
  * drops from 30 s on (they breach), 1 % at their ceiling with QoS drops, and the counters
@@ -39,7 +40,7 @@ import type { NicState, VfState } from '../node-exporter/nic-state.js';
 import { requireTools } from './tools.js';
 
 const VFS = Number(process.env.BENCH_VFS ?? 5000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 420);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 720);
 /** rings fill over the longest per-VF range (two 60 s windows): measured after it */
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 130);
 const CHECK_EVERY = 5;

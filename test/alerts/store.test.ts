@@ -51,7 +51,8 @@ describe('series store', () => {
       m.put(ls('old'), 1000 - t); // goes down every second: a reset each sample
       m.put(ls('keeper'), t);
     }
-    const oldIdx = m.series.get(ls('old'))!.idx;
+    const old = m.series.get(ls('old'))!;
+    const oldIdx = old.idx;
     for (; t < 500; t++) {
       m.begin(t * 1000);
       m.put(ls('keeper'), t);
@@ -62,6 +63,9 @@ describe('series store', () => {
     m.put(ls('new'), 5);
     m.put(ls('keeper'), t);
     expect(m.series.get(ls('new'))!.idx).toBe(oldIdx);
+    // a holder of the pruned series learns it is gone; the new one is held
+    expect(m.holds(old)).toBe(false);
+    expect(m.holds(m.series.get(ls('new'))!)).toBe(true);
     // its window holds its one sample only: no reset, no sample of `old`
     expect(read(m, 'new', 0, t * 1000)).toEqual({ first: 5, last: 5, count: 1, resets: 0 });
     expect(read(m, 'keeper', (t - 60) * 1000, t * 1000)).toEqual({
