@@ -19,6 +19,7 @@
  * another origin cannot read the answers.
  */
 import { randomUUID } from 'node:crypto';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
@@ -27,6 +28,7 @@ import type { ZodError } from 'zod';
 import { storeAnswers } from '../ingest/api-queries.js';
 import { QueryError } from '../ingest/queries.js';
 import { hashToken, SESSION_COOKIE, TokenAccess } from './access.js';
+import { AuthFailureLimiter } from './auth-limit.js';
 import { CursorError } from './cursor.js';
 import { BadRequest, Forbidden, NotFound } from './errors.js';
 import { registerRoutes } from './routes.js';
@@ -85,16 +87,26 @@ export function metricsGuard(access: TokenAccess): MiddlewareHandler {
 // biome-ignore lint/suspicious/noExplicitAny: any Hono app (its env type does not matter here)
 export function mountApi(app: Hono<any>, deps: ApiDeps): TokenAccess {
   const access = accessOf(deps);
+  const limiter = deps.authLimit ?? new AuthFailureLimiter();
   const open = new Set(['/api/v1/login', '/api/v1/logout', '/api/v1/openapi.json']);
   app.use('/api/*', async (c, next) => {
     c.header('cache-control', 'no-store');
     c.header('x-content-type-options', 'nosniff');
+    if (access.configured && c.req.path !== '/api/v1/openapi.json') {
+      const wait = limiter.retryAfterMs(clientAddress(c));
+      if (wait > 0)
+        return c.json({ error: 'too many wrong tokens from this address: try again later' }, 429, {
+          'retry-after': String(Math.ceil(wait / 1000)),
+        });
+    }
     if (open.has(c.req.path)) return next();
     const id = access.identify({
       authorization: c.req.header('authorization'),
       cookie: c.req.header('cookie'),
     });
     if (id === null) {
+      // a wrong bearer token is a guess; a missing or expired session is not
+      if (c.req.header('authorization') !== undefined) limiter.fail(clientAddress(c));
       return c.json(
         { error: 'a token is required (Authorization: Bearer TOKEN, or POST /api/v1/login for a session)' },
         401,
@@ -135,7 +147,7 @@ export function mountApi(app: Hono<any>, deps: ApiDeps): TokenAccess {
     const v = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook }).basePath(base);
     v.onError(onError);
     registerRoutes(v, deps);
-    if (base === '/api/v1') mountSession(v, access);
+    if (base === '/api/v1') mountSession(v, access, limiter);
     app.route('/', v);
   }
 
@@ -147,8 +159,20 @@ export function mountApi(app: Hono<any>, deps: ApiDeps): TokenAccess {
   return access;
 }
 
+/**
+ * The client's address, for counting its wrong tokens. A request that came through no
+ * socket (app.request() in tests) is 'local'.
+ */
+function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'local';
+  }
+}
+
 /** Login, logout and the OpenAPI document (these need no token). */
-function mountSession(v: OpenAPIHono<ApiEnv>, access: TokenAccess): void {
+function mountSession(v: OpenAPIHono<ApiEnv>, access: TokenAccess, limiter: AuthFailureLimiter): void {
   v.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   v.openAPIRegistry.registerComponent('securitySchemes', 'session', {
     type: 'apiKey',
@@ -165,13 +189,17 @@ function mountSession(v: OpenAPIHono<ApiEnv>, access: TokenAccess): void {
         200: { description: 'logged in; the cookie is set' },
         400: { description: 'a bad body' },
         401: { description: 'a wrong token' },
+        429: { description: 'too many wrong tokens from this address within a minute' },
       },
     } as never,
     ((c: Context<ApiEnv, '/login', { out: { json: { token: string } } }>) => {
       if (!access.configured)
         throw new BadRequest('token: no tokens are configured (every request is admin)');
       const s = access.login(c.req.valid('json').token);
-      if (s === null) return c.json({ error: 'token: not a valid token' }, 401);
+      if (s === null) {
+        limiter.fail(clientAddress(c));
+        return c.json({ error: 'token: not a valid token' }, 401);
+      }
       setCookie(c, SESSION_COOKIE, s.id, {
         path: '/',
         httpOnly: true,

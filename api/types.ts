@@ -3,6 +3,7 @@ import type { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import type { EndpointRecord } from '../collector/attribution/inventory.js';
 import type { QueryContext } from '../ingest/queries.js';
 import type { Scope, TokenAccess } from './access.js';
+import type { AuthFailureLimiter } from './auth-limit.js';
 import type { AnswerCache } from './cache.js';
 import type { NodeRate, PodRate } from './pods.js';
 
@@ -23,6 +24,8 @@ export interface ApiDeps {
   inventoryLoaded?: () => boolean;
   /** the answer cache for what the UI polls (default: api/routes.ts POLL_CACHE) */
   cache?: AnswerCache;
+  /** wrong tokens per client address (default: 10 a minute, then 429 until the minute ends) */
+  authLimit?: AuthFailureLimiter;
   /** where a failed request's error goes, with its request id (default: stderr) */
   log?: (line: string) => void;
 }

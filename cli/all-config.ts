@@ -262,9 +262,11 @@ export const allConfigSchema = z
           .min(60)
           .max(30 * 86400)
           .default(43_200),
+        /** wrong tokens an address may send a minute before it gets 429 (api/auth-limit.ts) */
+        authFailuresPerMinute: z.number().int().min(1).max(1_000_000).default(10),
       })
       .strict()
-      .default({ tokens: [], sessionSeconds: 43_200 }),
+      .default({ tokens: [], sessionSeconds: 43_200, authFailuresPerMinute: 10 }),
     /** performance tiers: min/max bits per second, SLO objective (alerts/model.ts; default the demo's) */
     tiers: tiersSchema,
     /** SLA alert thresholds and timings (alerts/model.ts) */

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { startSla } from '../alerts/service.js';
 import { hashToken, TokenAccess } from '../api/access.js';
 import { metricsGuard, mountApi } from '../api/app.js';
+import { AuthFailureLimiter, registerAuthLimitMetrics } from '../api/auth-limit.js';
 import { LiveHub } from '../api/live/hub.js';
 import { liveSampleOf, ratesReading } from '../api/live/readings.js';
 import { liveSocketServer, mountLive } from '../api/live/route.js';
@@ -248,6 +249,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
       return ratesReading(Date.now(), rates, live.current(), cfg.alerts.nodeCapacityBps);
     };
     let hub: LiveHub | null = null;
+    const authLimit = new AuthFailureLimiter({ maxFailures: cfg.api.authFailuresPerMinute });
 
     // ── the HTTP server: /metrics, /healthz, the query API, the live stream ──────────
     let status: () => Record<string, unknown> = () => ({});
@@ -265,6 +267,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
         mountApi(app, {
           ctx: () => ({ client: store.client, database: store.database }),
           access,
+          authLimit,
           status: () => status(),
           alerts: () => alerts(),
           inventory: live,
@@ -282,6 +285,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
     });
     hub = new LiveHub({ rates: liveRates, registry: exporter.registry.prom, log });
     live.registerMetrics(exporter.registry.prom);
+    registerAuthLimitMetrics(exporter.registry.prom, authLimit);
 
     // ── writers ──────────────────────────────────────────────────────────────────────
     const spoolDir = join(cfg.dataDir, 'spool');

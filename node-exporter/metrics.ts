@@ -30,6 +30,7 @@ export type MetricGroup =
   | 'flow'
   | 'sla'
   | 'live'
+  | 'api'
   | 'collector'
   | 'process';
 
@@ -879,6 +880,24 @@ export const LIVE_METRICS = {
   ),
 } as const;
 
+/** Token checks of the API (api/auth-limit.ts), in the all-in-one's registry. */
+export const API_AUTH_METRICS = {
+  failures: def(
+    'podwire_api_auth_failures_total',
+    'counter',
+    'api',
+    [],
+    'Wrong tokens presented to the API (bearer or login).',
+  ),
+  blocked: def(
+    'podwire_api_auth_blocked_total',
+    'counter',
+    'api',
+    [],
+    'API requests refused with 429 because their address sent too many wrong tokens within a minute.',
+  ),
+} as const;
+
 /** Every family the exporter serves, in output order. */
 export const ALL_METRICS: readonly MetricDef[] = [
   ...NIC_METRICS,
@@ -896,6 +915,7 @@ export const DOCUMENTED_METRICS: readonly MetricDef[] = [
   ...Object.values(CAPTURE_METRICS),
   ...Object.values(SLA_METRICS),
   ...Object.values(LIVE_METRICS),
+  ...Object.values(API_AUTH_METRICS),
 ];
 
 /** The README's metric table (node-exporter/README.md, between the metrics markers). */

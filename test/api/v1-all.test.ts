@@ -95,6 +95,9 @@ beforeAll(async () => {
           token('shop', 'tenant', ['shop']),
           token('payments', 'tenant', ['payments']),
         ],
+        // this suite sends wrong tokens to every route on purpose (test/api/auth-limit.test.ts
+        // holds the limit itself)
+        authFailuresPerMinute: 100_000,
       },
     }),
   );
