@@ -291,7 +291,9 @@ async function runIpfix(order: IpfixPlan['messages'], reorder: boolean) {
     onFlows: (b) => flows.push(...b.records()),
     reorder: reorder ? { timer: false } : false,
   });
-  order.forEach((m, i) => e.receiveAt(m.bytes, 0, m.bytes.length, m.exporter, T_US + i * GAP_US));
+  order.forEach((m, i) => {
+    e.receiveAt(m.bytes, 0, m.bytes.length, m.exporter, T_US + i * GAP_US);
+  });
   const totals = await e.stop();
   return { totals, packets: flows.reduce((n, f) => n + f.packets, 0), reordered: e.reorder?.reordered ?? 0 };
 }
