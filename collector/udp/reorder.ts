@@ -22,7 +22,8 @@
  * (uptime or export time, ms): a number behind the last one passed on that was sent after
  * it, or more than MAX_LATE_MS before it, is a restart of the numbering, not a late
  * datagram. Streams are bounded (MAX_STREAMS; beyond, all are released and forgotten),
- * as is what one stream holds.
+ * as is what one stream holds (REORDER_HOLD) and what all hold (MAX_HELD; beyond, a
+ * stream's datagrams go on unheld, counted in `holdOverflows`).
  */
 
 /** Datagrams one stream holds before the lowest goes on regardless of the gap before it. */
@@ -35,6 +36,10 @@ export const REORDER_BEHIND = 4096;
 /** A datagram sent this long before the last one passed on is from before a reboot. */
 export const MAX_LATE_MS = 10_000;
 export const MAX_STREAMS = 4096;
+/** Datagrams held over all streams (~12 MiB of 1.5 KB datagrams); beyond, a stream is not held for. */
+export const MAX_HELD = 8192;
+/** Spare hold buffers a stream keeps for reuse. */
+const SPARES = 8;
 
 /** What `peek` fills in for one datagram. */
 export class SeqInfo {
@@ -93,6 +98,8 @@ export class ReorderStage {
   gapsSkipped = 0;
   /** the stream table filled and was emptied (its held datagrams passed on) */
   streamResets = 0;
+  /** datagrams passed on unheld (with their stream's held ones) because MAX_HELD were held */
+  holdOverflows = 0;
   /** held now, over all streams */
   holding = 0;
 
@@ -140,6 +147,13 @@ export class ReorderStage {
     }
     const behind = (s.next - i.seq) >>> 0;
     if (ahead <= MAX_AHEAD && !this.sentBefore(s, i.sentMs)) {
+      if (this.holding >= MAX_HELD) {
+        // bounded over all streams (many exporters, or spoofed ones): on at once, out of
+        // order (the counter behind takes the gap before it as missing until it fills)
+        this.holdOverflows++;
+        this.pass(u8, offset, length, sender, tUs);
+        return;
+      }
       this.keep(s, u8, offset, length, sender, tUs, i);
       if (s.held.length > this.hold) this.releaseLowest(s);
       return;
@@ -271,7 +285,7 @@ export class ReorderStage {
     this.heldPassed++;
     if (s.held.length === 0) this.waiting.delete(s);
     this.passOn(s, h.buf, 0, h.length, h.sender, h.tUs, h.seq, h.count, h.sentMs);
-    s.spare.push(h);
+    if (s.spare.length < SPARES) s.spare.push(h);
   }
 
   /** Passes on held datagrams while the lowest is the one expected next. */

@@ -15,7 +15,7 @@ import { encodeDatagram, type SampleSpec } from '../../collector/sflow/encode.js
 import { sflowReorder } from '../../collector/sflow/engine.js';
 import { Prng } from '../../collector/synth/prng.js';
 import { podFrame } from '../../collector/synth/scenario.js';
-import { REORDER_HOLD, ReorderStage, type SeqInfo } from '../../collector/udp/reorder.js';
+import { MAX_HELD, REORDER_HOLD, ReorderStage, type SeqInfo } from '../../collector/udp/reorder.js';
 import { netflowIndex } from '../netflow/helpers.js';
 import { collectingIntake, PODS, T0 } from '../sflow/helpers.js';
 
@@ -160,6 +160,23 @@ describe('reorder stage: sFlow', () => {
     expect(stage.holding).toBe(0);
     c.intake.finish();
     expect(c.intake.agentSummaries()[0]).toMatchObject({ lost_datagrams: 1, late_datagrams: 0 });
+  });
+
+  it('holds at most MAX_HELD datagrams over all streams; beyond, they go on unheld, all of them decoded', () => {
+    const c = collectingIntake();
+    const stage = sflowReorder(c.intake, { timer: false });
+    let sent = 0;
+    for (let a = 0; a < 140; a++) {
+      const agent = `10.9.${a >> 8}.${a & 255}`;
+      for (const seq of [1, ...Array.from({ length: REORDER_HOLD }, (_, k) => k + 3)]) {
+        const b = encodeDatagram({ agent, sequence: seq, uptimeMs: 5000, samples: [] });
+        stage.push(b, 0, b.length, '', T_US + sent++);
+        expect(stage.holding).toBeLessThanOrEqual(MAX_HELD);
+      }
+    }
+    expect(stage.holdOverflows).toBeGreaterThan(0);
+    stage.flush();
+    expect(c.intake.summary().datagrams).toBe(sent);
   });
 
   it('a numbering that restarts (sent later, numbers back) is passed on at once, not held or counted reordered', () => {
