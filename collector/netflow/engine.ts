@@ -10,7 +10,7 @@ import type { EndpointIndex } from '../attribution/endpoint-index.js';
 import { decodeConfig } from '../decode/packet.js';
 import { type FlowBatch, FlowTable, type FlowTableStats } from '../flows/flow-table.js';
 import type { PointNames } from '../sflow/observation.js';
-import { type ReorderOptions, ReorderStage } from '../udp/reorder.js';
+import { type ReorderOptions, ReorderStage, withReordered } from '../udp/reorder.js';
 import type { HeldOptions } from './held.js';
 import { type DomainSummary, type ExporterSummary, NetflowIntake, type RecordConsumer } from './intake.js';
 import { netflowSequence } from './sequence-peek.js';
@@ -139,9 +139,7 @@ export class LocalNetflow implements NetflowEngine {
     this.table.flush();
     this.intake.saveState();
     const s = this.table.stats;
-    const summary = this.intake.summary();
-    if (this.reorder !== null && this.reorder.reordered > 0)
-      summary.reordered_datagrams = this.reorder.reordered;
+    const summary = withReordered(this.intake.summary(), this.reorder);
     return {
       summary,
       exporters: this.intake.exporterSummaries(),

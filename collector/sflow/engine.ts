@@ -8,7 +8,7 @@ import { AttributionCounters } from '../attribution/attribute.js';
 import type { EndpointIndex } from '../attribution/endpoint-index.js';
 import { decodeConfig } from '../decode/packet.js';
 import { type FlowBatch, FlowTable, type FlowTableStats } from '../flows/flow-table.js';
-import { type ReorderOptions, ReorderStage } from '../udp/reorder.js';
+import { type ReorderOptions, ReorderStage, withReordered } from '../udp/reorder.js';
 import { type AgentSummary, type SampleConsumer, SflowIntake } from './intake.js';
 import { InterfaceSeries } from './interface-series.js';
 import type { PointNames } from './observation.js';
@@ -62,15 +62,6 @@ export function sflowReorder(intake: SflowIntake, o?: ReorderOptions): ReorderSt
     },
     o,
   );
-}
-
-/** The summary with the reorder stage's count (when not 0). */
-export function withReordered(
-  summary: Record<string, number>,
-  r: ReorderStage | null,
-): Record<string, number> {
-  if (r !== null && r.reordered > 0) summary.reordered_datagrams = r.reordered;
-  return summary;
 }
 
 /** Sums of summaries (every key that appears in any). */

@@ -331,3 +331,13 @@ export class ReorderStage {
     this.timeout.unref();
   }
 }
+
+/** A summary with a reorder stage's counts added (when not 0). */
+export function withReordered(
+  summary: Record<string, number>,
+  r: ReorderStage | null,
+): Record<string, number> {
+  if (r !== null && r.reordered > 0) summary.reordered_datagrams = r.reordered;
+  if (r !== null && r.holdOverflows > 0) summary.reorder_hold_overflows = r.holdOverflows;
+  return summary;
+}
