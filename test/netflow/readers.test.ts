@@ -224,8 +224,14 @@ describe('podwire flows --netflow through reader threads', () => {
     }
     const out = await listen(3, async (port) => {
       const sockets = await Promise.all(perExporter.map((_, x) => bound(`127.0.0.${x + 20}`)));
+      // each exporter's first message (its template) first, as a running exporter's template
+      // is known before its data: data before its template is held and decoded when it
+      // comes (held.ts), but its sequence count is then unknown, and this test is about loss
+      // (seen once at load: a reader's first batch came 13 messages late)
+      perExporter.forEach((list, x) => sockets[x].send(list[0], port, '127.0.0.1'));
+      await new Promise((r) => setTimeout(r, 100));
       let n = 0;
-      for (let i = 0; i < PER; i++) {
+      for (let i = 1; i < PER; i++) {
         for (let x = 0; x < EXPORTERS; x++) {
           const m = perExporter[x][i];
           if (m === undefined) continue;
@@ -240,6 +246,7 @@ describe('podwire flows --netflow through reader threads', () => {
     const c = counts(out.stderr);
     expect(c).toMatchObject({ records: String(records), kernel_drops: '0', overload_drops: '0' });
     expect(c.template_missing, out.stderr).toBeUndefined();
+    expect(c.held_expired, out.stderr).toBeUndefined();
     expect(c.sequence_resets, out.stderr).toBeUndefined();
     for (let x = 0; x < EXPORTERS; x++) {
       expect(out.stderr).toMatch(
