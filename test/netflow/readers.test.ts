@@ -228,7 +228,7 @@ describe('podwire flows --netflow through reader threads', () => {
       // is known before its data: data before its template is held and decoded when it
       // comes (held.ts), but its sequence count is then unknown, and this test is about loss
       // (seen once at load: a reader's first batch came 13 messages late)
-      perExporter.forEach((list, x) => sockets[x].send(list[0], port, '127.0.0.1'));
+      for (const [x, list] of perExporter.entries()) sockets[x].send(list[0], port, '127.0.0.1');
       await new Promise((r) => setTimeout(r, 100));
       let n = 0;
       for (let i = 1; i < PER; i++) {
