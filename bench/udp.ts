@@ -20,16 +20,25 @@
  * `datagrams/s: N kernel_drops: M`. The machine's 2 cores also run the senders: figures
  * taken while other work runs are indicative only.
  *
- * IPFIX (BENCH_PROTOCOL=ipfix) is the hook for when the NetFlow intake has landed
- * (collector/netflow/encode.ts builds the datagrams, `flows --netflow` receives them
- * through the same readers, keyed by exporter address): not wired yet.
+ * IPFIX (BENCH_PROTOCOL=ipfix): `podwire flows --netflow` through the same readers
+ * (`--netflow-readers`; NetFlow decodes in the main thread, so a configuration's workers
+ * number is ignored and printed as 0). The datagrams come from collector/netflow/encode.ts:
+ * 16 exporters — each its own source address, 127.0.1.N, since NetFlow names the exporter
+ * by it — sending data messages of BENCH_RECORDS flow records (default 5, as the sFlow
+ * datagrams carry 5 samples) of the same traffic mix (bench/ipfix-records.ts: bench:netflow's
+ * fields), the four templates, options template and sampler rate in every 50th message, as
+ * exporters re-send them. Each round renumbers the message sequence (records before it),
+ * so `lost_records` must be the kernel's drops and nothing else.
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { DecodedPacket } from '../collector/decode/packet.js';
+import { encodeIpfix, type SetDef, type Value } from '../collector/netflow/encode.js';
 import { encodeDatagram, type SampleSpec } from '../collector/sflow/encode.js';
 import { mixedTraffic } from '../collector/synth/scenario.js';
+import { OPTIONS, recordOf, TEMPLATES } from './ipfix-records.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 120_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -38,11 +47,17 @@ const CONFIGS = (process.env.BENCH_CONFIGS ?? '0/0,1/1,1/2').split(',').map((c) 
 const AGENTS = 16;
 const PER_AGENT = 250;
 const SAMPLES = 5;
+const PROTOCOL = process.env.BENCH_PROTOCOL ?? 'sflow';
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 5);
+const TEMPLATE_EVERY = 50;
 
-if ((process.env.BENCH_PROTOCOL ?? 'sflow') !== 'sflow') {
-  console.error('bench:udp: only BENCH_PROTOCOL=sflow until the NetFlow intake lands (see the header)');
+if (PROTOCOL !== 'sflow' && PROTOCOL !== 'ipfix') {
+  console.error(`bench:udp: BENCH_PROTOCOL is sflow or ipfix, not ${PROTOCOL}`);
   process.exit(2);
 }
+const ipfix = PROTOCOL === 'ipfix';
+/** the source address of IPFIX exporter a (NetFlow names the exporter by it) */
+const exporterAddress = (a: number) => `127.0.1.${a + 1}`;
 
 const root = new URL('../../', import.meta.url).pathname;
 const dir = `${root}.bench/`;
@@ -75,50 +90,96 @@ function agentDatagrams(a: number): Buffer[] {
   return out;
 }
 
-// each sender: its agents' datagrams, interleaved, as one file
+const packet = new DecodedPacket();
+const records = new Map<number, ReturnType<typeof recordOf>>();
+
+/**
+ * Messages of exporter a (IPFIX, sequence = data records before), as datagrams; templates,
+ * options template and the sampler's rate in every TEMPLATE_EVERY-th.
+ */
+function exporterDatagrams(a: number): Buffer[] {
+  const out: Buffer[] = [];
+  let seq = 0;
+  for (let i = 0; i < PER_AGENT; i++) {
+    const sets: SetDef[] = [];
+    if (i % TEMPLATE_EVERY === 0) {
+      sets.push({ kind: 'templates', templates: TEMPLATES });
+      sets.push({ kind: 'options-templates', templates: [OPTIONS] });
+      sets.push({ kind: 'data', template: OPTIONS, records: [[1, 2, 1024]] });
+    }
+    const byTemplate: Value[][][] = TEMPLATES.map(() => []);
+    for (let k = 0; k < RECORDS; k++) {
+      const j = (a * 7919 + i * RECORDS + k) % frames.length;
+      let r = records.get(j);
+      if (r === undefined) {
+        r = recordOf(frames[j].frame, packet);
+        records.set(j, r);
+      }
+      byTemplate[r.t].push(r.values(1));
+    }
+    byTemplate.forEach((recs, t) => {
+      if (recs.length > 0) sets.push({ kind: 'data', template: TEMPLATES[t], records: recs });
+    });
+    out.push(Buffer.from(encodeIpfix({ exportSecs: 1_700_000_000, sequence: seq, domain: 1, sets })));
+    // IPFIX numbers every data record, the options data (the sampler's rate) included
+    seq += RECORDS + (i % TEMPLATE_EVERY === 0 ? 1 : 0);
+  }
+  return out;
+}
+
+// each sender: its agents' (exporters') datagrams, interleaved, as one file of
+// [exporter u8, length u16, bytes]
 const files: string[] = [];
+const senderAddresses: string[][] = [];
 for (let s = 0; s < SENDERS; s++) {
   const mine = Array.from({ length: AGENTS }, (_, a) => a).filter((a) => a % SENDERS === s);
-  const lists = mine.map(agentDatagrams);
+  const lists = mine.map(ipfix ? exporterDatagrams : agentDatagrams);
+  // sFlow: one socket per sender (the agent is named in the datagram); IPFIX: one per exporter
+  senderAddresses.push(ipfix ? mine.map(exporterAddress) : ['127.0.0.1']);
   const parts: Buffer[] = [];
   for (let i = 0; i < PER_AGENT; i++) {
-    for (const l of lists) {
-      const h = Buffer.alloc(2);
-      h.writeUInt16BE(l[i].length);
+    lists.forEach((l, x) => {
+      const h = Buffer.alloc(3);
+      h.writeUInt8(x);
+      h.writeUInt16BE(l[i].length, 1);
       parts.push(h, l[i]);
-    }
+    });
   }
-  files.push(`${dir}udp-sender-${s}.bin`);
+  files.push(`${dir}udp-${PROTOCOL}-sender-${s}.bin`);
   await writeFile(files[s], Buffer.concat(parts));
 }
 
 /**
- * The sender: paced in 1 ms steps; each round over the file adds the round's offset to
- * the datagram sequence (offset 16, IPv4 agent) and to each compact flow sample's
- * sequence (8 bytes into the sample), so numbering goes on as a switch's would.
+ * The sender: paced in 1 ms steps; each round over the file renumbers as the exporter
+ * would go on: sFlow adds the round's offset to the datagram sequence (offset 16, IPv4
+ * agent) and to each compact flow sample's sequence (8 bytes into the sample); IPFIX adds
+ * the round's data records to the message sequence (offset 8). IPFIX exporters each send
+ * from their own address (a socket bound to it).
  */
 const SENDER = `
 const fs = require('node:fs'); const dgram = require('node:dgram');
-const [file, port, rate, secs] = process.argv.slice(1); const b = fs.readFileSync(file); const msgs = [];
-for (let o = 0; o < b.length; ) { const n = b.readUInt16BE(o); msgs.push(Buffer.from(b.subarray(o + 2, o + 2 + n))); o += 2 + n; }
-const base = msgs.map((m) => { const seqs = [m.readUInt32BE(16)]; const offs = [16];
+const [file, port, rate, secs, addrs] = process.argv.slice(1); const b = fs.readFileSync(file); const msgs = [];
+const ipfix = ${ipfix};
+for (let o = 0; o < b.length; ) { const x = b.readUInt8(o), n = b.readUInt16BE(o + 1); msgs.push({ x, m: Buffer.from(b.subarray(o + 3, o + 3 + n)) }); o += 3 + n; }
+const base = msgs.map(({ m }) => { if (ipfix) return { offs: [8], seqs: [m.readUInt32BE(8)] };
+  const seqs = [m.readUInt32BE(16)]; const offs = [16];
   for (let o = 28, k = 0; k < m.readUInt32BE(24); k++) { offs.push(o + 8); seqs.push(m.readUInt32BE(o + 8)); o += 8 + m.readUInt32BE(o + 4); }
   return { offs, seqs }; });
-const perRoundD = ${PER_AGENT}, perRoundS = ${PER_AGENT * SAMPLES};
-const s = dgram.createSocket('udp4'); s.on('error', () => {});
+const perRound = ipfix ? [${PER_AGENT * RECORDS + Math.ceil(PER_AGENT / TEMPLATE_EVERY)}] : [${PER_AGENT}, ${PER_AGENT * SAMPLES}];
+const socks = addrs.split(',').map((a) => { const s = dgram.createSocket('udp4'); s.on('error', () => {}); if (ipfix) s.bind(0, a); return s; });
 const total = Number(rate) * Number(secs); let i = 0; const t0 = performance.now();
 function step() {
   const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * Number(rate)));
   for (; i < due; i++) {
-    const k = i % msgs.length, r = Math.floor(i / msgs.length), m = msgs[k], x = base[k];
-    m.writeUInt32BE(x.seqs[0] + r * perRoundD, 16);
-    for (let j = 1; j < x.offs.length; j++) m.writeUInt32BE(x.seqs[j] + r * perRoundS, x.offs[j]);
+    const k = i % msgs.length, r = Math.floor(i / msgs.length), { x: e, m } = msgs[k], x = base[k];
+    for (let j = 0; j < x.offs.length; j++) m.writeUInt32BE((x.seqs[j] + r * perRound[Math.min(j, perRound.length - 1)]) >>> 0, x.offs[j]);
     // a copy: a send Node had to queue must not see the next round's numbers
-    s.send(Buffer.from(m), Number(port), '127.0.0.1');
+    socks[ipfix ? e : 0].send(Buffer.from(m), Number(port), '127.0.0.1');
   }
-  if (i < total) setTimeout(step, 1); else s.close(() => console.log(i, (performance.now() - t0) / 1000));
+  if (i < total) setTimeout(step, 1);
+  else { let open = socks.length; for (const s of socks) s.close(() => { if (--open === 0) console.log(i, (performance.now() - t0) / 1000); }); }
 }
-step();`;
+setTimeout(step, 50);`;
 
 async function freePort(): Promise<number> {
   const s = createSocket('udp4');
@@ -160,14 +221,13 @@ for (const [readers, workers] of CONFIGS) {
     [
       `${root}bin/podwire.js`,
       'flows',
-      '--sflow',
+      ipfix ? '--netflow' : '--sflow',
       `127.0.0.1:${port}`,
       '--inventory',
       invPath,
-      '--sflow-readers',
-      String(readers),
-      '--sflow-workers',
-      String(workers),
+      ...(ipfix
+        ? ['--netflow-readers', String(readers)]
+        : ['--sflow-readers', String(readers), '--sflow-workers', String(workers)]),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -179,10 +239,14 @@ for (const [readers, workers] of CONFIGS) {
   }
   const backlog0 = await backlogDrops();
   const snmp0 = await udpSnmp();
-  const senders = files.map((f) =>
-    spawn(process.execPath, ['-e', SENDER, f, String(port), String(RATE / SENDERS), String(SECONDS)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }),
+  const senders = files.map((f, i) =>
+    spawn(
+      process.execPath,
+      ['-e', SENDER, f, String(port), String(RATE / SENDERS), String(SECONDS), senderAddresses[i].join(',')],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    ),
   );
   const outs = senders.map((p) => {
     let o = '';
@@ -206,10 +270,14 @@ for (const [readers, workers] of CONFIGS) {
   const drops = socketDrops + backlog;
   const rate = Math.round(datagrams / sendSecs);
   console.log(
-    `readers=${readers} workers=${workers}: ${total} handed to ${SENDERS} senders' sockets in ${sendSecs.toFixed(2)} s, ` +
+    `${PROTOCOL} readers=${readers} workers=${ipfix ? 0 : workers}: ${total} handed to ${SENDERS} senders' sockets in ${sendSecs.toFixed(2)} s, ` +
       `${kernel('OutDatagrams')} left the kernel (${Math.round(kernel('OutDatagrams') / sendSecs)}/s), ` +
       `received ${datagrams} (${rate}/s), kernel_drops ${drops} (socket ${socketDrops}, backlog ${backlog}), overload_drops ${field(err, 'overload_drops')}, ` +
-      `lost_datagrams ${field(err, 'lost_datagrams')}, late_datagrams ${field(err, 'late_datagrams') || 0}, flow_samples ${field(err, 'flow_samples')}`,
+      (ipfix
+        ? `lost_records ${field(err, 'lost_records') || 0}, late_datagrams ${field(err, 'late_datagrams') || 0}, ` +
+          `reordered ${field(err, 'reordered_datagrams') || 0}, records ${field(err, 'records')}, template_missing ${field(err, 'template_missing') || 0}`
+        : `lost_datagrams ${field(err, 'lost_datagrams')}, late_datagrams ${field(err, 'late_datagrams') || 0}, ` +
+          `reordered ${field(err, 'reordered_datagrams') || 0}, flow_samples ${field(err, 'flow_samples')}`),
   );
   // the senders count what they handed to Node (what a closing socket still queued is
   // lost there); the kernel what left and arrived (machine-wide)

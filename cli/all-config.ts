@@ -210,6 +210,8 @@ export const allConfigSchema = z
               .default(DEFAULT_NETFLOW_ADDRESS),
             /** the rate of records whose export states none (as --netflow-sampling-rate) */
             samplingRate: z.number().int().min(1).default(1),
+            /** threads reading the socket (0: the main thread reads); decoding stays in the main thread (collector/netflow/readers.ts) */
+            readers: z.number().int().min(0).max(64).default(1),
             /** UDP ports besides 4789 that carry VXLAN in exported packet sections */
             vxlanPorts: z.array(z.number().int().min(1).max(65535)).default([]),
           })

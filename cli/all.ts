@@ -488,6 +488,7 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
         intake: engine.intake,
         interfaces: engine.interfaceSeries,
         listener: () => l.reader,
+        reordered: () => engine.reorder?.reordered ?? 0,
       });
       say(
         `podwire: listening for sFlow on ${mirror.listen} (receive buffer ${l.recvBufferSize} bytes)` +
@@ -517,7 +518,8 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
       flowStats = () => nf.flowStats;
       flowTables.push(nf.flowStats);
       say(
-        `podwire: listening for NetFlow/IPFIX on ${mirror.listen} (receive buffer ${nf.recvBufferSize} bytes)`,
+        `podwire: listening for NetFlow/IPFIX on ${mirror.listen} (receive buffer ${nf.recvBufferSize} bytes)` +
+          (nf.readers > 0 ? `; ${nf.readers} reader threads` : ''),
       );
       undo.push(() => nf.stop());
     } else if (mirror.type === 'capture') {

@@ -32,6 +32,8 @@ export interface FlowsOptions extends InputOptions {
   netflowSamplingRate?: number;
   /** --sflow: threads reading the socket (default 1; 0: the main thread) */
   sflowReaders?: number;
+  /** --netflow: threads reading the socket (default 1; 0: the main thread); decoding stays in the main thread */
+  netflowReaders?: number;
 }
 
 export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
@@ -100,7 +102,13 @@ export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
       const stateDir =
         o.store !== undefined && o.store.clickhouseUrl === undefined ? o.store.dataDir : undefined;
       netflowRun = await runNetflow(
-        { ...o, netflow: o.netflow, samplingRate: o.netflowSamplingRate, stateDir },
+        {
+          ...o,
+          netflow: o.netflow,
+          samplingRate: o.netflowSamplingRate,
+          stateDir,
+          readers: o.netflowReaders,
+        },
         onFlows,
         signal,
         (n) => {
@@ -161,6 +169,10 @@ function checkInputs(o: FlowsOptions): void {
   const listener = given[0] === '--sflow' || given[0] === '--netflow' ? given[0] : undefined;
   if (o.sflowWorkers !== undefined && o.sflowWorkers > 0 && listener !== '--sflow')
     throw new UserError('--sflow-workers applies to --sflow only');
+  if (o.sflowReaders !== undefined && listener !== '--sflow')
+    throw new UserError('--sflow-readers applies to --sflow only');
+  if (o.netflowReaders !== undefined && listener !== '--netflow')
+    throw new UserError('--netflow-readers applies to --netflow only');
   if (o.netflowSamplingRate !== undefined && listener !== '--netflow')
     throw new UserError('--netflow-sampling-rate applies to --netflow only');
   if (listener === undefined) {

@@ -11,8 +11,8 @@ import type { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import type { FlowBatch, FlowTableStats } from '../collector/flows/flow-table.js';
 import { LocalNetflow } from '../collector/netflow/engine.js';
 import { registerNetflowMetrics } from '../collector/netflow/metrics.js';
+import { type NetflowInput, openNetflowInput } from '../collector/netflow/readers.js';
 import { STATE_FILE } from '../collector/netflow/state-file.js';
-import { SflowListener } from '../collector/sflow/listener.js';
 import type { PointNames } from '../collector/sflow/observation.js';
 import { listenError } from './errors.js';
 import { parseNetflowAddress } from './netflow-run.js';
@@ -20,6 +20,8 @@ import { parseNetflowAddress } from './netflow-run.js';
 export interface NetflowMirrorOptions {
   listen: string;
   samplingRate: number;
+  /** threads reading the socket (0: the main thread reads) */
+  readers: number;
   vxlanPorts: number[];
   index: EndpointIndex;
   windowSeconds: number;
@@ -38,6 +40,7 @@ export interface NetflowMirror {
   counters: AttributionCounters;
   flowStats: FlowTableStats;
   recvBufferSize: number;
+  readers: number;
   tick(nowSec: number): void;
   status(): NetflowStatus;
   stop(): Promise<void>;
@@ -59,23 +62,30 @@ export async function startNetflowMirror(o: NetflowMirrorOptions): Promise<Netfl
     samplingRate: o.samplingRate,
     stateFile: join(o.dataDir, STATE_FILE),
   });
-  let listener: SflowListener | null = null;
+  let input: NetflowInput | null = null;
   try {
-    listener = await SflowListener.open({
+    input = await openNetflowInput({
       host,
       port,
-      onDatagram: (msg, tUs, from) => engine.receive(msg, from, tUs),
+      readers: o.readers,
+      engine,
       onError: (err) => o.log(`netflow listener: ${err.message}`),
     });
   } catch (err) {
     await engine.stop();
     listenError(err, host, port, 'set mirror.listen in the config');
   }
-  const l = listener!;
-  registerNetflowMetrics(o.registry, { intake: engine.intake, kernelDrops: () => l.kernelDrops() });
+  const l = input!;
+  const reordered = () => engine.reorder?.reordered ?? 0;
+  registerNetflowMetrics(o.registry, {
+    intake: engine.intake,
+    kernelDrops: () => l.reader.kernelDrops(),
+    overloadDrops: () => l.overloadDrops(),
+    reordered,
+  });
   let kernelDrops: number | null = null;
   const readDrops = () =>
-    void l.kernelDrops().then((d) => {
+    void l.reader.kernelDrops().then((d) => {
       kernelDrops = d;
     });
   readDrops();
@@ -85,11 +95,14 @@ export async function startNetflowMirror(o: NetflowMirrorOptions): Promise<Netfl
     counters: engine.intake.counters,
     flowStats: engine.flowStats,
     recvBufferSize: l.recvBufferSize,
+    readers: l.readers,
     tick: (nowSec) => engine.tick(nowSec),
     status: () => ({
       listen: o.listen,
       exporters: engine.intake.exporters.size,
       ...engine.intake.summary(),
+      overloadDrops: l.overloadDrops(),
+      reorderedDatagrams: reordered(),
       kernelDrops,
     }),
     // before the flow sink's last flush: read what the socket holds, then emit the open windows
@@ -111,6 +124,7 @@ export function netflowStatusLine(s: NetflowStatus): string {
   const drops = s.kernelDrops === null ? '?' : num(n('kernelDrops'));
   return (
     `netflow ${s.listen}: ${num(n('datagrams'))} datagrams from ${n('exporters')} exporters, ` +
-    `${num(n('records'))} records, ${num(problems)} malformed or undecodable, ${drops} kernel drops`
+    `${num(n('records'))} records, ${num(problems)} malformed or undecodable, ${drops} kernel drops` +
+    (n('overloadDrops') > 0 ? `, ${num(n('overloadDrops'))} overload drops` : '')
   );
 }

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import type { FlowBatch } from '../collector/flows/flow-table.js';
 import { LocalNetflow, type NetflowTotals } from '../collector/netflow/engine.js';
+import { defaultNetflowReaders, type NetflowInput, openNetflowInput } from '../collector/netflow/readers.js';
 import { STATE_FILE } from '../collector/netflow/state-file.js';
-import { SflowListener } from '../collector/sflow/listener.js';
 import type { PointNames } from '../collector/sflow/observation.js';
 import { loadInventoryArg } from './capture-run.js';
 import { ExitCode, UserError } from './errors.js';
@@ -37,10 +37,14 @@ export interface NetflowRunOptions {
   samplingRate?: number;
   /** templates and sampling state persist here (DIR/netflow-state.json); none: not kept */
   stateDir?: string;
+  /** threads reading the socket (default 1); 0: this thread reads. Decoding stays in this thread. */
+  readers?: number;
 }
 
 export interface NetflowRun {
   totals: NetflowTotals;
+  /** datagrams each reader thread read (none: the main thread read) */
+  perReader?: number[];
   kernelDrops: number | null;
   recvBufferSize: number;
 }
@@ -63,12 +67,14 @@ export async function runNetflow(
     stateFile: o.stateDir === undefined ? undefined : join(o.stateDir, STATE_FILE),
   });
   onNames?.(engine.names);
-  let listener: SflowListener;
+  const readers = o.readers ?? defaultNetflowReaders();
+  let input: NetflowInput;
   try {
-    listener = await SflowListener.open({
+    input = await openNetflowInput({
       host,
       port,
-      onDatagram: (msg, tUs, from) => engine.receive(msg, from, tUs),
+      readers,
+      engine,
       onError: (err) => process.stderr.write(`podwire: NetFlow socket: ${err.message}\n`),
     });
   } catch (err) {
@@ -77,14 +83,19 @@ export async function runNetflow(
   }
   if (!o.quiet) {
     process.stderr.write(
-      `podwire: listening for NetFlow/IPFIX on ${o.netflow} (receive buffer ${listener.recvBufferSize} bytes)\n`,
+      `podwire: listening for NetFlow/IPFIX on ${o.netflow} (receive buffer ${input.recvBufferSize} bytes)` +
+        `${readers > 0 ? `; ${readers} reader threads` : ''}\n`,
     );
   }
   await tickUntilStopped((t) => engine.tick(t), signal, o.durationSeconds);
-  await listener.drain();
-  const kernelDrops = await listener.kernelDrops();
-  await listener.close();
-  return { totals: await engine.stop(), kernelDrops, recvBufferSize: listener.recvBufferSize };
+  // datagrams already queued on the socket are read (and decoded) before it closes
+  await input.drain();
+  const kernelDrops = await input.reader.kernelDrops();
+  await input.close();
+  const totals = await engine.stop();
+  // datagrams the readers could not hand on (the intake behind) or read while stopping
+  totals.overloadDrops += input.overloadDrops();
+  return { totals, perReader: input.perReader(), kernelDrops, recvBufferSize: input.recvBufferSize };
 }
 
 /** The closing lines on stderr: totals, then one line per exporter and per observation domain. */
@@ -99,6 +110,7 @@ export function netflowSummary(r: NetflowRun): string {
     `late_packets=${t.flows.latePackets}`,
     `time_outliers=${t.flows.timeOutliers}`,
   );
+  if (r.perReader !== undefined) parts.push(`reader_datagrams=${r.perReader.join('/')}`);
   const lines = [`podwire: netflow ${parts.join(' ')}`];
   for (const e of t.exporters) {
     const { exporter, ...counts } = e;

@@ -146,6 +146,10 @@ export function buildProgram(): Command {
       'with --sflow: threads reading the socket (default 1; more: see the README; 0: the main thread reads)',
     )
     .option(
+      '--netflow-readers <n>',
+      'with --netflow: threads reading the socket (default 1; more: see the README; 0: the main thread reads); decoding stays in the main thread',
+    )
+    .option(
       '--window <duration>',
       'flow window: whole seconds dividing a minute, or minutes dividing an hour, at most 30m (e.g. 10s, 1m)',
       '10s',
@@ -182,6 +186,12 @@ export function buildProgram(): Command {
           !(Number.isInteger(sflowReaders) && sflowReaders >= 0 && sflowReaders <= 64)
         )
           throw new UserError('--sflow-readers: a whole number 0..64');
+        const netflowReaders = o.netflowReaders === undefined ? undefined : Number(o.netflowReaders);
+        if (
+          netflowReaders !== undefined &&
+          !(Number.isInteger(netflowReaders) && netflowReaders >= 0 && netflowReaders <= 64)
+        )
+          throw new UserError('--netflow-readers: a whole number 0..64');
         if (!Number.isInteger(maxFlows) || maxFlows < 1)
           throw new UserError('--max-flows: a whole number >= 1');
         const netflowSamplingRate =
@@ -218,6 +228,7 @@ export function buildProgram(): Command {
             sflow: o.sflow === true ? DEFAULT_SFLOW_ADDRESS : o.sflow,
             netflow: o.netflow === true ? DEFAULT_NETFLOW_ADDRESS : o.netflow,
             netflowSamplingRate,
+            netflowReaders,
           },
           stopSignals(),
         );

@@ -503,6 +503,20 @@ export const NETFLOW_METRICS = {
     [],
     "Datagrams the kernel dropped for the NetFlow listener's socket (its receive buffer was full).",
   ),
+  overloadDrops: def(
+    'podwire_netflow_overload_drops_total',
+    'counter',
+    'netflow',
+    [],
+    'Datagrams the reader threads read and dropped: the intake had too many batches queued, or they came while stopping.',
+  ),
+  reordered: def(
+    'podwire_netflow_reordered_datagrams_total',
+    'counter',
+    'netflow',
+    [],
+    'Datagrams that came after their sequence number had been passed over by the reorder stage (late or duplicate): passed on, not loss.',
+  ),
 } as const;
 
 /**
@@ -629,6 +643,13 @@ export const SFLOW_METRICS = {
     'sflow',
     [],
     'Datagrams the reader threads read and dropped: the intake had too many batches queued, or they came while stopping.',
+  ),
+  reordered: def(
+    'podwire_sflow_reordered_datagrams_total',
+    'counter',
+    'sflow',
+    [],
+    'Datagrams that came after their sequence number had been passed over by the reorder stage (late or duplicate): passed on, not loss.',
   ),
   ifReceiveBytes: def(
     'podwire_sflow_interface_receive_bytes_total',

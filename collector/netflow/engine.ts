@@ -10,8 +10,10 @@ import type { EndpointIndex } from '../attribution/endpoint-index.js';
 import { decodeConfig } from '../decode/packet.js';
 import { type FlowBatch, FlowTable, type FlowTableStats } from '../flows/flow-table.js';
 import type { PointNames } from '../sflow/observation.js';
+import { type ReorderOptions, ReorderStage, withReordered } from '../udp/reorder.js';
 import type { HeldOptions } from './held.js';
 import { type DomainSummary, type ExporterSummary, NetflowIntake, type RecordConsumer } from './intake.js';
+import { netflowSequence } from './sequence-peek.js';
 
 export interface NetflowTotals {
   /** NetflowIntake.summary() */
@@ -48,6 +50,8 @@ export interface NetflowEngineOptions {
   /** the data directory's state file (netflow-state.json there); none: not persisted */
   stateFile?: string;
   held?: HeldOptions;
+  /** the per-exporter reorder stage in front of the sequence counts (collector/udp/reorder.ts); false: none */
+  reorder?: ReorderOptions | false;
 }
 
 /** The exporter's name: its address, IPv6 in brackets (as sFlow agents are named). */
@@ -55,9 +59,14 @@ export function exporterName(address: string): string {
   return address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
 }
 
-/** The intake in the caller's thread. */
+/**
+ * The intake in the caller's thread, behind a reorder stage: an exporter's datagrams
+ * reach the sequence counts in their own numbering's order even when several reader
+ * threads read them (collector/udp/reorder.ts).
+ */
 export class LocalNetflow implements NetflowEngine {
   readonly intake: NetflowIntake;
+  readonly reorder: ReorderStage | null;
   private readonly table: FlowTable;
   private lastAddress = '';
   private lastName = '';
@@ -81,6 +90,14 @@ export class LocalNetflow implements NetflowEngine {
       stateFile: o.stateFile,
       held: o.held,
     });
+    this.reorder =
+      o.reorder === false
+        ? null
+        : new ReorderStage(
+            netflowSequence,
+            (b, off, len, from, tUs) => this.decode(b, off, len, from, tUs),
+            o.reorder,
+          );
   }
 
   get names(): PointNames {
@@ -92,11 +109,23 @@ export class LocalNetflow implements NetflowEngine {
   }
 
   receive(msg: Buffer, exporter: string, tUs: number): void {
+    this.receiveAt(msg, 0, msg.length, exporter, tUs);
+  }
+
+  /** A datagram at buf[offset, offset + length) (a reader thread's batch; not kept). */
+  receiveAt(buf: Uint8Array, offset: number, length: number, exporter: string, tUs: number): void {
+    if (this.reorder === null) this.decode(buf, offset, length, exporter, tUs);
+    else this.reorder.push(buf, offset, length, exporter, tUs);
+  }
+
+  /** Decodes one datagram; returns the numbers it took in its sequence (-1 unknown). */
+  private decode(buf: Uint8Array, offset: number, length: number, exporter: string, tUs: number): number {
     if (exporter !== this.lastAddress) {
       this.lastAddress = exporter;
       this.lastName = exporterName(exporter);
     }
-    this.intake.receive(msg, 0, msg.length, this.lastName, tUs);
+    this.intake.receive(buf, offset, length, this.lastName, tUs);
+    return this.intake.lastSequenceCount;
   }
 
   tick(nowSec: number): void {
@@ -105,12 +134,14 @@ export class LocalNetflow implements NetflowEngine {
   }
 
   async stop(): Promise<NetflowTotals> {
+    this.reorder?.flush();
     this.intake.finish();
     this.table.flush();
     this.intake.saveState();
     const s = this.table.stats;
+    const summary = withReordered(this.intake.summary(), this.reorder);
     return {
-      summary: this.intake.summary(),
+      summary,
       exporters: this.intake.exporterSummaries(),
       domains: this.intake.domainSummaries(),
       flows: {

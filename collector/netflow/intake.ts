@@ -106,6 +106,8 @@ export class NetflowIntake implements NetflowHandler {
   dirty = false;
   saves = 0;
   saveErrors = 0;
+  /** the numbers the last datagram took in its sequence (IPFIX: data records; -1 unknown) */
+  lastSequenceCount = -1;
 
   private readonly index: EndpointIndex;
   private readonly cfg: DecodeConfig;
@@ -141,6 +143,7 @@ export class NetflowIntake implements NetflowHandler {
   receive(buf: Uint8Array, offset: number, length: number, exporter: string, tUs: number): number {
     this.tUs = tUs;
     this.tsSec = Math.floor(tUs / 1e6);
+    this.lastSequenceCount = -1;
     if (this.held.size > 0) this.held.expire(tUs);
     const e = this.exporters.lookup(exporter, tUs);
     if (e === null) {
@@ -192,6 +195,7 @@ export class NetflowIntake implements NetflowHandler {
 
   sequence(d: DomainState, seq: number, count: number): void {
     d.sequence.see(seq, count, this.tUs);
+    this.lastSequenceCount = count;
   }
 
   record(d: DomainState, t: Template | null, r: NetflowRecord, buf: Uint8Array): void {

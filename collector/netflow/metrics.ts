@@ -12,6 +12,10 @@ export interface NetflowMetricSources {
   intake: NetflowIntake;
   /** the listener's kernel drop count (null: unknown) */
   kernelDrops?: () => Promise<number | null>;
+  /** datagrams the reader threads read and dropped (collector/netflow/readers.ts) */
+  overloadDrops?: () => number;
+  /** datagrams passed on behind their number by the reorder stage (collector/udp/reorder.ts) */
+  reordered?: () => number;
 }
 
 type Def = (typeof M)[keyof typeof M];
@@ -59,6 +63,8 @@ export function registerNetflowMetrics(registry: Registry, src: NetflowMetricSou
   });
   gauge(M.exporters, (g) => g.set(src.intake.exporters.size));
   counter(M.exporterOverflow, (c) => c.inc(src.intake.exporters.overflowDatagrams));
+  counter(M.overloadDrops, (c) => c.inc(src.overloadDrops?.() ?? 0));
+  counter(M.reordered, (c) => c.inc(src.reordered?.() ?? 0));
   counter(M.kernelDrops, async (c) => {
     const drops = await src.kernelDrops?.();
     if (drops !== null && drops !== undefined) c.inc(drops);

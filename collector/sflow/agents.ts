@@ -17,7 +17,7 @@
  * again, so the common case compares a few numbers and allocates nothing.
  */
 import { ipv4ToString, ipv6ToString } from '../decode/addr.js';
-import { SeqEvent, SequenceTracker, u32Delta } from './loss.js';
+import { DATAGRAM_WINDOW, SeqEvent, SequenceTracker, u32Delta } from './loss.js';
 import { type ObservationPoints, SFLOW_OTHER_POINT } from './observation.js';
 import type { DatagramHeader } from './types.js';
 
@@ -162,7 +162,7 @@ export class AgentState {
         this.untracked++;
         return true;
       }
-      t = new SequenceTracker();
+      t = new SequenceTracker(DATAGRAM_WINDOW);
       this.datagramSeq.set(subAgent, t);
     }
     return t.update(sequence, uptimeMs, tUs) !== SeqEvent.DUPLICATE;

@@ -8,9 +8,11 @@ import { AttributionCounters } from '../attribution/attribute.js';
 import type { EndpointIndex } from '../attribution/endpoint-index.js';
 import { decodeConfig } from '../decode/packet.js';
 import { type FlowBatch, FlowTable, type FlowTableStats } from '../flows/flow-table.js';
+import { type ReorderOptions, ReorderStage, withReordered } from '../udp/reorder.js';
 import { type AgentSummary, type SampleConsumer, SflowIntake } from './intake.js';
 import { InterfaceSeries } from './interface-series.js';
 import type { PointNames } from './observation.js';
+import { sflowSequence } from './sequence-peek.js';
 
 export interface SflowTotals {
   /** SflowIntake.summary(), summed over intakes */
@@ -43,6 +45,23 @@ export interface SflowEngineOptions {
   onFlows: (b: FlowBatch) => void;
   /** every flow sample, attributed (the service keeps some as packet samples); in-thread only */
   onSample?: SampleConsumer;
+  /** the per-agent reorder stage in front of the sequence counts (collector/udp/reorder.ts); false: none */
+  reorder?: ReorderOptions | false;
+}
+
+/**
+ * The reorder stage in front of an intake: each (agent, sub-agent)'s datagrams reach its
+ * sequence counts (loss.ts) in datagram-number order, whatever order the readers read them in.
+ */
+export function sflowReorder(intake: SflowIntake, o?: ReorderOptions): ReorderStage {
+  return new ReorderStage(
+    sflowSequence,
+    (b, off, len, _sender, tUs) => {
+      intake.receive(b, off, len, tUs);
+      return 1;
+    },
+    o,
+  );
 }
 
 /** Sums of summaries (every key that appears in any). */
@@ -55,6 +74,7 @@ export function sumSummaries(list: Record<string, number>[]): Record<string, num
 /** The intake in the caller's thread. */
 export class LocalSflow implements SflowEngine {
   readonly intake: SflowIntake;
+  readonly reorder: ReorderStage | null;
   private readonly table: FlowTable;
   /** counter samples as per-interface series (deltas, rates, totals) */
   readonly interfaceSeries = new InterfaceSeries();
@@ -80,6 +100,7 @@ export class LocalSflow implements SflowEngine {
       },
       onSample: o.onSample,
     });
+    this.reorder = o.reorder === false ? null : sflowReorder(this.intake, o.reorder);
   }
 
   get names(): PointNames {
@@ -92,12 +113,13 @@ export class LocalSflow implements SflowEngine {
   }
 
   receive(msg: Buffer, tUs: number): void {
-    this.intake.receive(msg, 0, msg.length, tUs);
+    this.receiveAt(msg, 0, msg.length, tUs);
   }
 
   /** A datagram at buf[offset, offset + length) (a reader thread's batch; not kept). */
   receiveAt(buf: Uint8Array, offset: number, length: number, tUs: number): void {
-    this.intake.receive(buf, offset, length, tUs);
+    if (this.reorder === null) this.intake.receive(buf, offset, length, tUs);
+    else this.reorder.push(buf, offset, length, '', tUs);
   }
 
   tick(nowSec: number): void {
@@ -105,11 +127,12 @@ export class LocalSflow implements SflowEngine {
   }
 
   async stop(): Promise<SflowTotals> {
+    this.reorder?.flush();
     this.intake.finish();
     this.table.flush();
     const s = this.table.stats;
     return {
-      summary: this.intake.summary(),
+      summary: withReordered(this.intake.summary(), this.reorder),
       agents: this.intake.agentSummaries(),
       flows: {
         emitted: s.emitted,

@@ -5,8 +5,9 @@
  * kernel's receive buffer, or dropped as malformed).
  *
  * UDP reorders and duplicates, so a gap is not loss at once. A tracker keeps the last
- * REORDER_WINDOW numbers up to the highest seen, each missing, received or not expected
- * (before the first number, or given up on):
+ * `window` numbers up to the highest seen (REORDER_WINDOW for samples, DATAGRAM_WINDOW for
+ * datagrams), each missing, received or not expected (before the first number, or given
+ * up on):
  * - a number ahead of the highest (by at most MAX_SEQUENCE_GAP) advances it; the numbers it
  *   skipped are missing;
  * - a missing number that arrives late fills its gap (`late`): no loss, no restart;
@@ -29,9 +30,15 @@
  * kept per number so that duplicates are told from late arrivals.
  */
 
-/** Numbers kept up to the highest: one bit each in a 32-bit word, so a tracker allocates nothing. */
+/** Numbers kept up to the highest (sample sequences): one bit each, in one 32-bit word. */
 export const REORDER_WINDOW = 32;
-const MASK = REORDER_WINDOW - 1;
+/**
+ * The window of a sub-agent's datagram sequence: wider, since datagrams of one agent read
+ * by several reader threads can come far behind (a reader descheduled longer than the
+ * reorder stage holds, collector/udp/reorder.ts); there are few sub-agents, so the 256
+ * bytes each are nothing.
+ */
+export const DATAGRAM_WINDOW = 1024;
 /** A forward jump above this is taken for a restart, not loss. */
 export const MAX_SEQUENCE_GAP = 1 << 20;
 /** Gaps pending this long (µs of arrival time) are counted lost. */
@@ -76,12 +83,22 @@ export class SequenceTracker {
   /** arrival time (µs) when the pending gaps began */
   private pendingSinceUs = 0;
   /**
-   * The window, bit (n & MASK) for number n in (last - WINDOW, last]: set in `received`
+   * The window, bit (n & mask) for number n in (last - window, last]: set in `received`
    * when it arrived, in `missingBits` while it is awaited; neither: not expected (before
-   * the first number, or given up on).
+   * the first number, or given up on). Allocated once: updates allocate nothing.
    */
-  private received = 0;
-  private missingBits = 0;
+  private readonly received: Uint32Array;
+  private readonly missingBits: Uint32Array;
+  private readonly mask: number;
+
+  /** `window`: numbers kept up to the highest, a power of two >= 32 */
+  constructor(readonly window = REORDER_WINDOW) {
+    if (!(window >= 32 && (window & (window - 1)) === 0))
+      throw new RangeError('window: a power of two >= 32');
+    this.mask = window - 1;
+    this.received = new Uint32Array(window >>> 5);
+    this.missingBits = new Uint32Array(window >>> 5);
+  }
 
   /** Takes a number carried by a datagram of `uptimeMs` that arrived at `tUs`. */
   update(seq: number, uptimeMs: number, tUs: number): SeqEvent {
@@ -100,15 +117,16 @@ export class SequenceTracker {
       return SeqEvent.NEXT;
     }
     const behind = (this.last - seq) >>> 0;
-    if (behind >= REORDER_WINDOW || du > 0) return this.restart(seq, uptimeMs);
-    const bit = 1 << (seq & MASK);
-    if ((this.received & bit) !== 0) {
+    if (behind >= this.window || du > 0) return this.restart(seq, uptimeMs);
+    const w = (seq & this.mask) >>> 5;
+    const bit = 1 << (seq & 31);
+    if ((this.received[w] & bit) !== 0) {
       this.duplicates++;
       return SeqEvent.DUPLICATE;
     }
-    this.received |= bit;
-    if ((this.missingBits & bit) !== 0) {
-      this.missingBits &= ~bit;
+    this.received[w] |= bit;
+    if ((this.missingBits[w] & bit) !== 0) {
+      this.missingBits[w] &= ~bit;
       this.missing--;
     }
     this.late++;
@@ -124,12 +142,13 @@ export class SequenceTracker {
   finish(): void {
     this.lost += this.missing;
     this.missing = 0;
-    this.missingBits = 0;
+    this.missingBits.fill(0);
   }
 
   private start(seq: number, uptimeMs: number): void {
-    this.received = 1 << (seq & MASK);
-    this.missingBits = 0;
+    this.received.fill(0);
+    this.received[(seq & this.mask) >>> 5] = 1 << (seq & 31);
+    this.missingBits.fill(0);
     this.last = seq;
     this.uptimeMs = uptimeMs;
   }
@@ -145,29 +164,35 @@ export class SequenceTracker {
   /** Moves the highest `ahead` numbers on to `seq`: what leaves the window unreceived is lost. */
   private advance(seq: number, ahead: number, tUs: number): void {
     const wasPending = this.missing > 0;
-    if (ahead > REORDER_WINDOW) {
-      // everything in the window leaves it; the numbers before seq - WINDOW + 1 never enter
-      this.lost += this.missing + (ahead - REORDER_WINDOW);
-      this.missing = REORDER_WINDOW - 1;
-      this.received = 0;
-      this.missingBits = ~(1 << (seq & MASK));
+    const m = this.missingBits;
+    const r = this.received;
+    if (ahead > this.window) {
+      // everything in the window leaves it; the numbers before seq - window + 1 never enter
+      this.lost += this.missing + (ahead - this.window);
+      this.missing = this.window - 1;
+      r.fill(0);
+      m.fill(0xffffffff);
+      m[(seq & this.mask) >>> 5] &= ~(1 << (seq & 31));
     } else {
-      // each bit passed over now stands for a number WINDOW later: the old one leaves
+      // each bit passed over now stands for a number a window later: the old one leaves
       for (let k = 1; k < ahead; k++) {
-        const bit = 1 << ((this.last + k) & MASK);
-        if ((this.missingBits & bit) !== 0) this.lost++;
+        const n = this.last + k;
+        const w = (n & this.mask) >>> 5;
+        const bit = 1 << (n & 31);
+        if ((m[w] & bit) !== 0) this.lost++;
         else this.missing++;
-        this.missingBits |= bit;
-        this.received &= ~bit;
+        m[w] |= bit;
+        r[w] &= ~bit;
       }
     }
-    const bit = 1 << (seq & MASK);
-    if ((this.missingBits & bit) !== 0) {
+    const w = (seq & this.mask) >>> 5;
+    const bit = 1 << (seq & 31);
+    if ((m[w] & bit) !== 0) {
       this.lost++;
       this.missing--;
-      this.missingBits &= ~bit;
+      m[w] &= ~bit;
     }
-    this.received |= bit;
+    r[w] |= bit;
     this.last = seq;
     if (!wasPending && this.missing > 0) this.pendingSinceUs = tUs;
   }

@@ -16,6 +16,8 @@ export interface SflowMetricSources {
   interfaces: InterfaceSeries;
   /** the socket's reader: the listener, or the reader threads (collector/udp/readers.ts) */
   listener: () => SocketReader | null;
+  /** datagrams passed on behind their number by the reorder stage (collector/udp/reorder.ts) */
+  reordered?: () => number;
 }
 
 export interface SocketReader {
@@ -66,6 +68,7 @@ export function registerSflowMetrics(registry: Registry, src: SflowMetricSources
     const t = src.listener()?.totals;
     c.inc(t === undefined ? 0 : t.overloadDrops + t.stopDrops);
   });
+  counter(M.reordered, (c) => c.inc(src.reordered?.() ?? 0));
   const perInterface = (d: Def, field: string) =>
     counter(d, (c) => {
       for (const i of src.interfaces.list()) {

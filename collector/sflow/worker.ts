@@ -11,6 +11,8 @@ import type { Inventory } from '../attribution/inventory.js';
 import { decodeConfig } from '../decode/packet.js';
 import { type FlowBatch, FlowTable } from '../flows/flow-table.js';
 import { ReaderInputs } from '../udp/input.js';
+import { withReordered } from '../udp/reorder.js';
+import { sflowReorder } from './engine.js';
 import { SflowIntake } from './intake.js';
 import { InterfaceSeries } from './interface-series.js';
 import { ObservationPoints } from './observation.js';
@@ -56,11 +58,13 @@ const intake = new SflowIntake({
   },
 });
 
+// each agent's datagrams reach the sequence counts in number order (collector/udp/reorder.ts)
+const reorder = sflowReorder(intake);
 // datagrams straight from reader threads, merged back into arrival order
 const inputs =
   init.inputs === undefined || init.inputs.length === 0
     ? null
-    : new ReaderInputs(init.inputs, (u8, r) => intake.receive(u8, r.payloadOffset, r.length, r.tUs));
+    : new ReaderInputs(init.inputs, (u8, r) => reorder.push(u8, r.payloadOffset, r.length, '', r.tUs));
 
 port.on('message', async (m: MainMessage) => {
   if (m.type === 'batch') {
@@ -70,7 +74,7 @@ port.on('message', async (m: MainMessage) => {
     while (o < m.used) {
       const len = dv.getUint32(o);
       const tUs = dv.getFloat64(o + 8);
-      intake.receive(u8, o + 16, len, tUs);
+      reorder.push(u8, o + 16, len, '', tUs);
       o += 16 + ((len + 7) & ~7);
     }
     post({ type: 'ack', buf: m.buf }, [m.buf]);
@@ -82,12 +86,13 @@ port.on('message', async (m: MainMessage) => {
       await inputs.ended;
       inputs.close();
     }
+    reorder.flush();
     intake.finish();
     table.flush();
     const s = table.stats;
     post({
       type: 'done',
-      summary: intake.summary(),
+      summary: withReordered(intake.summary(), reorder),
       agents: intake.agentSummaries(),
       flows: {
         emitted: s.emitted,

@@ -3,7 +3,7 @@
  * reach a consumer. The readers take datagrams off one kernel queue in turn, so one
  * exporter's datagrams are spread over all of them, and each reader sends what it read in
  * batches: consumed reader after reader, an exporter's sequence numbers would jump back
- * and forth by a batch's worth, beyond the sequence window (loss.ts keeps 32), and be
+ * and forth by a batch's worth, beyond the sequence windows (loss.ts), and be
  * taken for restarts and loss.
  *
  * Every record carries its arrival order (the monotonic clock all threads share), and

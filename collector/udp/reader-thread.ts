@@ -140,7 +140,8 @@ if (init.fd >= 0) {
     reply({ type: 'bound', fd: init.fd, address: '', port: 0, recvBufferSize: 0 }),
   );
 } else {
-  const onBindError = (err: NodeJS.ErrnoException) => reply({ type: 'error', message: err.message });
+  const onBindError = (err: NodeJS.ErrnoException) =>
+    reply({ type: 'error', message: err.message, code: err.code });
   socket.once('error', onBindError);
   socket.bind(init.port, init.host, () => {
     socket.off('error', onBindError);

@@ -62,7 +62,8 @@ export interface ReaderInit {
 
 export type ReaderReply =
   | { type: 'bound'; fd: number; address: string; port: number; recvBufferSize: number }
-  | { type: 'error'; message: string }
+  /** `code`: the socket error's (EADDRINUSE, …), so that callers can tell a usage error */
+  | { type: 'error'; message: string; code?: string }
   | { type: 'stopped' };
 
 export interface UdpReadersOptions {
@@ -96,6 +97,12 @@ function reply(w: Worker): Promise<ReaderReply> {
       resolve(m);
     });
   });
+}
+
+/** A reader's failure as an Error carrying the socket error's code. */
+function replyError(r: ReaderReply, otherwise: string): Error {
+  if (r.type !== 'error') return new Error(otherwise);
+  return Object.assign(new Error(r.message), r.code === undefined ? {} : { code: r.code });
 }
 
 export class UdpReaders {
@@ -150,13 +157,13 @@ export class UdpReaders {
     }));
     if (first.type !== 'bound') {
       await Promise.all(workers.map((w) => w.terminate()));
-      throw new Error(first.type === 'error' ? first.message : 'reader did not bind');
+      throw replyError(first, 'reader did not bind');
     }
     const rest = await Promise.all(Array.from({ length: o.readers - 1 }, (_, i) => start(i + 1, first.fd)));
     const failed = rest.find((r) => r.type !== 'bound');
     if (failed !== undefined) {
       await Promise.all(workers.map((w) => w.terminate()));
-      throw new Error(failed.type === 'error' ? failed.message : 'reader did not open the socket');
+      throw replyError(failed, 'reader did not open the socket');
     }
     const inputs = Array.from({ length: o.shards }, (_, s) => channels.map((row) => row[s].port2));
     return new UdpReaders(

@@ -11,13 +11,14 @@ describe('mirror: netflow in the service config', () => {
       type: 'netflow',
       listen: '127.0.0.1:2055',
       samplingRate: 1,
+      readers: 1,
       vxlanPorts: [],
     });
     expect(
       parseAllConfig({
         mirror: { type: 'netflow', listen: '[::1]:4739', samplingRate: 1000, vxlanPorts: [8472] },
       }).mirror,
-    ).toEqual({ type: 'netflow', listen: '[::1]:4739', samplingRate: 1000, vxlanPorts: [8472] });
+    ).toEqual({ type: 'netflow', listen: '[::1]:4739', samplingRate: 1000, readers: 1, vxlanPorts: [8472] });
   });
 
   it.each([
@@ -30,6 +31,9 @@ describe('mirror: netflow in the service config', () => {
     [{ samplingRate: 0 }, /mirror\.samplingRate/],
     [{ samplingRate: 2.5 }, /mirror\.samplingRate/],
     [{ vxlanPorts: [70000] }, /mirror\.vxlanPorts\.0/],
+    [{ readers: -1 }, /mirror\.readers/],
+    [{ readers: 65 }, /mirror\.readers/],
+    [{ readers: 1.5 }, /mirror\.readers/],
     [{ interface: 'eth0' }, /mirror: Unrecognized key: "interface"/],
   ])('refuses %j naming the field', (bad, message) => {
     expect(() => parseAllConfig({ mirror: { type: 'netflow', ...bad } })).toThrow(message);

@@ -129,6 +129,9 @@ describe('podwire all with a netflow mirror', () => {
     expect(metric(metrics, 'podwire_netflow_template_missing_total')).toBe(0);
     expect(metric(metrics, 'podwire_netflow_templates')).toBeGreaterThan(0);
     expect(metrics).toMatch(/^podwire_netflow_sampling_rate\{exporter="127\.0\.0\.1",domain="0"\} 1$/m);
+    // read by the mirror's reader thread (mirror.readers, default 1): nothing dropped or out of order
+    expect(metrics).toMatch(/^podwire_netflow_overload_drops_total 0$/m);
+    expect(metrics).toMatch(/^podwire_netflow_reordered_datagrams_total 0$/m);
 
     // the store: per VLAN (flows without a VNI), what the pcap holds
     const stored = await until(

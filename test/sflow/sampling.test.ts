@@ -134,8 +134,9 @@ describe('loss', () => {
 
   it('an agent restart (numbers start again) is a reset, not loss; a u32 wrap is not loss either', () => {
     const c = feed([
-      { seq: 500, samples: [sample(900)] },
-      { seq: 501, samples: [sample(901)] },
+      // back by more than the datagram window (DATAGRAM_WINDOW, 1024)
+      { seq: 5000, samples: [sample(900)] },
+      { seq: 5001, samples: [sample(901)] },
       { seq: 1, samples: [sample(1)] },
       { seq: 2, samples: [sample(2)] },
     ]);

@@ -112,8 +112,28 @@ describe('sFlow sequence numbers: reordering and duplicates', () => {
   });
 
   it('restarts: a big jump back, a number sent after the highest, an uptime that went back (reboot)', () => {
-    // a jump back beyond the reorder window
-    expect(end(arrive([500, 501, 1, 2])).agent).toMatchObject({ sequence_resets: 2, lost_datagrams: 0 });
+    // a jump back beyond the reorder window (datagrams: DATAGRAM_WINDOW, samples: REORDER_WINDOW),
+    // sent in the same millisecond as the highest (an uptime going back is the reboot case below)
+    expect(
+      end(
+        arrive([
+          { seq: 5000, uptimeMs: BOOT_MS },
+          { seq: 5001, uptimeMs: BOOT_MS + 10 },
+          { seq: 1, uptimeMs: BOOT_MS + 10 },
+          { seq: 2, uptimeMs: BOOT_MS + 10 },
+        ]),
+      ).agent,
+    ).toMatchObject({ sequence_resets: 2, lost_datagrams: 0 });
+    // back by less than the datagram window, sent no later: a late datagram, not a restart
+    expect(
+      end(
+        arrive([
+          { seq: 500, uptimeMs: BOOT_MS },
+          { seq: 501, uptimeMs: BOOT_MS + 10 },
+          { seq: 460, uptimeMs: BOOT_MS - 400, sample: 1000 },
+        ]),
+      ).agent,
+    ).toMatchObject({ sequence_resets: 0, late_datagrams: 1, lost_datagrams: 0 });
     // within the window, but sent after the highest (its uptime is later): numbering restarted
     const r = end(
       arrive([

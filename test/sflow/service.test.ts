@@ -80,6 +80,7 @@ describe('podwire all with an sFlow mirror', () => {
       expect(Number(received?.[1])).toBe(datagrams.length);
       expect(metrics).toMatch(/^podwire_sflow_kernel_drops_total 0$/m);
       expect(metrics).toMatch(/^podwire_sflow_overload_drops_total 0$/m);
+      expect(metrics).toMatch(/^podwire_sflow_reordered_datagrams_total 0$/m);
       const status = (await (await fetch(`${url}/api/status`)).json()) as { flows: { emitted: number } };
       expect(status.flows.emitted).toBeGreaterThan(0);
       // the status line printed since then says so too
