@@ -20,6 +20,12 @@
  * `datagrams/s: N kernel_drops: M`. The machine's 2 cores also run the senders: figures
  * taken while other work runs are indicative only.
  *
+ * Senders (BENCH_SENDER): `c` (default) — bench/udp-sender.c, compiled here with cc, one
+ * process per sender sending with sendmmsg() in 1 ms steps; `node` — Node processes, one
+ * send() each. At 120,000/s the Node senders took most of a core of the two, which the
+ * receiver then lacked; the C sender takes a fraction. Either way podwire receives the same
+ * datagrams, renumbered the same way.
+ *
  * IPFIX (BENCH_PROTOCOL=ipfix): `podwire flows --netflow` through the same readers
  * (`--netflow-readers`; NetFlow decodes in the main thread, so a configuration's workers
  * number is ignored and printed as 0). The datagrams come from collector/netflow/encode.ts:
@@ -30,7 +36,7 @@
  * exporters re-send them. Each round renumbers the message sequence (records before it),
  * so `lost_records` must be the kernel's drops and nothing else.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -50,7 +56,16 @@ const SAMPLES = 5;
 const PROTOCOL = process.env.BENCH_PROTOCOL ?? 'sflow';
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 5);
 const TEMPLATE_EVERY = 50;
+const SENDER_KIND = process.env.BENCH_SENDER ?? 'c';
+/** `PODWIRE_CPUS:SENDER_CPUS` (taskset lists, e.g. `0:1`): podwire and the senders kept apart */
+const PIN = process.env.BENCH_PIN?.split(':');
+const pinned = (cpus: string | undefined, cmd: string, args: string[]): [string, string[]] =>
+  cpus ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args];
 
+if (SENDER_KIND !== 'c' && SENDER_KIND !== 'node') {
+  console.error(`bench:udp: BENCH_SENDER is c or node, not ${SENDER_KIND}`);
+  process.exit(2);
+}
 if (PROTOCOL !== 'sflow' && PROTOCOL !== 'ipfix') {
   console.error(`bench:udp: BENCH_PROTOCOL is sflow or ipfix, not ${PROTOCOL}`);
   process.exit(2);
@@ -130,6 +145,7 @@ function exporterDatagrams(a: number): Buffer[] {
 // each sender: its agents' (exporters') datagrams, interleaved, as one file of
 // [exporter u8, length u16, bytes]
 const files: string[] = [];
+const cFiles: string[] = [];
 const senderAddresses: string[][] = [];
 for (let s = 0; s < SENDERS; s++) {
   const mine = Array.from({ length: AGENTS }, (_, a) => a).filter((a) => a % SENDERS === s);
@@ -147,6 +163,61 @@ for (let s = 0; s < SENDERS; s++) {
   }
   files.push(`${dir}udp-${PROTOCOL}-sender-${s}.bin`);
   await writeFile(files[s], Buffer.concat(parts));
+  cFiles.push(`${dir}udp-${PROTOCOL}-sender-${s}.c.bin`);
+  await writeFile(cFiles[s], cSenderFile(lists, senderAddresses[s]));
+}
+
+/**
+ * The C sender's file (bench/udp-sender.c): exporters and their source addresses, then each
+ * datagram with the sequence fields a round renumbers — where, from what, by how much a
+ * round (the same renumbering as the Node sender's below).
+ */
+function cSenderFile(lists: Buffer[][], addresses: string[]): Buffer {
+  const head = Buffer.alloc(2 + 4 * addresses.length);
+  head.writeUInt16BE(ipfix ? addresses.length : 1);
+  (ipfix ? addresses : ['0.0.0.0']).forEach((a, i) => {
+    head.writeUInt32BE(a.split('.').reduce((n, x) => n * 256 + Number(x), 0), 2 + 4 * i);
+  });
+  const parts: Buffer[] = [head.subarray(0, 2 + 4 * (ipfix ? addresses.length : 1))];
+  for (let i = 0; i < PER_AGENT; i++) {
+    lists.forEach((l, x) => {
+      const m = l[i];
+      const fields = sequenceFields(m);
+      const h = Buffer.alloc(4 + 10 * fields.length);
+      h.writeUInt8(ipfix ? x : 0);
+      h.writeUInt16BE(m.length, 1);
+      h.writeUInt8(fields.length, 3);
+      fields.forEach(([off, step], j) => {
+        h.writeUInt16BE(off, 4 + 10 * j);
+        h.writeUInt32BE(m.readUInt32BE(off), 6 + 10 * j);
+        h.writeUInt32BE(step, 10 + 10 * j);
+      });
+      parts.push(h, m);
+    });
+  }
+  return Buffer.concat(parts);
+}
+
+/** [offset, per-round step] of each sequence number a datagram carries. */
+function sequenceFields(m: Buffer): [number, number][] {
+  if (ipfix) return [[8, PER_AGENT * RECORDS + Math.ceil(PER_AGENT / TEMPLATE_EVERY)]];
+  const out: [number, number][] = [[16, PER_AGENT]];
+  for (let o = 28, k = 0; k < m.readUInt32BE(24); k++) {
+    out.push([o + 8, PER_AGENT * SAMPLES]);
+    o += 8 + m.readUInt32BE(o + 4);
+  }
+  return out;
+}
+
+const cSender = `${dir}udp-sender`;
+if (SENDER_KIND === 'c') {
+  const cc = spawnSync('cc', ['-O2', '-o', cSender, `${root}bench/udp-sender.c`], { encoding: 'utf8' });
+  if (cc.error !== undefined || cc.status !== 0) {
+    console.error(
+      `bench:udp: cannot build the C sender (cc: ${cc.error?.message ?? cc.stderr}); install gcc, or run with BENCH_SENDER=node`,
+    );
+    process.exit(2);
+  }
 }
 
 /**
@@ -217,8 +288,7 @@ let last = '';
 for (const [readers, workers] of CONFIGS) {
   const port = await freePort();
   const cli = spawn(
-    process.execPath,
-    [
+    ...pinned(PIN?.[0], process.execPath, [
       `${root}bin/podwire.js`,
       'flows',
       ipfix ? '--netflow' : '--sflow',
@@ -228,7 +298,7 @@ for (const [readers, workers] of CONFIGS) {
       ...(ipfix
         ? ['--netflow-readers', String(readers)]
         : ['--sflow-readers', String(readers), '--sflow-workers', String(workers)]),
-    ],
+    ]),
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let err = '';
@@ -240,18 +310,20 @@ for (const [readers, workers] of CONFIGS) {
   const backlog0 = await backlogDrops();
   const snmp0 = await udpSnmp();
   const senders = files.map((f, i) =>
-    spawn(
-      process.execPath,
-      ['-e', SENDER, f, String(port), String(RATE / SENDERS), String(SECONDS), senderAddresses[i].join(',')],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    ),
+    SENDER_KIND === 'c'
+      ? spawn(...pinned(PIN?.[1], cSender, [cFiles[i], String(port), String(RATE / SENDERS), String(SECONDS)]), {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        })
+      : spawn(
+          process.execPath,
+          ['-e', SENDER, f, String(port), String(RATE / SENDERS), String(SECONDS), senderAddresses[i].join(',')],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        ),
   );
   const outs = senders.map((p) => {
     let o = '';
     p.stdout.on('data', (b: Buffer) => (o += b));
-    return once(p, 'exit').then(() => o.trim().split(' ').map(Number));
+    return once(p, 'close').then(() => o.trim().split(' ').map(Number));
   });
   const sent = await Promise.all(outs);
   // what is queued is read at SIGINT before the summary
