@@ -31,6 +31,7 @@ import { createEndpointSource } from '../collector/endpoints/factory.js';
 import { LiveInventory } from '../collector/endpoints/live-inventory.js';
 import { FlowTable, type FlowTableStats } from '../collector/flows/flow-table.js';
 import { registerAttributionMetrics, registerFlowMetrics } from '../collector/flows/metrics.js';
+import { Has } from '../collector/netflow/types.js';
 import { NicCollector } from '../collector/nic/collector.js';
 import { createDemoSource, type DemoNic } from '../collector/nic/demo.js';
 import type { NicSource } from '../collector/nic/types.js';
@@ -511,6 +512,24 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
         dataDir: cfg.dataDir,
         registry,
         log,
+        // a packet report's frame (dataLinkFrameSection) is a packet sample, as an sFlow
+        // header is: keep one in N for "which pod sent this"; flow records carry no frame
+        onRecord:
+          oneIn > 0
+            ? (_e, r, p, a, obs, rate, buf) => {
+                if ((r.has & Has.FRAME_SECTION) === 0 || r.frameLength === 0) return;
+                if (++seen % oneIn !== 0) return;
+                sampled++;
+                const frame = {
+                  timeUs: Date.now() * 1000,
+                  bytes: buf.subarray(r.frameOffset, r.frameOffset + r.frameLength),
+                  wireLength: (r.has & Has.FRAME_SIZE) !== 0 ? r.frameSize : r.frameLength,
+                };
+                const row = packetSampleRow(frame, p, a, observation(obs), rate);
+                void sampleWriter.write(row);
+                if (hub?.wantsSamples) hub.sample(liveSampleOf(row));
+              }
+            : undefined,
       });
       netflow = nf;
       points = nf.names;

@@ -10,6 +10,7 @@ import type { AttributionCounters } from '../collector/attribution/attribute.js'
 import type { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import type { FlowBatch, FlowTableStats } from '../collector/flows/flow-table.js';
 import { LocalNetflow } from '../collector/netflow/engine.js';
+import type { RecordConsumer } from '../collector/netflow/intake.js';
 import { registerNetflowMetrics } from '../collector/netflow/metrics.js';
 import { type NetflowInput, openNetflowInput } from '../collector/netflow/readers.js';
 import { STATE_FILE } from '../collector/netflow/state-file.js';
@@ -30,6 +31,8 @@ export interface NetflowMirrorOptions {
   dataDir: string;
   registry: Registry;
   log: (m: string) => void;
+  /** each attributed record (the service keeps packet reports' frames as packet samples) */
+  onRecord?: RecordConsumer;
 }
 
 /** /api/status's `netflow`: the intake's counts (summary keys) and the socket's drops. */
@@ -59,6 +62,7 @@ export async function startNetflowMirror(o: NetflowMirrorOptions): Promise<Netfl
     windowSeconds: o.windowSeconds,
     maxFlows: o.maxFlows,
     onFlows: o.onFlows,
+    onRecord: o.onRecord,
     samplingRate: o.samplingRate,
     stateFile: join(o.dataDir, STATE_FILE),
   });

@@ -35,6 +35,8 @@ export type RecordConsumer = (
   a: Attribution,
   observation: number,
   samplingRate: number,
+  /** the datagram: the record's offsets (its frame section) point into it */
+  buf: Uint8Array,
 ) => void;
 
 export interface NetflowIntakeOptions {
@@ -222,7 +224,7 @@ export class NetflowIntake implements NetflowHandler {
     }
     attribute(p, this.tUs, this.index, this.attribution, this.counters);
     this.flows?.add(p, this.tsSec, this.tUs, obs, rate, this.attribution, n);
-    this.onRecord(e.name, r, p, this.attribution, obs, rate);
+    this.onRecord(e.name, r, p, this.attribution, obs, rate, buf);
   }
 
   /** Writes the state file when something changed; false when it could not be written. */

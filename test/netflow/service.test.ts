@@ -202,6 +202,66 @@ describe('podwire all with a netflow mirror', () => {
     await stop(second.run);
   }, 120_000);
 
+  it("a packet report export (softflowd -v psamp) gives packet samples: each report's frame, attributed, in the store", async () => {
+    const spec = EXPORTS.find((e) => e.name === 'softflowd-psamp')!;
+    const kept = (await readFixtureIndex())[spec.name];
+    const datagrams = await readSflowCapture(join(FIXTURES, `${spec.name}.pcap`), kept.port);
+    const inventory = join(tmp.dir, 'inventory-psamp.json');
+    writeFileSync(inventory, JSON.stringify(demoInventory()));
+    const port = await freeUdpPort();
+    const config = join(tmp.dir, 'psamp.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        dataDir: join(tmp.dir, 'data-psamp'),
+        endpoints: { sources: [{ type: 'file', path: inventory }] },
+        nic: { sources: [] },
+        mirror: { type: 'netflow', listen: `127.0.0.1:${port}` },
+        samples: { oneIn: 1 },
+        flows: { windowSeconds: 1 },
+        http: { listen: '127.0.0.1:0' },
+      }),
+    );
+    const run = spawnPodwire(['all', '--config', config]);
+    running.push(run);
+    const url = await until(
+      () => /metrics\s+(http:\/\/\S+)\/metrics/.exec(run.out.stderr)?.[1],
+      30_000,
+      () => run.out.stderr,
+    );
+    const from = Math.floor(Date.now() / 1000) - 60;
+    await send(datagrams, port);
+    const records = await until(
+      async () => {
+        const m = await (await fetch(`${url}/metrics`)).text();
+        const n = metric(m, 'podwire_netflow_records_total');
+        return n !== undefined && n > 0 && metric(m, 'podwire_netflow_datagrams_total') === datagrams.length
+          ? n
+          : undefined;
+      },
+      20_000,
+      () => run.out.stderr,
+    );
+    type Sample = { src_pod: string; dst_pod: string; frame_hex: string; vlan: number };
+    const samples = await until(
+      async () => {
+        const to = Math.floor(Date.now() / 1000) + 60;
+        const r = (await (
+          await fetch(`${url}/api/v1/packets?from=${from}&to=${to}&limit=10000`)
+        ).json()) as Sample[];
+        return r.length === records ? r : undefined;
+      },
+      20_000,
+      () => run.out.stderr,
+    );
+    // one sample per packet report, its frame kept, and the demo pods found in it
+    expect(samples.every((x) => x.frame_hex.length >= 28)).toBe(true);
+    expect(samples.filter((x) => x.src_pod !== '' || x.dst_pod !== '').length).toBeGreaterThan(records / 2);
+    run.child.kill('SIGTERM');
+    const [code] = await run.exited;
+    expect(code, run.out.stderr).toBe(0);
+  }, 120_000);
+
   it('a netflow port in use is a usage error naming the config key', async () => {
     const taken = createSocket('udp4');
     await new Promise<void>((r) => taken.bind(0, '127.0.0.1', () => r()));
