@@ -176,7 +176,10 @@ function cSenderFile(lists: Buffer[][], addresses: string[]): Buffer {
   const head = Buffer.alloc(2 + 4 * addresses.length);
   head.writeUInt16BE(ipfix ? addresses.length : 1);
   (ipfix ? addresses : ['0.0.0.0']).forEach((a, i) => {
-    head.writeUInt32BE(a.split('.').reduce((n, x) => n * 256 + Number(x), 0), 2 + 4 * i);
+    head.writeUInt32BE(
+      a.split('.').reduce((n, x) => n * 256 + Number(x), 0),
+      2 + 4 * i,
+    );
   });
   const parts: Buffer[] = [head.subarray(0, 2 + 4 * (ipfix ? addresses.length : 1))];
   for (let i = 0; i < PER_AGENT; i++) {
@@ -311,12 +314,23 @@ for (const [readers, workers] of CONFIGS) {
   const snmp0 = await udpSnmp();
   const senders = files.map((f, i) =>
     SENDER_KIND === 'c'
-      ? spawn(...pinned(PIN?.[1], cSender, [cFiles[i], String(port), String(RATE / SENDERS), String(SECONDS)]), {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        })
+      ? spawn(
+          ...pinned(PIN?.[1], cSender, [cFiles[i], String(port), String(RATE / SENDERS), String(SECONDS)]),
+          {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        )
       : spawn(
           process.execPath,
-          ['-e', SENDER, f, String(port), String(RATE / SENDERS), String(SECONDS), senderAddresses[i].join(',')],
+          [
+            '-e',
+            SENDER,
+            f,
+            String(port),
+            String(RATE / SENDERS),
+            String(SECONDS),
+            senderAddresses[i].join(','),
+          ],
           { stdio: ['ignore', 'pipe', 'inherit'] },
         ),
   );
