@@ -60,6 +60,19 @@ const DEMO_NIC_DEFAULTS = {
   episode: { afterSeconds: 10, durationSeconds: 300, everySeconds: 900, share: 0.9 },
 };
 
+/** A tenant scope as text: `vni:N` or `vlan:N` (collector/attribution/untagged-scope.ts). */
+const scopeText = z.string().refine(
+  (v) => {
+    try {
+      parseUntaggedScope(v);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected vni:N (0..16777215) or vlan:N (1..4094)' },
+);
+
 export const allConfigSchema = z
   .object({
     /** embedded ClickHouse (DATA_DIR/clickhouse) and the writers' spools (DATA_DIR/spool) */
@@ -152,20 +165,7 @@ export const allConfigSchema = z
             /** bytes kept per packet: every header podwire reads fits in 256 */
             snaplen: z.number().int().min(64).max(262144).default(DEFAULT_SNAPLEN),
             /** the tenant scope of untagged, untunnelled frames (a mirror of pods' own interfaces) */
-            untaggedScope: z
-              .string()
-              .refine(
-                (v) => {
-                  try {
-                    parseUntaggedScope(v);
-                    return true;
-                  } catch {
-                    return false;
-                  }
-                },
-                { message: 'expected vni:N (0..16777215) or vlan:N (1..4094)' },
-              )
-              .optional(),
+            untaggedScope: scopeText.optional(),
           })
           .strict(),
         z
@@ -214,6 +214,10 @@ export const allConfigSchema = z
             readers: z.number().int().min(0).max(64).default(1),
             /** UDP ports besides 4789 that carry VXLAN in exported packet sections */
             vxlanPorts: z.array(z.number().int().min(1).max(65535)).default([]),
+            /** the tenant scope of records with neither VLAN nor VNI (routers' L3 exports), for every exporter */
+            untaggedScope: scopeText.optional(),
+            /** … per exporter address (IPv6 in brackets), before untaggedScope */
+            exporterScopes: z.record(z.string().min(1), scopeText).optional(),
           })
           .strict(),
         z.object({ type: z.literal('none') }).strict(),

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { AttributionCounters } from '../collector/attribution/attribute.js';
 import type { EndpointIndex } from '../collector/attribution/endpoint-index.js';
+import { parseUntaggedScope } from '../collector/attribution/untagged-scope.js';
 import type { FlowBatch, FlowTableStats } from '../collector/flows/flow-table.js';
-import { LocalNetflow } from '../collector/netflow/engine.js';
-import type { RecordConsumer } from '../collector/netflow/intake.js';
+import { exporterName, LocalNetflow } from '../collector/netflow/engine.js';
+import type { ExporterScopes, RecordConsumer } from '../collector/netflow/intake.js';
 import { registerNetflowMetrics } from '../collector/netflow/metrics.js';
 import { type NetflowInput, openNetflowInput } from '../collector/netflow/readers.js';
 import { STATE_FILE } from '../collector/netflow/state-file.js';
@@ -33,6 +34,9 @@ export interface NetflowMirrorOptions {
   log: (m: string) => void;
   /** each attributed record (the service keeps packet reports' frames as packet samples) */
   onRecord?: RecordConsumer;
+  /** `vni:N`/`vlan:N` for records with neither VLAN nor VNI: every exporter's, and per exporter */
+  untaggedScope?: string;
+  exporterScopes?: Record<string, string>;
 }
 
 /** /api/status's `netflow`: the intake's counts (summary keys) and the socket's drops. */
@@ -54,6 +58,17 @@ const num = (n: number) => Math.round(n).toLocaleString('en');
 /** How often the socket's kernel drops are read for the status (they are read at scrape time too). */
 const DROPS_EVERY_MS = 5000;
 
+/** The mirror's scopes as the intake takes them (the config has checked the texts). */
+function scopesOf(o: NetflowMirrorOptions): ExporterScopes | undefined {
+  if (o.untaggedScope === undefined && o.exporterScopes === undefined) return undefined;
+  return {
+    all: o.untaggedScope === undefined ? undefined : parseUntaggedScope(o.untaggedScope),
+    byExporter: new Map(
+      Object.entries(o.exporterScopes ?? {}).map(([e, v]) => [exporterName(e), parseUntaggedScope(v)]),
+    ),
+  };
+}
+
 export async function startNetflowMirror(o: NetflowMirrorOptions): Promise<NetflowMirror> {
   const { host, port } = parseNetflowAddress(o.listen, 'mirror.listen');
   const engine = new LocalNetflow({
@@ -63,6 +78,7 @@ export async function startNetflowMirror(o: NetflowMirrorOptions): Promise<Netfl
     maxFlows: o.maxFlows,
     onFlows: o.onFlows,
     onRecord: o.onRecord,
+    scopes: scopesOf(o),
     samplingRate: o.samplingRate,
     stateFile: join(o.dataDir, STATE_FILE),
   });

@@ -12,7 +12,13 @@ import { type FlowBatch, FlowTable, type FlowTableStats } from '../flows/flow-ta
 import type { PointNames } from '../sflow/observation.js';
 import { type ReorderOptions, ReorderStage, withReordered } from '../udp/reorder.js';
 import type { HeldOptions } from './held.js';
-import { type DomainSummary, type ExporterSummary, NetflowIntake, type RecordConsumer } from './intake.js';
+import {
+  type DomainSummary,
+  type ExporterScopes,
+  type ExporterSummary,
+  NetflowIntake,
+  type RecordConsumer,
+} from './intake.js';
 import { netflowSequence } from './sequence-peek.js';
 
 export interface NetflowTotals {
@@ -50,6 +56,8 @@ export interface NetflowEngineOptions {
   /** the data directory's state file (netflow-state.json there); none: not persisted */
   stateFile?: string;
   held?: HeldOptions;
+  /** the tenant scope of records without a VLAN or VNI, per exporter (intake.ts) */
+  scopes?: ExporterScopes;
   /** the per-exporter reorder stage in front of the sequence counts (collector/udp/reorder.ts); false: none */
   reorder?: ReorderOptions | false;
 }
@@ -89,6 +97,7 @@ export class LocalNetflow implements NetflowEngine {
       samplingRate: o.samplingRate,
       stateFile: o.stateFile,
       held: o.held,
+      scopes: o.scopes,
     });
     this.reorder =
       o.reorder === false

@@ -9,6 +9,7 @@
  * dropped — without its own templates nothing of them could be decoded. Within an
  * exporter, domains and templates are capped too (refusals counted).
  */
+import type { UntaggedScope } from '../attribution/untagged-scope.js';
 import { NETFLOW_OTHER_POINT, type NetflowPoints } from './observation.js';
 import { DomainState, type Template } from './templates.js';
 
@@ -76,6 +77,8 @@ export class ExporterState {
   /** version * 2^32 + domain → state */
   readonly domains = new Map<number, DomainState>();
   templateCount = 0;
+  /** the tenant scope of its untagged records (intake.ts; undefined: not looked up yet) */
+  untaggedScope: UntaggedScope | null | undefined = undefined;
   private readonly points = new Map<number, number>();
   private lastKey = -1;
   private lastDomain: DomainState | null = null;

@@ -8,8 +8,10 @@
  * sampling state persist in `stateFile` (state-file.ts); data before its template is held
  * (held.ts). Every datagram, record and problem is counted.
  */
+
 import { Attribution, AttributionCounters, attribute } from '../attribution/attribute.js';
 import type { EndpointIndex } from '../attribution/endpoint-index.js';
+import { applyUntaggedScope, type UntaggedScope } from '../attribution/untagged-scope.js';
 import { type DecodeConfig, DecodedPacket, decodeStatusName } from '../decode/packet.js';
 import type { FlowTable } from '../flows/flow-table.js';
 import { dataSet, decodeNetflow, ExportHeader, NetflowDecodeStats, type NetflowHandler } from './datagram.js';
@@ -54,6 +56,20 @@ export interface NetflowIntakeOptions {
   observations?: NetflowPoints;
   exporters?: ExporterTableOptions;
   held?: HeldOptions;
+  /** the tenant scope of records without a VLAN or VNI, per exporter (see ExporterScopes) */
+  scopes?: ExporterScopes;
+}
+
+/**
+ * Where records with neither a VLAN nor a VNI belong. A router exporting NetFlow from its
+ * L3 interfaces sends no VLANs or MACs, and tenants' addresses may overlap: the exporter
+ * says which tenant's traffic it sees (a VLAN or a VNI), as a capture of a pod-side
+ * interface does (collector/attribution/untagged-scope.ts). `byExporter` is keyed by the
+ * exporter's name (its address; IPv6 in brackets); `all` is for the others.
+ */
+export interface ExporterScopes {
+  all?: UntaggedScope;
+  byExporter?: ReadonlyMap<string, UntaggedScope>;
 }
 
 /** Per-exporter figures for logs, the CLI summary and metrics. */
@@ -117,6 +133,7 @@ export class NetflowIntake implements NetflowHandler {
   private readonly onRecord: RecordConsumer | undefined;
   private readonly configuredRate: number;
   private readonly stateFile: string | undefined;
+  private readonly scopes: ExporterScopes | undefined;
   private exporter: ExporterState | null = null;
   private tUs = 0;
   private tsSec = 0;
@@ -134,6 +151,7 @@ export class NetflowIntake implements NetflowHandler {
     this.held = new HeldSets(o.held);
     this.exporters.onForget = (e) => this.held.drop(e);
     this.stateFile = o.stateFile;
+    this.scopes = o.scopes;
     this.stateLoad = o.stateFile === undefined ? 0 : loadState(o.stateFile, this.exporters);
   }
 
@@ -214,6 +232,12 @@ export class NetflowIntake implements NetflowHandler {
     const p = this.packet;
     const status = recordPacket(r, buf, p, this.cfg);
     this.decodeStatus[status]++;
+    let scope = e.untaggedScope;
+    if (scope === undefined) {
+      scope = this.scopes?.byExporter?.get(e.name) ?? this.scopes?.all ?? null;
+      e.untaggedScope = scope;
+    }
+    if (scope !== null) applyUntaggedScope(p, scope);
     const n = recordPackets(r);
     this.scaledPackets += n * rate;
     this.scaledBytes += p.innerLength * rate;
