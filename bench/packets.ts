@@ -3,7 +3,10 @@
  * the process with taskset), over a generated 1M-packet mixed pcap (25% 802.1Q, 5% QinQ,
  * 40% VXLAN, 5% VXLAN in VLAN, 5% VXLAN with inner IPv6, 15% IPv6, 5% VLAN+IPv6) against
  * an inventory covering ~95% of its endpoints. Traffic is heavy-tailed and bursty (see generate). In the same run it times
- * `tcpdump -n -r FILE > /dev/null` and prints both and the ratio.
+ * `tcpdump -n -r FILE > /dev/null` and prints both and the ratio. Then the whole process, as
+ * a user runs it: `podwire flows --pcap FILE --inventory INV > /dev/null` (startup, inventory,
+ * a cold JIT, the jsonl output) against the same tcpdump time, on a line of its own
+ * (`whole-process ratio podwire flows/tcpdump: Nx`, median of 5; target >= 6x).
  * Last line: `packets/s: N` (median of 7 runs after 2 warm-up runs). Target: >= 4,000,000, peak RSS <= 200 MB.
  */
 import { spawn } from 'node:child_process';
@@ -104,6 +107,25 @@ async function runTcpdump(): Promise<number> {
   return (performance.now() - t) / 1000;
 }
 
+const BIN = new URL('../../bin/podwire.js', import.meta.url).pathname;
+const WHOLE_RUNS = 5;
+
+/** `podwire flows` as its own process, as a user runs it (the flows to /dev/null): seconds. */
+async function runWholeProcess(): Promise<number> {
+  const t = performance.now();
+  const p = spawn(process.execPath, [BIN, 'flows', '--pcap', pcapPath, '--inventory', invPath], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  p.stderr.on('data', (b: Buffer) => (stderr += b));
+  const [code] = await once(p, 'exit');
+  const secs = (performance.now() - t) / 1000;
+  if (code !== 0) throw new Error(`podwire flows exited ${code}: ${stderr}`);
+  if (!stderr.includes(`packets=${PACKETS} `))
+    throw new Error(`podwire flows did not read every packet: ${stderr}`);
+  return secs;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // BENCH_REFERENCE=0 skips tcpdump (for profiling podwire alone)
@@ -147,5 +169,12 @@ console.log(
   `tcpdump -n -r: ${tcpdumpSecs.toFixed(3)} s, ${Math.round(tcpdumpRate).toLocaleString('en')} packets/s`,
 );
 console.log(`ratio podwire/tcpdump: ${(podwireRate / tcpdumpRate).toFixed(1)}x`);
+const whole: number[] = [];
+for (let i = 0; i < WHOLE_RUNS; i++) whole.push(await runWholeProcess());
+const wholeSecs = median(whole);
+console.log(
+  `podwire flows, whole process: ${wholeSecs.toFixed(3)} s (median of ${WHOLE_RUNS}; runs ${whole.map((s) => s.toFixed(2)).join(' ')}), ${Math.round(PACKETS / wholeSecs).toLocaleString('en')} packets/s`,
+);
+console.log(`whole-process ratio podwire flows/tcpdump: ${(tcpdumpSecs / wholeSecs).toFixed(1)}x`);
 console.log(`peak RSS: ${rssMb.toFixed(0)} MB`);
 console.log(`packets/s: ${Math.round(podwireRate)}`);
