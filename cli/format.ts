@@ -173,7 +173,7 @@ export function flowJsonLine(b: FlowBatch, i: number, observationPoint?: string)
     `,"samples":${num(b.packets(i) / b.samplingRate(i))},"sampling_rate":${b.samplingRate(i)}` +
     `,"src":${src < 0 ? 'null' : endpointLine(endpoints[src], b.srcBy(i))}` +
     `,"dst":${dst < 0 ? 'null' : endpointLine(endpoints[dst], b.dstBy(i))}` +
-    `,"first_seen":"${isoMicros(b.firstSeenUs(i))}","last_seen":"${isoMicros(b.lastSeenUs(i))}"}`
+    `,"first_seen":"${firstSeenIso.format(b.firstSeenUs(i))}","last_seen":"${lastSeenIso.format(b.lastSeenUs(i))}"}`
   );
 }
 
@@ -196,8 +196,6 @@ function endpointLine(ep: Endpoint, by: string): string {
 // The flows of a run share a few windows and seconds: their ISO texts are made once.
 let lastWindow = Number.NaN;
 let lastWindowText = '';
-let lastSecond = Number.NaN;
-let lastSecondText = '';
 
 /** `new Date(seconds * 1000).toISOString()`, the last answer remembered. */
 function isoSeconds(seconds: number): string {
@@ -208,18 +206,29 @@ function isoSeconds(seconds: number): string {
   return lastWindowText;
 }
 
-/** `new Date(us / 1000).toISOString()`: the second's text remembered, the ms appended. */
-function isoMicros(us: number): string {
-  const ms = Math.trunc(us / 1000); // what Date makes of a fraction of a ms
-  const second = Math.floor(ms / 1000);
-  if (!Number.isSafeInteger(ms) || Math.abs(ms) > 8.64e15) return new Date(us / 1000).toISOString();
-  if (second !== lastSecond) {
-    lastSecond = second;
-    const iso = new Date(second * 1000).toISOString();
-    lastSecondText = iso.slice(0, iso.length - '000Z'.length);
+/**
+ * `new Date(us / 1000).toISOString()`: the second's text remembered, the ms appended. One
+ * per field: flows come by first packet, so first_seen seconds repeat; last_seen's do among
+ * themselves, not with first_seen's.
+ */
+class IsoMicros {
+  private second = Number.NaN;
+  private text = '';
+
+  format(us: number): string {
+    const ms = Math.trunc(us / 1000); // what Date makes of a fraction of a ms
+    if (!Number.isSafeInteger(ms) || Math.abs(ms) > 8.64e15) return new Date(us / 1000).toISOString();
+    const second = Math.floor(ms / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      const iso = new Date(second * 1000).toISOString();
+      this.text = iso.slice(0, iso.length - '000Z'.length);
+    }
+    return `${this.text}${String(ms - second * 1000).padStart(3, '0')}Z`;
   }
-  return `${lastSecondText}${String(ms - second * 1000).padStart(3, '0')}Z`;
 }
+const firstSeenIso = new IsoMicros();
+const lastSeenIso = new IsoMicros();
 
 const podName = (e: EndpointJson | null) => (e === null ? '-' : `${e.namespace}/${e.pod}`);
 const hostPort = (ip: unknown, port: unknown) =>
