@@ -7,7 +7,7 @@ import { observationName, type PointNames } from '../collector/sflow/observation
 import type { Stop } from '../ingest/stop-signals.js';
 import { failOnKernelDrops, type InputOptions, runCapture, summaryLine } from './capture-run.js';
 import { ExitCode, UserError } from './errors.js';
-import { FLOW_TABLE_HEADER, flowJson, flowJsonLine, flowTableRow } from './format.js';
+import { FLOW_TABLE_HEADER, flowJson, flowTableRow, writeFlowLines } from './format.js';
 // the UDP intakes and the store are loaded only when asked for (a capture needs neither)
 import type { NetflowRun } from './netflow-run.js';
 import { LineWriter } from './output.js';
@@ -71,8 +71,7 @@ export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
   const onFlows = (batch: FlowBatch) => {
     store?.onFlows(batch);
     if (!table) {
-      for (const i of batch.order())
-        out.line(flowJsonLine(batch, i, listening ? name(batch.observation(i)) : undefined));
+      writeFlowLines(out, batch, listening ? name : undefined);
       return;
     }
     for (const f of batch.records())
