@@ -136,9 +136,9 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
     let inventoryLoaded = false;
     const listings: Promise<void>[] = [];
     for (const sc of cfg.endpoints.sources) {
-      let source: ReturnType<typeof createEndpointSource>;
+      let source: Awaited<ReturnType<typeof createEndpointSource>>;
       try {
-        source = createEndpointSource(sc, { log });
+        source = await createEndpointSource(sc, { log });
       } catch (err) {
         if (err instanceof EndpointConfigError) throw new UserError(err.message);
         throw err;

@@ -3,7 +3,9 @@
  * live tcpdump), run the packet path over it with progress, and report counts on stderr.
  */
 import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
-import { type Inventory, InventoryError, loadInventory } from '../collector/attribution/inventory.js';
+import type { Inventory } from '../collector/attribution/inventory.js';
+import { InventoryError } from '../collector/attribution/inventory-error.js';
+import { loadInventory } from '../collector/attribution/inventory-file.js';
 import { parseUntaggedScope, type UntaggedScope } from '../collector/attribution/untagged-scope.js';
 import { openCapture, readCaptureSource } from '../collector/capture/reader.js';
 import { type CaptureDrops, captureLive, type LiveCaptureStats } from '../collector/capture/tcpdump.js';

@@ -7,12 +7,13 @@ import { observationName, type PointNames } from '../collector/sflow/observation
 import type { Stop } from '../ingest/stop-signals.js';
 import { failOnKernelDrops, type InputOptions, runCapture, summaryLine } from './capture-run.js';
 import { ExitCode, UserError } from './errors.js';
-import { FLOW_TABLE_HEADER, flowJson, flowTableRow } from './format.js';
-import { type NetflowRun, netflowSummary, runNetflow } from './netflow-run.js';
+import { FLOW_TABLE_HEADER, flowJson, flowTableRow, writeFlowLines } from './format.js';
+// the UDP intakes and the store are loaded only when asked for (a capture needs neither)
+import type { NetflowRun } from './netflow-run.js';
 import { LineWriter } from './output.js';
-import { runSflow, sflowSummary } from './sflow-run.js';
+import type { runSflow } from './sflow-run.js';
 import { notStored } from './store-report.js';
-import { type StoreOptions, StoreSink } from './store-sink.js';
+import type { StoreOptions } from './store-sink.js';
 
 export interface FlowsOptions extends InputOptions {
   format: 'jsonl' | 'table';
@@ -56,7 +57,9 @@ export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
   // sFlow observation points are numbered as agents are heard: named by the intake
   let points: PointNames | undefined;
   const name = (n: number) => observationName(n, input, points);
-  const store = o.store ? await StoreSink.open({ ...o.store, observation: name }) : undefined;
+  const store = o.store
+    ? await (await import('./store-sink.js')).StoreSink.open({ ...o.store, observation: name })
+    : undefined;
   // a third stop signal during the flush: the open flows and what the store has not taken go to the spool
   const untrack = store
     ? stop.track({
@@ -69,10 +72,12 @@ export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
     : () => {};
   const onFlows = (batch: FlowBatch) => {
     store?.onFlows(batch);
-    for (const f of batch.records()) {
-      const rec = flowJson(f, listening ? name(f.observation) : undefined);
-      out.line(table ? flowTableRow(rec) : JSON.stringify(rec));
+    if (!table) {
+      writeFlowLines(out, batch, listening ? name : undefined);
+      return;
     }
+    for (const f of batch.records())
+      out.line(flowTableRow(flowJson(f, listening ? name(f.observation) : undefined)));
   };
   const makeFlows = (index: EndpointIndex) => {
     const counters = new AttributionCounters();
@@ -89,6 +94,7 @@ export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
   let netflowRun: NetflowRun | undefined;
   try {
     if (o.sflow !== undefined) {
+      const { runSflow } = await import('./sflow-run.js');
       sflowRun = await runSflow(
         { ...o, sflow: o.sflow, workers: o.sflowWorkers, readers: o.sflowReaders },
         onFlows,
@@ -101,6 +107,7 @@ export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
       // templates persist where the store keeps its data (a restart decodes at once)
       const stateDir =
         o.store !== undefined && o.store.clickhouseUrl === undefined ? o.store.dataDir : undefined;
+      const { runNetflow } = await import('./netflow-run.js');
       netflowRun = await runNetflow(
         {
           ...o,
@@ -135,10 +142,12 @@ export async function flows(o: FlowsOptions, stop: Stop): Promise<void> {
     }
   }
   if (sflowRun !== undefined) {
+    const { sflowSummary } = await import('./sflow-run.js');
     if (!o.quiet) process.stderr.write(`${sflowSummary(sflowRun)}\n`);
     return;
   }
   if (netflowRun !== undefined) {
+    const { netflowSummary } = await import('./netflow-run.js');
     if (!o.quiet) process.stderr.write(`${netflowSummary(netflowRun)}\n`);
     return;
   }

@@ -7,7 +7,8 @@ import { ExitCode, UserError } from './errors.js';
  * with a message at the next `drain()`.
  */
 export class LineWriter {
-  private buf: string[] = [];
+  /** lines and their newlines, or the pieces of lines (see `pieces`), joined once per write */
+  private buf: (string | number)[] = [];
   private size = 0;
   closed = false;
   /** a write error other than a closed pipe, reported by `drain()` */
@@ -22,14 +23,30 @@ export class LineWriter {
 
   line(s: string): void {
     if (this.closed) return;
-    this.buf.push(s);
+    this.buf.push(s, '\n');
     this.size += s.length + 1;
+    if (this.size >= 65536) this.flush();
+  }
+
+  /**
+   * Where to push the pieces of the next line (strings and numbers, written as `${n}`
+   * writes them), then `endLine`; null once the output is closed. A line of many pieces
+   * costs a third less this way than as one string made per line (`podwire flows`).
+   */
+  pieces(): (string | number)[] | null {
+    return this.closed ? null : this.buf;
+  }
+
+  /** Ends the line whose pieces were pushed; `length` (about) counts toward the write size. */
+  endLine(length: number): void {
+    this.buf.push('\n');
+    this.size += length + 1;
     if (this.size >= 65536) this.flush();
   }
 
   flush(): void {
     if (this.buf.length === 0 || this.closed) return;
-    this.stream.write(`${this.buf.join('\n')}\n`);
+    this.stream.write(this.buf.join(''));
     this.buf = [];
     this.size = 0;
   }

@@ -1,11 +1,12 @@
 /**
  * The endpoint inventory contract: what the provisioning agent created, as JSON. Later
  * live sources (Kubernetes, CNI cache, demo agent) produce the same records. Validation
- * errors name the path of the bad field and what was expected.
+ * errors name the path of the bad field and what was expected. Files are read by
+ * inventory-file.ts, which loads this schema only for a file it cannot vouch for.
  */
-import { readFile } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
+import { InventoryError } from './inventory-error.js';
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
@@ -62,15 +63,9 @@ export const inventorySchema = z.object({
 export type EndpointRecord = z.infer<typeof endpointSchema>;
 export type Inventory = z.infer<typeof inventorySchema>;
 
-export class InventoryError extends Error {
-  constructor(
-    message: string,
-    readonly source: string,
-  ) {
-    super(message);
-    this.name = 'InventoryError';
-  }
-}
+// reading a file: a walk that needs no zod, the schema only when it cannot vouch for the file
+export { loadInventory } from './inventory-file.js';
+export { InventoryError };
 
 /** Validates parsed JSON; throws InventoryError listing each bad field by path. */
 export function parseInventory(json: unknown, source = 'inventory'): Inventory {
@@ -88,20 +83,4 @@ export function parseInventory(json: unknown, source = 'inventory'): Inventory {
     }
   }
   return r.data;
-}
-
-export async function loadInventory(path: string): Promise<Inventory> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new InventoryError(`${path}: cannot read inventory: ${(err as Error).message}`, path);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new InventoryError(`${path}: not valid JSON: ${(err as Error).message}`, path);
-  }
-  return parseInventory(json, path);
 }

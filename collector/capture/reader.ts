@@ -259,7 +259,7 @@ export async function readCaptureSource(
 }
 
 /**
- * Reads a capture file into one reused buffer instead of a stream: a ReadStream allocates
+ * Reads a capture file into two reused buffers instead of a stream: a ReadStream allocates
  * a fresh 1 MiB Buffer per chunk, and collecting them cost ~10% of the packet path
  * (measured with bench:packets). Reuse is safe because the parsers copy the only bytes
  * they keep (a record spanning two chunks). Same results and errors as readCapture.
@@ -278,16 +278,31 @@ export async function readCaptureFile(
     throw fsError(`cannot open capture file ${path}: ${describeFsError(err)}`, err);
   }
   try {
-    const buf = Buffer.allocUnsafe(CAPTURE_CHUNK_SIZE);
+    // two buffers: the next chunk is read (in the thread pool) while this one is parsed,
+    // so the packet path does not wait for the disk between chunks (~10% of a whole run)
+    let buf = Buffer.allocUnsafe(CAPTURE_CHUNK_SIZE);
+    let next = Buffer.allocUnsafe(CAPTURE_CHUNK_SIZE);
+    let reading = fh.read(buf, 0, buf.length, null);
     for (;;) {
       if (signal?.aborted) {
+        await reading.catch(() => {});
         reader.stop();
         return reader.stats;
       }
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      const { bytesRead } = await reading;
       if (bytesRead === 0) break;
-      reader.push(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      const chunk = bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+      // `next` is free: the parser copied what it kept of the chunk before it
+      reading = fh.read(next, 0, next.length, null);
+      [buf, next] = [next, buf];
+      try {
+        reader.push(chunk);
+      } catch (err) {
+        await reading.catch(() => {});
+        throw err;
+      }
       if (signal?.aborted) {
+        await reading.catch(() => {});
         reader.stop();
         return reader.stats;
       }

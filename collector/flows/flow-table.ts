@@ -298,6 +298,35 @@ export class FlowBatch {
   samplingRate(i: number): number {
     return this.rows[i * RW + R_RATE];
   }
+  /** which key attributed the source: 'mac' or 'ip' ('none' when unattributed) */
+  srcBy(i: number): FlowRecord['srcBy'] {
+    return BY[(this.rows[i * RW + R_ATTR] >>> 8) & 3];
+  }
+  dstBy(i: number): FlowRecord['dstBy'] {
+    return BY[(this.rows[i * RW + R_ATTR] >>> 10) & 3];
+  }
+  firstSeenUs(i: number): number {
+    return this.windowStart(i) * 1e6 + this.rows[i * RW + R_FIRST];
+  }
+  lastSeenUs(i: number): number {
+    return this.windowStart(i) * 1e6 + this.rows[i * RW + R_LAST];
+  }
+
+  /**
+   * The flows' indexes by window then first packet (the order of `records()`), sorted on
+   * the rows: output can walk the batch without making a record object per flow.
+   */
+  order(): number[] {
+    const idx = Array.from({ length: this.count }, (_, i) => i);
+    const w = new Float64Array(this.count);
+    const first = new Float64Array(this.count);
+    for (let i = 0; i < this.count; i++) {
+      w[i] = this.windowStart(i);
+      first[i] = this.firstSeenUs(i);
+    }
+    // a stable sort over ascending indexes: ties keep the rows' order, as records() did
+    return idx.sort((x, y) => w[x] - w[y] || first[x] - first[y]);
+  }
 
   /**
    * The batch's parts, for posting to another thread (the rows' buffer can be transferred:
@@ -372,9 +401,7 @@ export class FlowBatch {
 
   /** Every flow as an object, by window then first packet. */
   records(): FlowRecord[] {
-    const out: FlowRecord[] = [];
-    for (let i = 0; i < this.count; i++) out.push(this.record(i));
-    return out.sort((x, y) => x.windowStart - y.windowStart || x.firstSeenUs - y.firstSeenUs);
+    return this.order().map((i) => this.record(i));
   }
 }
 

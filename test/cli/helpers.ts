@@ -112,6 +112,8 @@ export interface RunOptions {
   stdin?: Buffer | { file: string };
   cwd?: string;
   timeoutMs?: number;
+  /** added to the environment */
+  env?: Record<string, string>;
 }
 
 /** Runs a program with an argument array; resolves when it exits (never rejects on exit codes). */
@@ -121,7 +123,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
       cwd: opts.cwd ?? ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: opts.timeoutMs ?? 20_000,
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', ...opts.env },
     };
     const child = spawn(cmd, args, spawnOpts);
     const out: Buffer[] = [];

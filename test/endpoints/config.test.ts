@@ -56,13 +56,15 @@ describe('endpoint source configuration', () => {
     expect(err({ type: 'ldap' })).toMatch(/type: /);
   });
 
-  it('creates each kind of source', () => {
-    expect(createEndpointSource({ type: 'file', path: '/tmp/x.json' })).toBeInstanceOf(FileSource);
-    expect(createEndpointSource({ type: 'kubernetes', server: 'http://127.0.0.1:8001' })).toBeInstanceOf(
-      KubernetesSource,
+  it('creates each kind of source', async () => {
+    expect(await createEndpointSource({ type: 'file', path: '/tmp/x.json' })).toBeInstanceOf(FileSource);
+    expect(
+      await createEndpointSource({ type: 'kubernetes', server: 'http://127.0.0.1:8001' }),
+    ).toBeInstanceOf(KubernetesSource);
+    expect(await createEndpointSource({ type: 'cni-cache', dir: '/tmp/none' })).toBeInstanceOf(
+      CniCacheSource,
     );
-    expect(createEndpointSource({ type: 'cni-cache', dir: '/tmp/none' })).toBeInstanceOf(CniCacheSource);
-    const demo = createEndpointSource({
+    const demo = await createEndpointSource({
       type: 'demo',
       seed: 5,
       start: '2026-11-26T00:00:00Z',
@@ -70,6 +72,6 @@ describe('endpoint source configuration', () => {
     });
     expect(demo).toBeInstanceOf(DemoAgent);
     expect((demo as DemoAgent).clockUs).toBe(Date.parse('2026-11-26T00:00:00Z') * 1000);
-    expect(() => createEndpointSource({ type: 'demo', pods: 0 } as never)).toThrow(/pods: /);
+    await expect(createEndpointSource({ type: 'demo', pods: 0 } as never)).rejects.toThrow(/pods: /);
   });
 });

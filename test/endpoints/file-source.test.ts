@@ -70,7 +70,7 @@ describe('file endpoint source', () => {
     const path = join(dir, 'inventory.json');
     await writeFile(path, inventory([l2()]));
     const live = new LiveInventory({ log: () => {} });
-    const src = createEndpointSource({ type: 'file', path, debounceMs: 20 }) as FileSource;
+    const src = (await createEndpointSource({ type: 'file', path, debounceMs: 20 })) as FileSource;
     await live.attach(src);
     const reads = src.reads;
     await writeFile(
