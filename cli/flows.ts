@@ -193,8 +193,10 @@ function checkInputs(o: FlowsOptions): void {
   for (const [flag, v] of [
     ['--capture-buffer', o.captureBuffer],
     ['--snaplen', o.snaplen],
-    ['--untagged-scope', o.untaggedScope],
   ] as const) {
     if (v !== undefined) throw new UserError(`${flag} applies to --pcap and --capture, not ${listener}`);
   }
+  // NetFlow records from a router's L3 interfaces carry no VLAN: the scope says whose they are
+  if (o.untaggedScope !== undefined && listener === '--sflow')
+    throw new UserError('--untagged-scope applies to --pcap, --capture and --netflow, not --sflow');
 }

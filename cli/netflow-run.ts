@@ -4,8 +4,10 @@
  * or --duration; then the open windows are flushed and the counts go to stderr. The
  * exporter is the datagram's source address (NetFlow headers do not name it).
  */
+
 import { join } from 'node:path';
 import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
+import { parseUntaggedScope, type UntaggedScope } from '../collector/attribution/untagged-scope.js';
 import type { FlowBatch } from '../collector/flows/flow-table.js';
 import { LocalNetflow, type NetflowTotals } from '../collector/netflow/engine.js';
 import { defaultNetflowReaders, type NetflowInput, openNetflowInput } from '../collector/netflow/readers.js';
@@ -39,6 +41,8 @@ export interface NetflowRunOptions {
   stateDir?: string;
   /** threads reading the socket (default 1); 0: this thread reads. Decoding stays in this thread. */
   readers?: number;
+  /** `vni:N` or `vlan:N`: the tenant scope of records with neither VLAN nor VNI, every exporter's */
+  untaggedScope?: string;
 }
 
 export interface NetflowRun {
@@ -49,6 +53,15 @@ export interface NetflowRun {
   recvBufferSize: number;
 }
 
+/** `--untagged-scope` parsed; a usage error naming the flag when it is not vni:N or vlan:N. */
+function scopeOption(text: string): UntaggedScope {
+  try {
+    return parseUntaggedScope(text);
+  } catch (err) {
+    throw new UserError(`--untagged-scope: ${(err as Error).message}`);
+  }
+}
+
 export async function runNetflow(
   o: NetflowRunOptions,
   onFlows: (b: FlowBatch) => void,
@@ -56,6 +69,7 @@ export async function runNetflow(
   onNames?: (names: PointNames) => void,
 ): Promise<NetflowRun> {
   const { host, port } = parseNetflowAddress(o.netflow);
+  const scopes = o.untaggedScope === undefined ? undefined : { all: scopeOption(o.untaggedScope) };
   const inventory = await loadInventoryArg(o.inventory);
   const engine = new LocalNetflow({
     index: EndpointIndex.fromInventory(inventory),
@@ -65,6 +79,7 @@ export async function runNetflow(
     onFlows,
     samplingRate: o.samplingRate,
     stateFile: o.stateDir === undefined ? undefined : join(o.stateDir, STATE_FILE),
+    scopes,
   });
   onNames?.(engine.names);
   const readers = o.readers ?? defaultNetflowReaders();

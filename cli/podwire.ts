@@ -56,7 +56,7 @@ function inputOptions(cmd: Command): Command {
     )
     .option(
       '--untagged-scope <vni:N|vlan:N>',
-      "the tenant scope of untagged, untunnelled frames (a mirror of a pod's own interface)",
+      "the tenant scope of untagged, untunnelled frames (a mirror of a pod's own interface), or of NetFlow records with neither VLAN nor VNI",
     )
     .requiredOption('--inventory <file>', 'endpoint inventory JSON (see README: inventory contract)')
     .option(

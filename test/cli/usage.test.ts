@@ -122,7 +122,7 @@ describe.concurrent('bad usage exits 2 and says what is wrong', () => {
     [
       '--untagged-scope with --sflow',
       () => ['flows', '--sflow', '--inventory', SAMPLE_INVENTORY, '--untagged-scope', 'vni:1'],
-      /--untagged-scope applies to --pcap and --capture, not --sflow/,
+      /--untagged-scope applies to --pcap, --capture and --netflow, not --sflow/,
     ],
     [
       'a --window that is no duration',

@@ -56,6 +56,10 @@ describe('podwire flows --netflow', () => {
         /--snaplen applies to --pcap and --capture, not --netflow/,
       ],
       [['--pcap', 'x.pcap', '--duration', '1s'], /--duration applies to --sflow and --netflow only/],
+      [
+        ['--netflow', '127.0.0.1:2055', '--untagged-scope', 'vlan:0'],
+        /--untagged-scope: "vlan:0" is not a tenant scope/,
+      ],
     ];
     for (const [args, msg] of cases) {
       const r = await podwire(['flows', ...args, '--inventory', inv]);
