@@ -116,9 +116,8 @@ export class SlaEvaluator {
         m.begin(t);
       }
       const extra = rule.labels;
-      for (let i = 0; i < v.n; i++) {
-        m.put(extra ? this.labels.intern({ ...v.ls[i].labels, ...extra }) : v.ls[i], v.v[i]);
-      }
+      if (extra === undefined) m.putAll(v);
+      else for (let i = 0; i < v.n; i++) m.put(this.labels.intern({ ...v.ls[i].labels, ...extra }), v.v[i]);
       this.engine.recorded(rule.record);
     }
     this.rounds++;

@@ -212,8 +212,13 @@ export class MetricStore {
   /** how long ingests are kept (the longest fine range; FINE_SECONDS with coarse ranges) */
   private readonly keepMs: number;
   private times = new Float64Array(8);
-  /** ingest rows, `cap` of them, each `slots` × W numbers */
-  private rows: Float64Array[] = [];
+  /**
+   * ingest rows, `cap` slots, each `slots` × W numbers; a slot's row is made when an ingest
+   * first takes it (begin), so doubling the ring allocates nothing — a metric kept for 6
+   * hours doubles up to 32,768 slots, and making each doubling's rows at once cost a slow
+   * round each time
+   */
+  private rows: (Float64Array | undefined)[] = [];
   private cap = 8;
   /** series slots per row */
   private slots = 8;
@@ -240,7 +245,7 @@ export class MetricStore {
     this.fineMs = Math.max(0, ...ranges.filter((r) => r <= FINE_SECONDS)) * 1000;
     this.coarseMs = Math.max(0, ...ranges.filter((r) => r > FINE_SECONDS)) * 1000;
     this.keepMs = this.coarseMs > 0 ? Math.max(this.fineMs, FINE_SECONDS * 1000) : this.fineMs;
-    if (this.keepMs > 0) for (let i = 0; i < this.cap; i++) this.rows.push(new Float64Array(this.slots * W));
+    this.rows.length = this.cap;
   }
 
   get ranged(): boolean {
@@ -260,12 +265,14 @@ export class MetricStore {
     if (this.keepMs === 0 || again) return;
     while (this.len > 0 && this.timeOf(this.seq - this.len) < t - this.keepMs) this.len--;
     if (this.len === this.cap) this.grow();
-    this.times[this.seq & (this.cap - 1)] = t;
+    const slot = this.seq & (this.cap - 1);
+    this.times[slot] = t;
+    this.rows[slot] ??= new Float64Array(this.slots * W);
     this.seq++;
     this.len++;
   }
 
-  /** Doubles the ingests kept: the kept rows move to their new slots, the others are new. */
+  /** Doubles the ingests kept: the kept rows move to their new slots (the others come with use). */
   private grow(): void {
     const cap = this.cap * 2;
     const times = new Float64Array(cap);
@@ -274,8 +281,7 @@ export class MetricStore {
       times[k & (cap - 1)] = this.timeOf(k);
       rows[k & (cap - 1)] = this.rows[k & (this.cap - 1)];
     }
-    for (let i = 0; i < cap; i++) rows[i] ??= new Float64Array(this.slots * W);
-    this.rows = rows as Float64Array[];
+    this.rows = rows;
     this.times = times;
     this.cap = cap;
   }
@@ -284,8 +290,10 @@ export class MetricStore {
   private widen(): void {
     const slots = Math.ceil(this.slots * 1.5);
     for (let i = 0; i < this.rows.length; i++) {
+      const old = this.rows[i];
+      if (old === undefined) continue;
       const row = new Float64Array(slots * W);
-      row.set(this.rows[i]);
+      row.set(old);
       this.rows[i] = row;
     }
     const st = new Float64Array(slots * R);
@@ -298,7 +306,20 @@ export class MetricStore {
   }
 
   put(ls: LabelSet, v: number): void {
-    this.putTo(ls, this.ranged ? this.handle(ls) : null, v);
+    if (this.ranged) this.putTo(ls, this.handle(ls), v);
+    else this.cur.push(ls, v);
+  }
+
+  /**
+   * A whole vector as this instant's ingest (after begin): for a metric read at instants
+   * only, a copy of the arrays rather than a put per series.
+   */
+  putAll(x: Vec): void {
+    if (this.ranged || this.cur.n > 0) {
+      for (let i = 0; i < x.n; i++) this.put(x.ls[i], x.v[i]);
+      return;
+    }
+    this.cur.copyFrom(x);
   }
 
   /** The series of a label set, made when new (null: the metric keeps no ranges). */
@@ -365,7 +386,7 @@ export class MetricStore {
     st[o + LASTV] = v;
     if (st[o + FIRST] < 0) st[o + FIRST] = k;
     st[o + LAST] = k;
-    const d = this.rows[k & (this.cap - 1)];
+    const d = this.rows[k & (this.cap - 1)]!;
     const j = s.idx * W;
     d[j + SEQ] = k + 1;
     d[j + VAL] = v;
@@ -416,10 +437,10 @@ export class MetricStore {
     const j = s.idx * W + SEQ;
     let a = Math.max(span.first, first);
     const stop = Math.min(span.last, last);
-    while (a <= stop && rows[a & mask][j] !== a + 1) a++;
+    while (a <= stop && rows[a & mask]![j] !== a + 1) a++;
     if (a > stop) return null;
     let b = stop;
-    while (b > a && rows[b & mask][j] !== b + 1) b--;
+    while (b > a && rows[b & mask]![j] !== b + 1) b--;
     out.first = a;
     out.last = b;
     return out;
@@ -427,19 +448,19 @@ export class MetricStore {
 
   /** A field of a series' sample of ingest k (one `within` found). */
   value(s: Series, k: number): number {
-    return this.rows[k & (this.cap - 1)][s.idx * W + VAL];
+    return this.rows[k & (this.cap - 1)]![s.idx * W + VAL];
   }
   correction(s: Series, k: number): number {
-    return this.rows[k & (this.cap - 1)][s.idx * W + CORR_];
+    return this.rows[k & (this.cap - 1)]![s.idx * W + CORR_];
   }
   resetCount(s: Series, k: number): number {
-    return this.rows[k & (this.cap - 1)][s.idx * W + RESETS_];
+    return this.rows[k & (this.cap - 1)]![s.idx * W + RESETS_];
   }
   sampleCount(s: Series, k: number): number {
-    return this.rows[k & (this.cap - 1)][s.idx * W + COUNT];
+    return this.rows[k & (this.cap - 1)]![s.idx * W + COUNT];
   }
   cumulative(s: Series, k: number): number {
-    return this.rows[k & (this.cap - 1)][s.idx * W + SUM_];
+    return this.rows[k & (this.cap - 1)]![s.idx * W + SUM_];
   }
 
   /** A coarse range: sum of the samples in [start, now] of a series (minute buckets, see above). */

@@ -21,6 +21,15 @@ export class Vec {
     this.v[this.n++] = x;
   }
 
+  /** Becomes a copy of x (its arrays keep their capacity). */
+  copyFrom(x: Vec): void {
+    if (this.v.length < x.n) this.v = new Float64Array(x.v.length);
+    this.v.set(x.v.subarray(0, x.n));
+    const ls = this.ls;
+    for (let i = 0; i < x.n; i++) ls[i] = x.ls[i];
+    this.n = x.n;
+  }
+
   reset(): this {
     this.n = 0;
     return this;
