@@ -8,30 +8,21 @@ import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pcapFile } from '../../collector/capture/pcap-writer.js';
 import { STATE_FILE } from '../../collector/netflow/state-file.js';
 import { readSflowCapture } from '../../collector/sflow/replay.js';
-import { ensureBuilt, type FlowRec, parseJsonl, podwire, spawnPodwire, tempDir } from '../cli/helpers.js';
+import { type FlowRec, parseJsonl, podwire, spawnPodwire } from '../cli/helpers.js';
 import { waitForOutput } from '../helpers/netns.js';
 import { freeUdpPort } from '../helpers/ports.js';
+import { cliSuiteFiles } from './cli-suite.js';
 import { expectedFlows } from './compare.js';
 import { EXPORTS } from './exporter-tools.js';
-import { capturePackets, demoInventory } from './exporter-traffic.js';
+import { capturePackets } from './exporter-traffic.js';
 import { FIXTURES, readFixtureIndex } from './fixtures.js';
 import { groundTruth } from './truth.js';
 
-let tmp: { dir: string; remove: () => Promise<void> };
-let inv = '';
-beforeAll(async () => {
-  await ensureBuilt();
-  tmp = await tempDir('netflow');
-  inv = join(tmp.dir, 'inventory.json');
-  await writeFile(inv, JSON.stringify(demoInventory()));
-});
-afterAll(async () => {
-  await tmp?.remove();
-});
+const files = cliSuiteFiles('netflow');
 
 describe('podwire flows --netflow', () => {
   it('usage errors exit 2 with a message', async () => {
@@ -62,7 +53,7 @@ describe('podwire flows --netflow', () => {
       ],
     ];
     for (const [args, msg] of cases) {
-      const r = await podwire(['flows', ...args, '--inventory', inv]);
+      const r = await podwire(['flows', ...args, '--inventory', files.inventory]);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(msg);
     }
@@ -73,7 +64,7 @@ describe('podwire flows --netflow', () => {
     await new Promise<void>((r) => taken.bind(0, '127.0.0.1', () => r()));
     const { port } = taken.address();
     try {
-      const r = await podwire(['flows', '--netflow', `127.0.0.1:${port}`, '--inventory', inv]);
+      const r = await podwire(['flows', '--netflow', `127.0.0.1:${port}`, '--inventory', files.inventory]);
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
     } finally {
@@ -85,12 +76,12 @@ describe('podwire flows --netflow', () => {
     const spec = EXPORTS.find((e) => e.name === 'softflowd-ipfix-ether')!;
     const kept = (await readFixtureIndex())[spec.name];
     const datagrams = await readSflowCapture(join(FIXTURES, `${spec.name}.pcap`), kept.port);
-    const pcap = join(tmp.dir, 'demo.pcap');
+    const pcap = join(files.dir, 'demo.pcap');
     await writeFile(pcap, pcapFile(capturePackets(spec.capture)));
     const truth = expectedFlows(await groundTruth(pcap), spec);
 
     const port = await freeUdpPort();
-    const run = spawnPodwire(['flows', '--netflow', `127.0.0.1:${port}`, '--inventory', inv]);
+    const run = spawnPodwire(['flows', '--netflow', `127.0.0.1:${port}`, '--inventory', files.inventory]);
     await waitForOutput(run.child, 'stderr', /listening for NetFlow\/IPFIX on/);
     const sock = createSocket('udp4');
     for (const d of datagrams) {
@@ -141,14 +132,14 @@ describe('podwire flows --netflow', () => {
   it('--store: the flows go to the embedded store, the templates to the data directory', async () => {
     const kept = (await readFixtureIndex())['softflowd-ipfix-ether'];
     const datagrams = await readSflowCapture(join(FIXTURES, 'softflowd-ipfix-ether.pcap'), kept.port);
-    const dataDir = join(tmp.dir, 'store');
+    const dataDir = join(files.dir, 'store');
     const port = await freeUdpPort();
     const run = spawnPodwire([
       'flows',
       '--netflow',
       `127.0.0.1:${port}`,
       '--inventory',
-      inv,
+      files.inventory,
       '--store',
       '--data-dir',
       dataDir,

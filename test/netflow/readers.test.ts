@@ -7,32 +7,21 @@
  * exporter's messages back in their numbering's order before the sequence counts.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeIpfix, type FieldDef, IE, type TemplateDef } from '../../collector/netflow/encode.js';
 import { readSflowCapture } from '../../collector/sflow/replay.js';
 import { Prng } from '../../collector/synth/prng.js';
-import { ensureBuilt, type FlowRec, parseJsonl, podwire, spawnPodwire, tempDir } from '../cli/helpers.js';
+import { type FlowRec, parseJsonl, podwire, spawnPodwire } from '../cli/helpers.js';
 import { waitForOutput } from '../helpers/netns.js';
 import { freeUdpPort } from '../helpers/ports.js';
-import { demoInventory } from './exporter-traffic.js';
+import { cliSuiteFiles } from './cli-suite.js';
 import { FIXTURES, readFixtureIndex } from './fixtures.js';
 import { T0 } from './helpers.js';
 
 const EXPORTS = ['softflowd-ipfix-ether', 'softflowd-v9', 'softflowd-psamp', 'pmacct-nfprobe-ipfix'];
 
-let tmp: { dir: string; remove: () => Promise<void> };
-let inv = '';
-beforeAll(async () => {
-  await ensureBuilt();
-  tmp = await tempDir('netflow-readers');
-  inv = join(tmp.dir, 'inventory.json');
-  await writeFile(inv, JSON.stringify(demoInventory()));
-});
-afterAll(async () => {
-  await tmp?.remove();
-});
+const files = cliSuiteFiles('netflow-readers');
 
 async function bound(address: string): Promise<Socket> {
   const s = createSocket('udp4');
@@ -48,7 +37,7 @@ async function listen(readers: number, send: (port: number) => Promise<void>) {
     '--netflow',
     `127.0.0.1:${port}`,
     '--inventory',
-    inv,
+    files.inventory,
     '--netflow-readers',
     String(readers),
   ]);
@@ -98,7 +87,7 @@ describe('podwire flows --netflow through reader threads', () => {
         '--netflow-readers',
         bad,
         '--inventory',
-        inv,
+        files.inventory,
       ]);
       expect(r.code, bad).toBe(2);
       expect(r.stderr).toMatch(/--netflow-readers: a whole number 0\.\.64/);
@@ -110,7 +99,7 @@ describe('podwire flows --netflow through reader threads', () => {
       '--netflow-readers',
       '2',
       '--inventory',
-      inv,
+      files.inventory,
     ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--netflow-readers applies to --netflow only/);
