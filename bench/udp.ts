@@ -142,46 +142,31 @@ function exporterDatagrams(a: number): Buffer[] {
   return out;
 }
 
-// each sender: its agents' (exporters') datagrams, interleaved, as one file of
-// [exporter u8, length u16, bytes]
+// each sender: its agents' (exporters') datagrams, interleaved, as one file both senders read
 const files: string[] = [];
-const cFiles: string[] = [];
-const senderAddresses: string[][] = [];
 for (let s = 0; s < SENDERS; s++) {
   const mine = Array.from({ length: AGENTS }, (_, a) => a).filter((a) => a % SENDERS === s);
   const lists = mine.map(ipfix ? exporterDatagrams : agentDatagrams);
   // sFlow: one socket per sender (the agent is named in the datagram); IPFIX: one per exporter
-  senderAddresses.push(ipfix ? mine.map(exporterAddress) : ['127.0.0.1']);
-  const parts: Buffer[] = [];
-  for (let i = 0; i < PER_AGENT; i++) {
-    lists.forEach((l, x) => {
-      const h = Buffer.alloc(3);
-      h.writeUInt8(x);
-      h.writeUInt16BE(l[i].length, 1);
-      parts.push(h, l[i]);
-    });
-  }
   files.push(`${dir}udp-${PROTOCOL}-sender-${s}.bin`);
-  await writeFile(files[s], Buffer.concat(parts));
-  cFiles.push(`${dir}udp-${PROTOCOL}-sender-${s}.c.bin`);
-  await writeFile(cFiles[s], cSenderFile(lists, senderAddresses[s]));
+  await writeFile(files[s], senderFile(lists, ipfix ? mine.map(exporterAddress) : ['0.0.0.0']));
 }
 
 /**
- * The C sender's file (bench/udp-sender.c): exporters and their source addresses, then each
- * datagram with the sequence fields a round renumbers — where, from what, by how much a
- * round (the same renumbering as the Node sender's below).
+ * A sender's file (the format bench/udp-sender.c describes): the exporters' source addresses
+ * (0.0.0.0: any), then each datagram with the sequence fields a round renumbers — where,
+ * from what, by how much a round.
  */
-function cSenderFile(lists: Buffer[][], addresses: string[]): Buffer {
-  const head = Buffer.alloc(2 + 4 * addresses.length);
-  head.writeUInt16BE(ipfix ? addresses.length : 1);
-  (ipfix ? addresses : ['0.0.0.0']).forEach((a, i) => {
+function senderFile(lists: Buffer[][], sources: string[]): Buffer {
+  const head = Buffer.alloc(2 + 4 * sources.length);
+  head.writeUInt16BE(sources.length);
+  sources.forEach((a, i) => {
     head.writeUInt32BE(
       a.split('.').reduce((n, x) => n * 256 + Number(x), 0),
       2 + 4 * i,
     );
   });
-  const parts: Buffer[] = [head.subarray(0, 2 + 4 * (ipfix ? addresses.length : 1))];
+  const parts: Buffer[] = [head];
   for (let i = 0; i < PER_AGENT; i++) {
     lists.forEach((l, x) => {
       const m = l[i];
@@ -201,7 +186,12 @@ function cSenderFile(lists: Buffer[][], addresses: string[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** [offset, per-round step] of each sequence number a datagram carries. */
+/**
+ * [offset, per-round step] of each sequence number a datagram carries: each round over the
+ * file goes on as the exporter would — sFlow adds the round's datagrams to the datagram
+ * sequence (offset 16, IPv4 agent) and its samples to each flow sample's sequence (8 bytes
+ * into the sample); IPFIX adds the round's data records to the message sequence (offset 8).
+ */
 function sequenceFields(m: Buffer): [number, number][] {
   if (ipfix) return [[8, PER_AGENT * RECORDS + Math.ceil(PER_AGENT / TEMPLATE_EVERY)]];
   const out: [number, number][] = [[16, PER_AGENT]];
@@ -224,31 +214,32 @@ if (SENDER_KIND === 'c') {
 }
 
 /**
- * The sender: paced in 1 ms steps; each round over the file renumbers as the exporter
- * would go on: sFlow adds the round's offset to the datagram sequence (offset 16, IPv4
- * agent) and to each compact flow sample's sequence (8 bytes into the sample); IPFIX adds
- * the round's data records to the message sequence (offset 8). IPFIX exporters each send
- * from their own address (a socket bound to it).
+ * The Node sender (BENCH_SENDER=node): the C sender's file and pacing (1 ms steps), one
+ * send() a datagram; each exporter sends from its own address (a socket bound to it).
  */
 const SENDER = `
 const fs = require('node:fs'); const dgram = require('node:dgram');
-const [file, port, rate, secs, addrs] = process.argv.slice(1); const b = fs.readFileSync(file); const msgs = [];
-const ipfix = ${ipfix};
-for (let o = 0; o < b.length; ) { const x = b.readUInt8(o), n = b.readUInt16BE(o + 1); msgs.push({ x, m: Buffer.from(b.subarray(o + 3, o + 3 + n)) }); o += 3 + n; }
-const base = msgs.map(({ m }) => { if (ipfix) return { offs: [8], seqs: [m.readUInt32BE(8)] };
-  const seqs = [m.readUInt32BE(16)]; const offs = [16];
-  for (let o = 28, k = 0; k < m.readUInt32BE(24); k++) { offs.push(o + 8); seqs.push(m.readUInt32BE(o + 8)); o += 8 + m.readUInt32BE(o + 4); }
-  return { offs, seqs }; });
-const perRound = ipfix ? [${PER_AGENT * RECORDS + Math.ceil(PER_AGENT / TEMPLATE_EVERY)}] : [${PER_AGENT}, ${PER_AGENT * SAMPLES}];
-const socks = addrs.split(',').map((a) => { const s = dgram.createSocket('udp4'); s.on('error', () => {}); if (ipfix) s.bind(0, a); return s; });
+const [file, port, rate, secs] = process.argv.slice(1); const b = fs.readFileSync(file);
+const n = b.readUInt16BE(0); let o = 2; const socks = [];
+for (let e = 0; e < n; e++, o += 4) {
+  const a = b.readUInt32BE(o); const s = dgram.createSocket('udp4'); s.on('error', () => {});
+  if (a !== 0) s.bind(0, [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.'));
+  socks.push(s);
+}
+const msgs = [];
+while (o < b.length) {
+  const e = b.readUInt8(o), len = b.readUInt16BE(o + 1), nf = b.readUInt8(o + 3); const fields = [];
+  for (let j = 0; j < nf; j++) fields.push([b.readUInt16BE(o + 4 + 10 * j), b.readUInt32BE(o + 6 + 10 * j), b.readUInt32BE(o + 10 + 10 * j)]);
+  o += 4 + 10 * nf; msgs.push({ e, m: Buffer.from(b.subarray(o, o + len)), fields }); o += len;
+}
 const total = Number(rate) * Number(secs); let i = 0; const t0 = performance.now();
 function step() {
   const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * Number(rate)));
   for (; i < due; i++) {
-    const k = i % msgs.length, r = Math.floor(i / msgs.length), { x: e, m } = msgs[k], x = base[k];
-    for (let j = 0; j < x.offs.length; j++) m.writeUInt32BE((x.seqs[j] + r * perRound[Math.min(j, perRound.length - 1)]) >>> 0, x.offs[j]);
+    const r = Math.floor(i / msgs.length), { e, m, fields } = msgs[i % msgs.length];
+    for (const [off, base, by] of fields) m.writeUInt32BE((base + r * by) >>> 0, off);
     // a copy: a send Node had to queue must not see the next round's numbers
-    socks[ipfix ? e : 0].send(Buffer.from(m), Number(port), '127.0.0.1');
+    socks[e].send(Buffer.from(m), Number(port), '127.0.0.1');
   }
   if (i < total) setTimeout(step, 1);
   else { let open = socks.length; for (const s of socks) s.close(() => { if (--open === 0) console.log(i, (performance.now() - t0) / 1000); }); }
@@ -312,28 +303,14 @@ for (const [readers, workers] of CONFIGS) {
   }
   const backlog0 = await backlogDrops();
   const snmp0 = await udpSnmp();
-  const senders = files.map((f, i) =>
-    SENDER_KIND === 'c'
-      ? spawn(
-          ...pinned(PIN?.[1], cSender, [cFiles[i], String(port), String(RATE / SENDERS), String(SECONDS)]),
-          {
-            stdio: ['ignore', 'pipe', 'inherit'],
-          },
-        )
-      : spawn(
-          process.execPath,
-          [
-            '-e',
-            SENDER,
-            f,
-            String(port),
-            String(RATE / SENDERS),
-            String(SECONDS),
-            senderAddresses[i].join(','),
-          ],
-          { stdio: ['ignore', 'pipe', 'inherit'] },
-        ),
-  );
+  const senders = files.map((f) => {
+    const args = [f, String(port), String(RATE / SENDERS), String(SECONDS)];
+    const [cmd, argv] =
+      SENDER_KIND === 'c'
+        ? pinned(PIN?.[1], cSender, args)
+        : pinned(PIN?.[1], process.execPath, ['-e', SENDER, ...args]);
+    return spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  });
   const outs = senders.map((p) => {
     let o = '';
     p.stdout.on('data', (b: Buffer) => (o += b));

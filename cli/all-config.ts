@@ -18,28 +18,28 @@ import { DEFAULT_NETFLOW_ADDRESS, parseNetflowAddress } from './netflow-run.js';
 import { parseSourceSpec } from './node.js';
 import { parseListenAddress } from './sflow-run.js';
 
-const listen = z.string().refine(
-  (s) => {
-    try {
-      parseListen(s, 'listen');
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected HOST:PORT, e.g. 127.0.0.1:9742 or [::1]:9742' },
+/** A string the parser accepts (its own errors are for the CLI; the config names the path). */
+const accepted = (parse: (text: string) => unknown, message: string) =>
+  z.string().refine(
+    (v) => {
+      try {
+        parse(v);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message },
+  );
+
+const listen = accepted(
+  (s) => parseListen(s, 'listen'),
+  'expected HOST:PORT, e.g. 127.0.0.1:9742 or [::1]:9742',
 );
 
-const nicSource = z.string().refine(
-  (s) => {
-    try {
-      parseSourceSpec(s);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected demo, iproute2:PF[,PF], sysfs:PF[,PF], netdev:IF[,IF] or tc:IF[,IF]' },
+const nicSource = accepted(
+  parseSourceSpec,
+  'expected demo, iproute2:PF[,PF], sysfs:PF[,PF], netdev:IF[,IF] or tc:IF[,IF]',
 );
 
 const retentionKeys = Object.keys(DEFAULT_RETENTION) as [keyof typeof DEFAULT_RETENTION];
@@ -61,17 +61,7 @@ const DEMO_NIC_DEFAULTS = {
 };
 
 /** A tenant scope as text: `vni:N` or `vlan:N` (collector/attribution/untagged-scope.ts). */
-const scopeText = z.string().refine(
-  (v) => {
-    try {
-      parseUntaggedScope(v);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected vni:N (0..16777215) or vlan:N (1..4094)' },
-);
+const scopeText = accepted(parseUntaggedScope, 'expected vni:N (0..16777215) or vlan:N (1..4094)');
 
 export const allConfigSchema = z
   .object({
@@ -172,20 +162,10 @@ export const allConfigSchema = z
           .object({
             /** sFlow v5 from the TOR switches: a UDP listener (ADDR:PORT, IPv6 as [ADDR]:PORT) */
             type: z.literal('sflow'),
-            listen: z
-              .string()
-              .refine(
-                (v) => {
-                  try {
-                    parseListenAddress(v);
-                    return true;
-                  } catch {
-                    return false;
-                  }
-                },
-                { message: 'expected ADDR:PORT with an IP address, e.g. 127.0.0.1:6343 or [::1]:6343' },
-              )
-              .default('127.0.0.1:6343'),
+            listen: accepted(
+              parseListenAddress,
+              'expected ADDR:PORT with an IP address, e.g. 127.0.0.1:6343 or [::1]:6343',
+            ).default('127.0.0.1:6343'),
             /** threads reading the socket (0: the main thread reads); see collector/sflow/readers.ts */
             readers: z.number().int().min(0).max(64).default(1),
           })
@@ -194,20 +174,10 @@ export const allConfigSchema = z
           .object({
             /** NetFlow v5/v9/IPFIX from switches and routers: a UDP listener (as --netflow) */
             type: z.literal('netflow'),
-            listen: z
-              .string()
-              .refine(
-                (v) => {
-                  try {
-                    parseNetflowAddress(v);
-                    return true;
-                  } catch {
-                    return false;
-                  }
-                },
-                { message: 'expected ADDR:PORT with an IP address, e.g. 127.0.0.1:2055 or [::1]:2055' },
-              )
-              .default(DEFAULT_NETFLOW_ADDRESS),
+            listen: accepted(
+              parseNetflowAddress,
+              'expected ADDR:PORT with an IP address, e.g. 127.0.0.1:2055 or [::1]:2055',
+            ).default(DEFAULT_NETFLOW_ADDRESS),
             /** the rate of records whose export states none (as --netflow-sampling-rate) */
             samplingRate: z.number().int().min(1).default(1),
             /** threads reading the socket (0: the main thread reads); decoding stays in the main thread (collector/netflow/readers.ts) */

@@ -43,7 +43,12 @@ import { openSflowInput, type SflowInput } from '../collector/sflow/readers.js';
 import { DemoMirror, demoSamplingRate } from '../collector/synth/mirror.js';
 import { FlowSink } from '../ingest/flow-sink.js';
 import { migrate, SchemaError } from '../ingest/migrations.js';
-import { capturedFrame, packetSampleRow, vfCounterRows } from '../ingest/sample-rows.js';
+import {
+  capturedFrame,
+  type PacketSampleRow,
+  packetSampleRow,
+  vfCounterRows,
+} from '../ingest/sample-rows.js';
 import { DEFAULT_RETENTION, flows, packet_samples, vf_counters } from '../ingest/schema.js';
 import type { Stop } from '../ingest/stop-signals.js';
 import { openStore, type Store, StoreError } from '../ingest/store.js';
@@ -357,6 +362,14 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
       : 1;
     let seen = 0;
     let sampled = 0;
+    /** one packet in samples.oneIn is kept: whether this one is */
+    const sampleDue = () => ++seen % oneIn === 0;
+    /** a kept packet goes to packet_samples and to the live stream's subscribers */
+    const keepSample = (row: PacketSampleRow) => {
+      sampled++;
+      void sampleWriter.write(row);
+      if (hub?.wantsSamples) hub.sample(liveSampleOf(row));
+    };
     const path = new PacketPath({
       index: live.index,
       decode: decodeConfig([]),
@@ -369,11 +382,10 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
       onPacket:
         oneIn > 0
           ? (c, p, a) => {
-              if (++seen % oneIn !== 0) return;
-              sampled++;
-              const row = packetSampleRow(capturedFrame(c), p, a, observation(p.erspanSession), samplingRate);
-              void sampleWriter.write(row);
-              if (hub?.wantsSamples) hub.sample(liveSampleOf(row));
+              if (sampleDue())
+                keepSample(
+                  packetSampleRow(capturedFrame(c), p, a, observation(p.erspanSession), samplingRate),
+                );
             }
           : undefined,
       samplingRate,
@@ -455,16 +467,13 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
         onSample:
           oneIn > 0
             ? (_d, s, p, a, obs, buf) => {
-                if (++seen % oneIn !== 0) return;
-                sampled++;
+                if (!sampleDue()) return;
                 const frame = {
                   timeUs: Date.now() * 1000,
                   bytes: buf.subarray(s.headerOffset, s.headerOffset + s.headerLength),
                   wireLength: s.headerLength > 0 ? s.frameLength - s.stripped : p.ipLength,
                 };
-                const row = packetSampleRow(frame, p, a, observation(obs), s.samplingRate);
-                void sampleWriter.write(row);
-                if (hub?.wantsSamples) hub.sample(liveSampleOf(row));
+                keepSample(packetSampleRow(frame, p, a, observation(obs), s.samplingRate));
               }
             : undefined,
       });
@@ -517,17 +526,13 @@ export async function runAll(o: AllOptions, stop: Stop): Promise<void> {
         onRecord:
           oneIn > 0
             ? (_e, r, p, a, obs, rate, buf) => {
-                if ((r.has & Has.FRAME_SECTION) === 0 || r.frameLength === 0) return;
-                if (++seen % oneIn !== 0) return;
-                sampled++;
+                if ((r.has & Has.FRAME_SECTION) === 0 || r.frameLength === 0 || !sampleDue()) return;
                 const frame = {
                   timeUs: Date.now() * 1000,
                   bytes: buf.subarray(r.frameOffset, r.frameOffset + r.frameLength),
                   wireLength: (r.has & Has.FRAME_SIZE) !== 0 ? r.frameSize : r.frameLength,
                 };
-                const row = packetSampleRow(frame, p, a, observation(obs), rate);
-                void sampleWriter.write(row);
-                if (hub?.wantsSamples) hub.sample(liveSampleOf(row));
+                keepSample(packetSampleRow(frame, p, a, observation(obs), rate));
               }
             : undefined,
       });

@@ -62,10 +62,14 @@ export type Peek = (u8: Uint8Array, offset: number, length: number, sender: stri
  */
 export type Pass = (u8: Uint8Array, offset: number, length: number, sender: string, tUs: number) => number;
 
-interface Held {
+/** A datagram's place in its stream: what SeqInfo read from it, or what a held one kept. */
+interface Numbered {
   seq: number;
   count: number;
   sentMs: number;
+}
+
+interface Held extends Numbered {
   tUs: number;
   sender: string;
   buf: Uint8Array;
@@ -136,12 +140,12 @@ export class ReorderStage {
     if (s.next < 0) {
       // nothing to compare with: what is held goes first (lower numbers), then this one
       this.releaseAll(s);
-      this.passOn(s, u8, offset, length, sender, tUs, i.seq, i.count, i.sentMs);
+      this.passOn(s, u8, offset, length, sender, tUs, i);
       return;
     }
     const ahead = (i.seq - s.next) >>> 0;
     if (ahead === 0) {
-      this.passOn(s, u8, offset, length, sender, tUs, i.seq, i.count, i.sentMs);
+      this.passOn(s, u8, offset, length, sender, tUs, i);
       this.releaseContiguous(s);
       return;
     }
@@ -167,7 +171,7 @@ export class ReorderStage {
     // the numbering started again: the old numbering's held datagrams go first
     this.releaseAll(s);
     s.next = -1;
-    this.passOn(s, u8, offset, length, sender, tUs, i.seq, i.count, i.sentMs);
+    this.passOn(s, u8, offset, length, sender, tUs, i);
   }
 
   /** Passes on what has been held HOLD_US by `nowUs` (arrival clock). */
@@ -230,10 +234,10 @@ export class ReorderStage {
     length: number,
     sender: string,
     tUs: number,
-    seq: number,
-    count: number,
-    sentMs: number,
+    at: Numbered,
   ): void {
+    // read before passing on: `at` may be the stage's reused SeqInfo
+    const { seq, count, sentMs } = at;
     const took = this.pass(u8, offset, length, sender, tUs);
     const n = count >= 0 ? count : took;
     s.next = n >= 0 ? (seq + n) >>> 0 : -1;
@@ -284,7 +288,7 @@ export class ReorderStage {
     this.holding--;
     this.heldPassed++;
     if (s.held.length === 0) this.waiting.delete(s);
-    this.passOn(s, h.buf, 0, h.length, h.sender, h.tUs, h.seq, h.count, h.sentMs);
+    this.passOn(s, h.buf, 0, h.length, h.sender, h.tUs, h);
     if (s.spare.length < SPARES) s.spare.push(h);
   }
 
