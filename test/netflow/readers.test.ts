@@ -150,15 +150,14 @@ describe('podwire flows --netflow through reader threads', () => {
     const pick = (c: Record<string, string>) => Object.fromEntries(keys.map((k) => [k, c[k]]));
     expect(main.counts).toMatchObject({ datagrams: String(total), kernel_drops: '0', overload_drops: '0' });
     for (const r of [main, one, three]) {
-      for (const k of [
-        'lost_records',
-        'lost_datagrams',
-        'template_missing',
-        'held_expired',
-        'sequence_resets',
-      ])
+      for (const k of ['lost_records', 'lost_datagrams', 'held_expired', 'sequence_resets'])
         expect(r.counts[k], `${k}: ${r.stderr}`).toBeUndefined();
     }
+    // One thread reads in order. Three can swap a template datagram behind its data when a
+    // reader is descheduled past the reorder hold (a loaded CI machine did): the data is
+    // then held for its template and decoded when it comes, every record of it.
+    for (const r of [main, one]) expect(r.counts.template_missing, r.stderr).toBeUndefined();
+    expect(three.counts.template_missing ?? '0', three.stderr).toBe(three.counts.held_decoded ?? '0');
     expect(pick(one.counts)).toEqual(pick(main.counts));
     expect(pick(three.counts)).toEqual(pick(main.counts));
     expect(one.sums).toEqual(main.sums);
