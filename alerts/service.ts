@@ -196,7 +196,8 @@ export async function startSla(o: {
   alerts: AlertSettings;
   alertmanager?: AlertmanagerConfig;
   demo: boolean;
-  store: Store;
+  /** where sla_events go; null: not stored (a node without a shared store) */
+  store: Store | null;
   spoolDir: string;
   registry: Registry;
   index: () => EndpointIndex | null;
@@ -205,34 +206,38 @@ export async function startSla(o: {
 }): Promise<SlaAssembly> {
   const demoTimings = o.demo && o.alerts.forSeconds === undefined;
   const alerts: AlertSettings = demoTimings ? { ...o.alerts, forSeconds: { ...DEMO_FOR } } : o.alerts;
-  const writer = await BatchWriter.open({
-    store: o.store,
-    table: sla_events,
-    spoolDir: o.spoolDir,
-    registry: o.registry,
-    log: (level, m) => o.log(`podwire ingest ${level}: ${m}`),
-  });
+  const store = o.store;
+  const writer =
+    store === null
+      ? null
+      : await BatchWriter.open({
+          store,
+          table: sla_events,
+          spoolDir: o.spoolDir,
+          registry: o.registry,
+          log: (level, m) => o.log(`podwire ingest ${level}: ${m}`),
+        });
   const service = new SlaService({
     model: { tiers: o.tiers, alerts },
     alertmanager: o.alertmanager,
     registry: o.registry,
     index: o.index,
     intervalMs: o.intervalMs,
-    writeEvents: (rows) => void writer.writeMany(rows),
+    writeEvents: writer === null ? undefined : (rows) => void writer.writeMany(rows),
     log: o.log,
   });
   return {
     service,
     async close() {
       await service.close();
-      await writer.close();
+      await writer?.close();
     },
     describe() {
       const timing = demoTimings
         ? ` (demo timings: breach after ${DEMO_FOR.guaranteeBreached} s; 5 min with a config)`
         : '';
       const to = o.alertmanager ? `, sent to ${o.alertmanager.url}` : '';
-      return `SLA alerts evaluated in process${timing}${to}; events in sla_events`;
+      return `SLA alerts evaluated in process${timing}${to}; events ${writer === null ? 'not stored (no store)' : 'in sla_events'}`;
     },
   };
 }

@@ -12,10 +12,10 @@ import { parseUntaggedScope } from '../collector/attribution/untagged-scope.js';
 import { DEFAULT_BUFFER_MIB, DEFAULT_SNAPLEN } from '../collector/capture/tcpdump.js';
 import { endpointSourceConfigSchema, formatIssues } from '../collector/endpoints/config.js';
 import { windowProblem } from '../collector/flows/flow-table.js';
+import { parseSourceSpec } from '../collector/nic/registry.js';
 import { DEFAULT_RETENTION, MAX_RETENTION_DAYS } from '../ingest/schema.js';
 import { parseListen, UserError } from './errors.js';
 import { DEFAULT_NETFLOW_ADDRESS, parseNetflowAddress } from './netflow-run.js';
-import { parseSourceSpec } from './node.js';
 import { parseListenAddress } from './sflow-run.js';
 
 /** A string the parser accepts (its own errors are for the CLI; the config names the path). */
@@ -261,18 +261,21 @@ export function parseAllConfig(json: unknown, where = 'config'): AllConfig {
   return r.data;
 }
 
-export async function loadAllConfig(path: string): Promise<AllConfig> {
+/** A config file's JSON, before validation; a UserError naming the file when it cannot be read. */
+export async function readConfigJson(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
     throw new UserError(`${path}: cannot read the config: ${(err as Error).message}`);
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new UserError(`${path}: not valid JSON: ${(err as Error).message}`);
   }
-  return parseAllConfig(json, path);
+}
+
+export async function loadAllConfig(path: string): Promise<AllConfig> {
+  return parseAllConfig(await readConfigJson(path), path);
 }

@@ -237,7 +237,9 @@ export function buildProgram(): Command {
 
   program
     .command('node')
-    .description('the per-node exporter: NIC counters, QoS drops and tiers per pod on /metrics')
+    .description(
+      'the node role: NIC counters, QoS drops and tiers per pod on /metrics; with --config also the SLA evaluator, VF counters to a shared store and an optional local capture',
+    )
     .option(
       '--source <kind[:devices]>',
       'NIC source, repeatable, in priority order: demo | iproute2:PF[,PF] | sysfs:PF[,PF] | netdev:IF[,IF] | tc:IF[,IF] (default demo)',
@@ -248,29 +250,44 @@ export function buildProgram(): Command {
       'endpoint inventory JSON joining VFs and interfaces to pods (demo: built in)',
     )
     .option('--node <name>', "this node's name in the inventory (default: the host name; demo: node-a)")
-    .option('--listen <host:port>', 'where /metrics is served', '127.0.0.1:9742')
     .option('--interval <duration>', 'collection interval', '15s')
     .option('--sysfs-root <dir>', 'the sysfs mount the sysfs and netdev sources read', '/sys')
-    .option('-q, --quiet', 'no startup line on stderr')
-    .action((o) =>
-      run(async () => {
-        const { runNode } = await import('./node.js');
-        const { host, port } = parseListen(o.listen, '--listen');
-        await runNode(
-          {
-            sources: o.source ?? [],
-            inventory: o.inventory,
-            node: o.node,
-            host,
-            port,
-            intervalSeconds: parseDuration(o.interval, '--interval'),
-            sysfsRoot: o.sysfsRoot,
-            quiet: o.quiet,
-          },
-          stopSignals().signal,
+    .addHelpText('after', '\nWith --config, the NIC sources and the rest come from the config file (nic.*).')
+    .configureHelp({ sortOptions: false });
+  const nodeCommand = program.commands.find((c) => c.name() === 'node')!;
+  roleOptions(nodeCommand).action((o, cmd: Command) =>
+    run(async () => {
+      if (o.config !== undefined) {
+        const flagOnly = ['source', 'inventory', 'node', 'interval', 'sysfsRoot'].filter(
+          (k) => cmd.getOptionValueSource(k) === 'cli',
         );
-      }),
-    );
+        if (flagOnly.length > 0)
+          throw new UserError(
+            `podwire node --config: ${flagOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} belong in the config (nic.sources, endpoints.sources, nic.node, nic.intervalSeconds, nic.sysfsRoot)`,
+          );
+        const { runRoleCommand } = await import('./all.js');
+        return runRoleCommand('node', roleFlags(o), stopSignals());
+      }
+      const roleOnly = ['dataDir', 'duration'].filter((k) => cmd.getOptionValueSource(k) === 'cli');
+      if (roleOnly.length > 0)
+        throw new UserError(`podwire node: --data-dir and --duration need --config (the node role)`);
+      const { runNode } = await import('./node.js');
+      const { host, port } = parseListen(o.listen ?? '127.0.0.1:9742', '--listen');
+      await runNode(
+        {
+          sources: o.source ?? [],
+          inventory: o.inventory,
+          node: o.node,
+          host,
+          port,
+          intervalSeconds: parseDuration(o.interval, '--interval'),
+          sysfsRoot: o.sysfsRoot,
+          quiet: o.quiet,
+        },
+        stopSignals().signal,
+      );
+    }),
+  );
 
   program
     .command('rules')
@@ -333,41 +350,49 @@ export function buildProgram(): Command {
       }),
     );
 
-  program
-    .command('all')
-    .description(
-      'the whole service (what npm start runs): endpoints, NIC counters, mirror → flows → ClickHouse, /metrics and the query API',
-    )
+  const role = (name: 'all' | 'node' | 'collect' | 'serve', what: string) =>
+    roleOptions(program.command(name).description(what)).action((o) =>
+      run(async () => {
+        const { runRoleCommand } = await import('./all.js');
+        await runRoleCommand(name, roleFlags(o), stopSignals());
+      }),
+    );
+  role(
+    'all',
+    'the whole service (what npm start runs): endpoints, NIC counters, mirror → flows → ClickHouse, /metrics and the query API',
+  );
+  role(
+    'collect',
+    'the collector role: TOR intake (sFlow, NetFlow/IPFIX, a capture) → attribution → ClickHouse; /metrics',
+  );
+  role(
+    'serve',
+    'the serving role: the query API, the page, the live stream and alerts over the shared store',
+  );
+
+  return program;
+}
+
+/** The flags every role command takes (`node` takes them besides its flag-only mode). */
+function roleOptions(c: Command): Command {
+  return c
     .option('--config <file>', 'JSON config (every option and its default: README, "podwire all")')
     .option('--data-dir <dir>', "override the config's dataDir (embedded ClickHouse and spools)")
     .option('--listen <host:port>', "override the config's http.listen")
     .option('--duration <duration>', 'stop after this long (default: run until Ctrl-C)')
     .option('--status-every <duration>', 'print the one-line health summary this often (0: never)', '30s')
-    .option('-q, --quiet', 'only warnings and errors on stderr')
-    .action((o) =>
-      run(async () => {
-        const { loadAllConfig, parseAllConfig } = await import('./all-config.js');
-        const { runAll } = await import('./all.js');
-        const config = o.config === undefined ? parseAllConfig({}) : await loadAllConfig(o.config);
-        if (o.dataDir !== undefined) config.dataDir = o.dataDir;
-        if (o.listen !== undefined) {
-          parseListen(o.listen, '--listen');
-          config.http.listen = o.listen;
-        }
-        await runAll(
-          {
-            config,
-            configPath: o.config,
-            durationSeconds: o.duration === undefined ? undefined : parseDuration(o.duration, '--duration'),
-            statusSeconds: o.statusEvery === '0' ? 0 : parseDuration(o.statusEvery, '--status-every'),
-            quiet: o.quiet,
-          },
-          stopSignals(),
-        );
-      }),
-    );
+    .option('-q, --quiet', 'only warnings and errors on stderr');
+}
 
-  return program;
+function roleFlags(o: Record<string, string | boolean | undefined>) {
+  return {
+    config: o.config as string | undefined,
+    dataDir: o.dataDir as string | undefined,
+    listen: o.listen as string | undefined,
+    durationSeconds: o.duration === undefined ? undefined : parseDuration(String(o.duration), '--duration'),
+    statusSeconds: o.statusEvery === '0' ? 0 : parseDuration(String(o.statusEvery), '--status-every'),
+    quiet: o.quiet === true,
+  };
 }
 
 await buildProgram().parseAsync(process.argv);

@@ -6,18 +6,18 @@
  */
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
-import type { AttributionCounters } from '../collector/attribution/attribute.js';
-import type { EndpointIndex } from '../collector/attribution/endpoint-index.js';
-import { parseUntaggedScope } from '../collector/attribution/untagged-scope.js';
-import type { FlowBatch, FlowTableStats } from '../collector/flows/flow-table.js';
-import { exporterName, LocalNetflow } from '../collector/netflow/engine.js';
-import type { ExporterScopes, RecordConsumer } from '../collector/netflow/intake.js';
-import { registerNetflowMetrics } from '../collector/netflow/metrics.js';
-import { type NetflowInput, openNetflowInput } from '../collector/netflow/readers.js';
-import { STATE_FILE } from '../collector/netflow/state-file.js';
-import type { PointNames } from '../collector/sflow/observation.js';
-import { listenError } from './errors.js';
-import { parseNetflowAddress } from './netflow-run.js';
+import { listenError } from '../../cli/errors.js';
+import { parseNetflowAddress } from '../../cli/netflow-run.js';
+import type { AttributionCounters } from '../../collector/attribution/attribute.js';
+import type { EndpointIndex } from '../../collector/attribution/endpoint-index.js';
+import { parseUntaggedScope } from '../../collector/attribution/untagged-scope.js';
+import type { FlowBatch, FlowTableStats } from '../../collector/flows/flow-table.js';
+import { exporterName, LocalNetflow } from '../../collector/netflow/engine.js';
+import type { ExporterScopes, RecordConsumer } from '../../collector/netflow/intake.js';
+import { registerNetflowMetrics } from '../../collector/netflow/metrics.js';
+import { type NetflowInput, openNetflowInput } from '../../collector/netflow/readers.js';
+import { STATE_FILE } from '../../collector/netflow/state-file.js';
+import type { PointNames } from '../../collector/sflow/observation.js';
 
 export interface NetflowMirrorOptions {
   listen: string;
