@@ -282,12 +282,19 @@ export function isoToUs(iso: string): number {
 }
 
 /** `podwire ARGS` running in the background: its output so far (`out`), and its exit. */
-export function spawnPodwire(args: readonly string[]): {
+export function spawnPodwire(
+  args: readonly string[],
+  env?: Record<string, string>,
+): {
   child: ChildProcess;
   out: { stdout: string; stderr: string };
   exited: Promise<unknown[]>;
 } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: env === undefined ? process.env : { ...process.env, ...env },
+  });
   const out = { stdout: '', stderr: '' };
   child.stdout!.on('data', (b: Buffer) => {
     out.stdout += b;
