@@ -63,8 +63,10 @@ export async function runRole(o: RunOptions, stop: Stop): Promise<void> {
     );
   }
   // a node writes to a shared server only: an embedded store on every node would be read by no one
-  const store =
-    o.role === 'node' && cfg.store.clickhouseUrl === undefined ? null : await openServiceStore(cfg);
+  const shared = cfg.store.clickhouseUrl !== undefined;
+  if (o.role === 'node' && !shared && cfg.mirror.type !== 'none')
+    throw new UserError('mirror: a node capture stores its flows in a shared store: set store.clickhouseUrl');
+  const store = o.role === 'node' && !shared ? null : await openServiceStore(cfg);
   const undo = new Undo(log);
   if (store !== null) undo.push(() => store.close());
   try {
