@@ -9,9 +9,17 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import {
+  PrometheusRule,
+  ServiceMonitor,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
-import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import {
+  ClusterRole,
+  ClusterRoleBinding,
+  Role,
+  RoleBinding,
+} from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -66,7 +74,10 @@ describe.each(OVERLAYS)('deploy/overlays/%s', (overlay) => {
     expect(objects.length).toBeGreaterThan(5);
     for (const o of objects) {
       const Model = MODELS[`${o.apiVersion}/${o.kind}`];
-      expect(Model, `${o.apiVersion} ${o.kind} ${o.metadata.name}: no schema known to this test`).toBeDefined();
+      expect(
+        Model,
+        `${o.apiVersion} ${o.kind} ${o.metadata.name}: no schema known to this test`,
+      ).toBeDefined();
       expect(() => new Model(o as never).validate(), `${o.kind}/${o.metadata.name}`).not.toThrow();
       if (o.kind !== 'Namespace' && o.kind !== 'ClusterRole' && o.kind !== 'ClusterRoleBinding')
         expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('podwire');
@@ -102,7 +113,9 @@ describe.each(OVERLAYS)('deploy/overlays/%s', (overlay) => {
       expect(sc.capabilities.drop, c.label).toEqual(['ALL']);
       // a capture mirror (node only) needs NET_RAW and NET_ADMIN for tcpdump; nothing else adds any
       const capture = roleOf(c) === 'node' && mirrorType(c) === 'capture';
-      expect([...(sc.capabilities.add ?? [])].sort(), c.label).toEqual(capture ? ['NET_ADMIN', 'NET_RAW'] : []);
+      expect([...(sc.capabilities.add ?? [])].sort(), c.label).toEqual(
+        capture ? ['NET_ADMIN', 'NET_RAW'] : [],
+      );
       expect(sc.runAsNonRoot ?? pod.runAsNonRoot, c.label).toBe(true);
       expect(sc.runAsUser ?? pod.runAsUser, c.label).toBeGreaterThan(0);
       expect((sc.seccompProfile ?? pod.seccompProfile)?.type, c.label).toBe('RuntimeDefault');
@@ -176,8 +189,11 @@ describe.each(OVERLAYS)('deploy/overlays/%s', (overlay) => {
 
   it('takes the API token, and in the cluster the ClickHouse URL, from the Secret podwire, never from a literal', () => {
     for (const c of containers(overlay)) {
-      const env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[] =
-        c.container.env ?? [];
+      const env: {
+        name: string;
+        value?: string;
+        valueFrom?: { secretKeyRef?: { name: string; key: string } };
+      }[] = c.container.env ?? [];
       const ref = (name: string) => env.find((e) => e.name === name)?.valueFrom?.secretKeyRef;
       expect(ref('PODWIRE_API_TOKEN'), c.label).toEqual({ name: 'podwire', key: 'api-token' });
       // embedded chDB belongs to one process: every role of the cluster stores to a server
@@ -186,7 +202,10 @@ describe.each(OVERLAYS)('deploy/overlays/%s', (overlay) => {
       else expect(ref('PODWIRE_CLICKHOUSE_URL'), c.label).toBeUndefined();
       for (const e of env) expect(e.value, `${c.label} ${e.name}`).toBeUndefined();
       // the stores' URL never sits in a ConfigMap (it carries a password)
-      expect((configOf(c).store as { clickhouseUrl?: string } | undefined)?.clickhouseUrl, c.label).toBeUndefined();
+      expect(
+        (configOf(c).store as { clickhouseUrl?: string } | undefined)?.clickhouseUrl,
+        c.label,
+      ).toBeUndefined();
     }
   });
 
@@ -224,7 +243,9 @@ describe.each(OVERLAYS)('deploy/overlays/%s', (overlay) => {
   });
 
   it('exposes each UDP intake through a Service that keeps one exporter on one replica (ClientIP affinity, Local traffic policy)', () => {
-    const udp = named(overlay, 'Service').filter((s) => s.spec.ports.some((p: { protocol: string }) => p.protocol === 'UDP'));
+    const udp = named(overlay, 'Service').filter((s) =>
+      s.spec.ports.some((p: { protocol: string }) => p.protocol === 'UDP'),
+    );
     const intakes = containers(overlay).filter((c) => ['sflow', 'netflow'].includes(mirrorType(c) ?? ''));
     expect(udp.length).toBe(intakes.length);
     for (const s of udp) {
@@ -233,9 +254,12 @@ describe.each(OVERLAYS)('deploy/overlays/%s', (overlay) => {
         Object.entries(s.spec.selector).every(([k, v]) => c.workload.spec.template.metadata.labels[k] === v),
       );
       expect(target, s.metadata.name).toBeDefined();
-      if ((target!.workload.spec.replicas ?? 1) > 1) expect(s.spec.sessionAffinity, s.metadata.name).toBe('ClientIP');
+      if ((target!.workload.spec.replicas ?? 1) > 1)
+        expect(s.spec.sessionAffinity, s.metadata.name).toBe('ClientIP');
       const listen = String((configOf(target!).mirror as { listen: string }).listen);
-      const port = target!.container.ports.find((p: { name: string }) => p.name === s.spec.ports[0].targetPort);
+      const port = target!.container.ports.find(
+        (p: { name: string }) => p.name === s.spec.ports[0].targetPort,
+      );
       expect(listen).toBe(`0.0.0.0:${port.containerPort}`);
       expect(port.protocol).toBe('UDP');
     }
@@ -290,6 +314,9 @@ describe('deploy/overlays/cluster Grafana', () => {
       'prometheus',
     ]);
     // the password is Grafana's environment, never the ConfigMap
-    expect(JSON.stringify(provisioning)).toContain('${PODWIRE_CLICKHOUSE_PASSWORD}');
+    const ch = provisioning.datasources.find(
+      (d: { type: string }) => d.type === 'grafana-clickhouse-datasource',
+    );
+    expect(ch.secureJsonData.password).toMatch(/^\$\{PODWIRE_CLICKHOUSE_PASSWORD\}$/);
   });
 });

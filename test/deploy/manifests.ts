@@ -19,6 +19,13 @@ export const ROLES = ['all', 'node', 'collect', 'serve'] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
+ * The roles `bin/podwire.js` has today: run-roles.test.ts runs the containers of these.
+ * Issue 14 adds node, collect and serve in a branch of their own: once merged, list them
+ * here and every container of both overlays runs.
+ */
+export const CLI_ROLES: readonly Role[] = ['all'];
+
+/**
  * The config sections each role accepts (the contract: a role refuses the others); `all`
  * takes every one.
  */
@@ -31,8 +38,16 @@ export const ROLE_SECTIONS: Record<Exclude<Role, 'all'>, readonly string[]> = {
 /** Where the image keeps the app (Containerfile WORKDIR): /app/bin/podwire.js is bin/podwire.js here. */
 export const IMAGE_APP_DIR = '/app';
 
-// biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes objects are plain JSON
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; [k: string]: any }; [k: string]: any };
+/** Rendered objects are plain JSON of many kinds; the tests read them by path. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export type Json = any;
+
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; [k: string]: Json };
+  [k: string]: Json;
+};
 
 const rendered = new Map<Overlay, K8sObject[]>();
 
@@ -57,10 +72,8 @@ const WORKLOAD_KINDS = new Set(['Deployment', 'DaemonSet', 'StatefulSet']);
 export interface Container {
   overlay: Overlay;
   workload: K8sObject;
-  // biome-ignore lint/suspicious/noExplicitAny: pod spec as rendered
-  podSpec: any;
-  // biome-ignore lint/suspicious/noExplicitAny: container as rendered
-  container: any;
+  podSpec: Json;
+  container: Json;
   /** e.g. "cluster DaemonSet/podwire-node" */
   label: string;
 }
@@ -72,7 +85,13 @@ export function containers(overlay: Overlay): Container[] {
     if (!WORKLOAD_KINDS.has(w.kind)) continue;
     const podSpec = w.spec.template.spec;
     for (const c of [...(podSpec.initContainers ?? []), ...podSpec.containers])
-      out.push({ overlay, workload: w, podSpec, container: c, label: `${overlay} ${w.kind}/${w.metadata.name}` });
+      out.push({
+        overlay,
+        workload: w,
+        podSpec,
+        container: c,
+        label: `${overlay} ${w.kind}/${w.metadata.name}`,
+      });
   }
   return out;
 }
@@ -97,9 +116,12 @@ export function mountedFile(c: Container, path: string): { configMap: K8sObject;
     const vol = c.podSpec.volumes.find((v: { name: string }) => v.name === m.name);
     if (!vol?.configMap) continue;
     const key = path.slice(m.mountPath.length + 1);
-    const cm = render(c.overlay).find((o) => o.kind === 'ConfigMap' && o.metadata.name === vol.configMap.name);
+    const cm = render(c.overlay).find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name === vol.configMap.name,
+    );
     if (!cm) throw new Error(`${c.label}: ConfigMap ${vol.configMap.name} is not rendered`);
-    if (typeof cm.data?.[key] !== 'string') throw new Error(`${c.label}: ConfigMap ${cm.metadata.name} has no ${key}`);
+    if (typeof cm.data?.[key] !== 'string')
+      throw new Error(`${c.label}: ConfigMap ${cm.metadata.name} has no ${key}`);
     return { configMap: cm, key, text: cm.data[key] };
   }
   throw new Error(`${c.label}: ${path} is not in a mounted ConfigMap`);
