@@ -14,6 +14,7 @@ import {
   scopedVfCounterSeries,
   slaEvents,
 } from '../ingest/api-queries.js';
+import { holdingOf, horizonCache } from '../ingest/horizon.js';
 import { packetTrace, TIME_LIMITS, vfCounterSeries } from '../ingest/queries.js';
 import { namespacesOf, type Scope, sees } from './access.js';
 import { AnswerCache } from './cache.js';
@@ -25,8 +26,18 @@ import * as s from './schemas.js';
 import { holdings } from './trace.js';
 import type { ApiDeps, ApiEnv } from './types.js';
 
-/** Raw-table lists (flows, trace) read at most this span: beyond, the rollups answer (top talkers). */
+/**
+ * Raw-table lists (flows, trace) read at most this span: beyond, the rollups answer (top
+ * talkers). Raw rows are kept fewer days than that by default (ingest/schema.ts
+ * DEFAULT_RETENTION): a list says where its table's rows start (`holdsFrom`, `partial`).
+ */
 export const MAX_RAW_SPAN_SECONDS = 31 * 86400;
+
+/** Where a raw table's rows start, for a list over `from` (ingest/horizon.ts). */
+async function rawHolding(deps: ApiDeps, table: 'flows' | 'packet_samples', from: number) {
+  const h = await horizonCache.get(deps.ctx());
+  return holdingOf(from, [h[table]]);
+}
 
 const json = (description: string) => ({
   content: { 'application/json': { schema: z.any().openapi({ type: 'object' }) } },
@@ -249,6 +260,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
     const page = await flowsPage(deps.ctx(), { ...r, ...filters, limit, after, namespaces });
     return c.json({
       ...r,
+      ...(await rawHolding(deps, 'flows', r.from)),
       flows: page.rows,
       next: page.next === null ? null : cursors.seal({ position: page.next, ...r }, binding),
     });
@@ -271,7 +283,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       const pods = holdings(deps.inventory?.index.endpoints ?? [], { ...f, ...r }, (n) => sees(sc, n));
       // the samples may be up to the cache's age older than `r` says (api/cache.ts)
       const samples = await cachedTraceSamples(cache, deps.ctx(), sc, { from, to, ...f, limit }, traceRange);
-      return c.json({ ...r, pods, samples });
+      return c.json({ ...r, ...(await rawHolding(deps, 'packet_samples', r.from)), pods, samples });
     },
   );
 }
