@@ -11,7 +11,7 @@
  * A tenant's address and pod filters match only the in-scope side: asking for another
  * tenant's MAC finds nothing, not the tenant's own packets to it.
  */
-import { type Horizons, horizonCache } from './horizon.js';
+import type { Horizons } from './horizon.js';
 import {
   checkRange,
   coverageOf,

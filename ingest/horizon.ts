@@ -162,13 +162,11 @@ export class HorizonCache {
   }
 
   async get(ctx: QueryContext): Promise<Horizons> {
-    let m = this.byClient.get(ctx.client);
-    if (m === undefined) this.byClient.set(ctx.client, (m = new Map()));
-    let e = m.get(ctx.database);
-    if (e === undefined) m.set(ctx.database, (e = { at: 0 }));
-    const fresh = e.value !== undefined && this.now() - e.at < this.ttlMs;
-    if (fresh && e.value !== undefined) return e.value;
-    const entry = e;
+    const m = this.byClient.get(ctx.client) ?? new Map<string, Entry>();
+    this.byClient.set(ctx.client, m);
+    const entry = m.get(ctx.database) ?? { at: 0 };
+    m.set(ctx.database, entry);
+    if (entry.value !== undefined && this.now() - entry.at < this.ttlMs) return entry.value;
     entry.pending ??= readHorizons(ctx, Math.floor(this.now() / 1000))
       .then((v) => {
         entry.value = v;

@@ -55,6 +55,25 @@ const startOf = (h: Horizons, t: FlowTableName): number => {
 };
 
 /**
+ * Where each table (FINE_FIRST order) is read from: its horizon up to its bucket boundary,
+ * raised to the next finer table's when it falls in that table's first bucket. A rollup's
+ * oldest row is bucket-floored (its first hour row starts before the traffic it holds), so
+ * a store that began mid-hour would otherwise send that hour's start to flows_1h; and
+ * what a coarser table holds only in the bucket where the finer one starts, the finer one
+ * holds too, or neither holds it whole (the answer says partial).
+ */
+export function effectiveStarts(horizons: Horizons): number[] {
+  const starts = FINE_FIRST.map((t) => startOf(horizons, t));
+  for (let i = 1; i < starts.length; i++) {
+    const b = TABLE_SECONDS[FINE_FIRST[i]];
+    const finer = starts[i - 1];
+    if (Number.isFinite(finer) && Number.isFinite(starts[i]) && starts[i] >= Math.floor(finer / b) * b)
+      starts[i] = Math.max(starts[i], finer);
+  }
+  return starts;
+}
+
+/**
  * A range cut into pieces each answered by the coarsest table that answers it exactly:
  * the hour-aligned middle from flows_1h, the minute-aligned stretches around it from
  * flows_1m, the sub-minute ends from raw flows. A rollup bucket holds the rows whose
@@ -69,23 +88,25 @@ const startOf = (h: Horizons, t: FlowTableName): number => {
  * tables allowed only grow along the range: it is walked oldest first, one stretch per
  * set of allowed tables, and a stretch that ends on a coarser bucket moves the next one's
  * start to that bucket's end. Inside the range the pieces still tile it exactly; only its
- * two ends can widen (FlowCoverage.widened). Before every table's horizon the coarsest
- * answers with what it has (FlowCoverage.holdsFrom says so). Pure: no store, no clock.
+ * two ends can widen (FlowCoverage.widened). Before every table's horizon the tables that
+ * hold the earliest answer with what they have (FlowCoverage.partial says so). Pure: no
+ * store, no clock.
  */
 export function flowPartsFor(range: Range, step = 0, horizons: Horizons = {}): FlowPart[] {
-  const starts = FINE_FIRST.map((t) => startOf(horizons, t));
+  const starts = effectiveStarts(horizons);
+  const held = Math.min(...starts);
   const out: FlowPart[] = [];
   let at = range.from;
   while (at < range.to) {
-    let allowed = FINE_FIRST.filter((_t, i) => starts[i] <= at);
-    if (allowed.length === 0) allowed = ['flows_1h'];
+    // before every table: those that hold the earliest answer (nothing older is held)
+    const allowed = FINE_FIRST.filter((_t, i) => starts[i] <= Math.max(at, held));
     // the stretch ends where one more table starts to hold every row
     const next = Math.min(range.to, ...starts.filter((s) => s > at));
     const parts = exactParts(at, next, step, allowed);
     out.push(...parts);
     at = parts.length === 0 ? next : (parts.at(-1)?.to ?? next);
   }
-  return out;
+  return merge(out);
 }
 
 /**
@@ -111,10 +132,10 @@ function exactParts(from: number, to: number, step: number, allowed: readonly Fl
     if (a >= z) return cut(a0, z0, i + 1);
     return [...cut(a0, a, i + 1), { table, from: a, to: z }, ...cut(z, z0, i + 1)];
   };
-  return merge(cut(from, to, 0));
+  return cut(from, to, 0);
 }
 
-/** Adjacent pieces of one table as one (a widened end can meet the next piece of its table). */
+/** Adjacent pieces of one table as one (a widened piece can meet the next piece of its table). */
 function merge(parts: FlowPart[]): FlowPart[] {
   const out: FlowPart[] = [];
   for (const p of parts) {
@@ -140,16 +161,19 @@ export interface FlowCoverage extends Holding {
 
 /**
  * The coverage of a range read as `parts` (flowPartsFor) under `horizons`; holdsFrom and
- * partial are those of the flow tables together (the oldest horizon among them).
+ * partial are those of the flow tables together (the earliest start among them).
  */
 export function coverageOf(range: Range, parts: readonly FlowPart[], horizons: Horizons = {}): FlowCoverage {
   const table = COARSE_FIRST.find((t) => parts.some((p) => p.table === t)) ?? 'flows';
   const first = parts[0];
   const last = parts.at(-1);
-  const widened = first !== undefined && last !== undefined && (first.from < range.from || last.to > range.to);
+  const widened =
+    first !== undefined && last !== undefined && (first.from < range.from || last.to > range.to);
   const held = holdingOf(
     range.from,
-    FINE_FIRST.map((t) => horizons[t]),
+    effectiveStarts(horizons).map((v) =>
+      v === Number.NEGATIVE_INFINITY ? undefined : v === Number.POSITIVE_INFINITY ? null : v,
+    ),
   );
   return { table, tables: parts.map((p) => ({ ...p })), widened, ...held };
 }
