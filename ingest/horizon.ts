@@ -10,9 +10,10 @@
  *   column). That column is the partition key, so a modern engine answers min() and
  *   count() from the parts' min/max index without reading rows (measured on chDB with
  *   20M raw flows: ~6 ms, where `min(received)`, a column scan, took ~60–90 ms and grows
- *   with the table). The same SQL runs on ClickHouse 18.16 (a scan of one column there),
- *   where `system.parts` has no min_time/max_time: one query for every engine, and it
- *   goes through a cluster's Distributed table, where system.parts would see one shard.
+ *   with the table). `system.parts` min_time (18.16 has it too) would read the same
+ *   metadata, but only the answering server's parts: a cluster's Distributed table has
+ *   none, its shards' local tables do. min() goes through the Distributed table, and the
+ *   same SQL runs on ClickHouse 18.16 (a scan of one column there): one query everywhere.
  * - the retention cut: now − the table's TTL, where rows may have expired. Retention counts
  *   from arrival (`received`), not traffic time, so the oldest traffic time alone does not
  *   say a range is whole: an import of a month-old capture puts old traffic times into raw
