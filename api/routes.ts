@@ -39,8 +39,8 @@ async function rawHolding(deps: ApiDeps, table: 'flows' | 'packet_samples', from
   return holdingOf(from, [h[table]]);
 }
 
-const json = (description: string) => ({
-  content: { 'application/json': { schema: z.any().openapi({ type: 'object' }) } },
+const json = (description: string, schema: z.ZodType = z.any().openapi({ type: 'object' })) => ({
+  content: { 'application/json': { schema } },
   description,
 });
 const error = (description: string) => ({
@@ -53,6 +53,7 @@ function get<Q extends z.ZodType, P extends z.ZodType | undefined>(
   summary: string,
   query: Q,
   params?: P,
+  answer?: z.ZodType,
 ): RouteConfig {
   return createRoute({
     method: 'get',
@@ -62,7 +63,7 @@ function get<Q extends z.ZodType, P extends z.ZodType | undefined>(
     request:
       params === undefined ? { query: query as never } : { query: query as never, params: params as never },
     responses: {
-      200: json('the answer'),
+      200: json('the answer', answer),
       400: error('a bad parameter, named in `error`'),
       401: error('no valid token or session'),
       403: error("outside the token's scope"),
@@ -139,19 +140,22 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
     return c.json(await slaEvents(deps.ctx(), { ...r, ...q, namespaces: namespacesIn(c) }));
   });
 
-  route(get('/top-talkers', 'the biggest senders over a range', s.topTalkersQuery), async (c) => {
-    const q = c.req.valid('query');
-    rangeOf(q);
-    return c.json(
-      await cachedTopTalkers(
-        cache,
-        deps.ctx(),
-        scopeOf(c),
-        { ...asked(q), by: q.by, limit: q.limit },
-        rangeOf,
-      ),
-    );
-  });
+  route(
+    get('/top-talkers', 'the biggest senders over a range', s.topTalkersQuery, undefined, s.topTalkersAnswer),
+    async (c) => {
+      const q = c.req.valid('query');
+      rangeOf(q);
+      return c.json(
+        await cachedTopTalkers(
+          cache,
+          deps.ctx(),
+          scopeOf(c),
+          { ...asked(q), by: q.by, limit: q.limit },
+          rangeOf,
+        ),
+      );
+    },
+  );
 
   route(get('/pods', 'current pods: interfaces, tier, VF, node, rates', s.podsQuery), (c) => {
     const q = c.req.valid('query');
@@ -171,6 +175,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       'one pod: interfaces, tier, VF, rates, past bindings, peers',
       s.podQuery,
       s.podParams,
+      s.podAnswer,
     ),
     async (c) => {
       const { namespace, pod } = c.req.valid('param');
@@ -204,6 +209,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       "a pod's bytes and packets per step",
       s.bandwidthQuery,
       s.podParams,
+      s.bandwidthAnswer,
     ),
     async (c) => {
       const { namespace, pod } = c.req.valid('param');
@@ -240,37 +246,42 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
     return c.json(await scopedVfCounterSeries(deps.ctx(), { ...r, ...q, namespaces: ns }));
   });
 
-  route(get('/flows', 'raw flows, newest first, a page at a time', s.flowsQuery), async (c) => {
-    const { from, to, cursor, limit, ...filters } = c.req.valid('query');
-    mustSee(c, filters.namespace);
-    const namespaces = namespacesIn(c);
-    const binding = Cursors.bindingOf({ filters, namespaces: namespaces ?? null });
-    let r: { from: number; to: number };
-    let after: Parameters<typeof flowsPage>[1]['after'];
-    if (cursor !== undefined) {
-      const st = cursors.open(cursor, binding);
-      if ((from !== undefined && from !== st.from) || (to !== undefined && to !== st.to))
-        throw new BadRequest('cursor: belongs to another range (give the same from/to, or none)');
-      r = { from: st.from, to: st.to };
-      after = st.position;
-    } else {
-      r = rangeOf({ from, to });
-    }
-    maxSpan(r);
-    const page = await flowsPage(deps.ctx(), { ...r, ...filters, limit, after, namespaces });
-    return c.json({
-      ...r,
-      ...(await rawHolding(deps, 'flows', r.from)),
-      flows: page.rows,
-      next: page.next === null ? null : cursors.seal({ position: page.next, ...r }, binding),
-    });
-  });
+  route(
+    get('/flows', 'raw flows, newest first, a page at a time', s.flowsQuery, undefined, s.flowsAnswer),
+    async (c) => {
+      const { from, to, cursor, limit, ...filters } = c.req.valid('query');
+      mustSee(c, filters.namespace);
+      const namespaces = namespacesIn(c);
+      const binding = Cursors.bindingOf({ filters, namespaces: namespaces ?? null });
+      let r: { from: number; to: number };
+      let after: Parameters<typeof flowsPage>[1]['after'];
+      if (cursor !== undefined) {
+        const st = cursors.open(cursor, binding);
+        if ((from !== undefined && from !== st.from) || (to !== undefined && to !== st.to))
+          throw new BadRequest('cursor: belongs to another range (give the same from/to, or none)');
+        r = { from: st.from, to: st.to };
+        after = st.position;
+      } else {
+        r = rangeOf({ from, to });
+      }
+      maxSpan(r);
+      const page = await flowsPage(deps.ctx(), { ...r, ...filters, limit, after, namespaces });
+      return c.json({
+        ...r,
+        ...(await rawHolding(deps, 'flows', r.from)),
+        flows: page.rows,
+        next: page.next === null ? null : cursors.seal({ position: page.next, ...r }, binding),
+      });
+    },
+  );
 
   route(
     get(
       '/trace',
       'the pods that held a MAC, IP, VLAN or VNI over time, and their packet samples',
       s.traceQuery,
+      undefined,
+      s.traceAnswer,
     ),
     async (c) => {
       const { from, to, limit, ...f } = c.req.valid('query');
