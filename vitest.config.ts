@@ -18,7 +18,7 @@ const UNIT = [
   'test/endpoints/**/*.test.ts',
   'test/exporter/{demo,metrics-doc}.test.ts',
   'test/flows/**/*.test.ts',
-  'test/ingest/{flow-sink,sample-rows}.test.ts',
+  'test/ingest/{flow-sink,horizon-parts,sample-rows}.test.ts',
   'test/nic/{collector,counters,parsers,sysfs}.test.ts',
   'test/sflow/{counters,decode,fuzz,malformed-metrics,sampling}.test.ts',
   'test/synth/**/*.test.ts',

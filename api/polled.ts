@@ -16,8 +16,8 @@ import {
   scopedTopTalkers,
 } from '../ingest/api-queries.js';
 import {
-  type BandwidthPoint,
-  type FlowTableName,
+  type BandwidthResult,
+  type FlowCoverage,
   type PacketSampleRow,
   packetTrace,
   podBandwidth,
@@ -61,7 +61,7 @@ export function cachedPodBandwidth(
   scope: Scope,
   q: Asked & { namespace: string; pod: string; step: number },
   range: Resolve,
-): Promise<BandwidthPoint[]> {
+): Promise<BandwidthResult> {
   const p = { namespace: q.namespace, pod: q.pod, step: q.step };
   return cache.get(scope, 'podBandwidth', { ...pollKey(q), ...p }, () =>
     podBandwidth(ctx, { ...range(q), ...p }),
@@ -75,7 +75,7 @@ export function cachedPodPeers(
   scope: Scope,
   q: Asked & { namespace: string; pod: string; limit: number },
   range: Resolve,
-): Promise<{ table: FlowTableName; peers: Peer[] }> {
+): Promise<FlowCoverage & { peers: Peer[] }> {
   const p = { namespace: q.namespace, pod: q.pod, limit: q.limit };
   return cache.get(scope, 'podPeers', { ...pollKey(q), ...p }, () =>
     podPeers(ctx, { ...range(q), ...p, namespaces: namespaces(scope) }),

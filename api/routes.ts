@@ -14,6 +14,7 @@ import {
   scopedVfCounterSeries,
   slaEvents,
 } from '../ingest/api-queries.js';
+import { holdingOf, horizonCache } from '../ingest/horizon.js';
 import { packetTrace, TIME_LIMITS, vfCounterSeries } from '../ingest/queries.js';
 import { namespacesOf, type Scope, sees } from './access.js';
 import { AnswerCache } from './cache.js';
@@ -25,11 +26,21 @@ import * as s from './schemas.js';
 import { holdings } from './trace.js';
 import type { ApiDeps, ApiEnv } from './types.js';
 
-/** Raw-table lists (flows, trace) read at most this span: beyond, the rollups answer (top talkers). */
+/**
+ * Raw-table lists (flows, trace) read at most this span: beyond, the rollups answer (top
+ * talkers). Raw rows are kept fewer days than that by default (ingest/schema.ts
+ * DEFAULT_RETENTION): a list says where its table's rows start (`holdsFrom`, `partial`).
+ */
 export const MAX_RAW_SPAN_SECONDS = 31 * 86400;
 
-const json = (description: string) => ({
-  content: { 'application/json': { schema: z.any().openapi({ type: 'object' }) } },
+/** Where a raw table's rows start, for a list over `from` (ingest/horizon.ts). */
+async function rawHolding(deps: ApiDeps, table: 'flows' | 'packet_samples', from: number) {
+  const h = await horizonCache.get(deps.ctx());
+  return holdingOf(from, [h[table]]);
+}
+
+const json = (description: string, schema: z.ZodType = z.any().openapi({ type: 'object' })) => ({
+  content: { 'application/json': { schema } },
   description,
 });
 const error = (description: string) => ({
@@ -42,6 +53,7 @@ function get<Q extends z.ZodType, P extends z.ZodType | undefined>(
   summary: string,
   query: Q,
   params?: P,
+  answer?: z.ZodType,
 ): RouteConfig {
   return createRoute({
     method: 'get',
@@ -51,7 +63,7 @@ function get<Q extends z.ZodType, P extends z.ZodType | undefined>(
     request:
       params === undefined ? { query: query as never } : { query: query as never, params: params as never },
     responses: {
-      200: json('the answer'),
+      200: json('the answer', answer),
       400: error('a bad parameter, named in `error`'),
       401: error('no valid token or session'),
       403: error("outside the token's scope"),
@@ -128,19 +140,22 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
     return c.json(await slaEvents(deps.ctx(), { ...r, ...q, namespaces: namespacesIn(c) }));
   });
 
-  route(get('/top-talkers', 'the biggest senders over a range', s.topTalkersQuery), async (c) => {
-    const q = c.req.valid('query');
-    rangeOf(q);
-    return c.json(
-      await cachedTopTalkers(
-        cache,
-        deps.ctx(),
-        scopeOf(c),
-        { ...asked(q), by: q.by, limit: q.limit },
-        rangeOf,
-      ),
-    );
-  });
+  route(
+    get('/top-talkers', 'the biggest senders over a range', s.topTalkersQuery, undefined, s.topTalkersAnswer),
+    async (c) => {
+      const q = c.req.valid('query');
+      rangeOf(q);
+      return c.json(
+        await cachedTopTalkers(
+          cache,
+          deps.ctx(),
+          scopeOf(c),
+          { ...asked(q), by: q.by, limit: q.limit },
+          rangeOf,
+        ),
+      );
+    },
+  );
 
   route(get('/pods', 'current pods: interfaces, tier, VF, node, rates', s.podsQuery), (c) => {
     const q = c.req.valid('query');
@@ -160,6 +175,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       'one pod: interfaces, tier, VF, rates, past bindings, peers',
       s.podQuery,
       s.podParams,
+      s.podAnswer,
     ),
     async (c) => {
       const { namespace, pod } = c.req.valid('param');
@@ -193,6 +209,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       "a pod's bytes and packets per step",
       s.bandwidthQuery,
       s.podParams,
+      s.bandwidthAnswer,
     ),
     async (c) => {
       const { namespace, pod } = c.req.valid('param');
@@ -229,36 +246,42 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
     return c.json(await scopedVfCounterSeries(deps.ctx(), { ...r, ...q, namespaces: ns }));
   });
 
-  route(get('/flows', 'raw flows, newest first, a page at a time', s.flowsQuery), async (c) => {
-    const { from, to, cursor, limit, ...filters } = c.req.valid('query');
-    mustSee(c, filters.namespace);
-    const namespaces = namespacesIn(c);
-    const binding = Cursors.bindingOf({ filters, namespaces: namespaces ?? null });
-    let r: { from: number; to: number };
-    let after: Parameters<typeof flowsPage>[1]['after'];
-    if (cursor !== undefined) {
-      const st = cursors.open(cursor, binding);
-      if ((from !== undefined && from !== st.from) || (to !== undefined && to !== st.to))
-        throw new BadRequest('cursor: belongs to another range (give the same from/to, or none)');
-      r = { from: st.from, to: st.to };
-      after = st.position;
-    } else {
-      r = rangeOf({ from, to });
-    }
-    maxSpan(r);
-    const page = await flowsPage(deps.ctx(), { ...r, ...filters, limit, after, namespaces });
-    return c.json({
-      ...r,
-      flows: page.rows,
-      next: page.next === null ? null : cursors.seal({ position: page.next, ...r }, binding),
-    });
-  });
+  route(
+    get('/flows', 'raw flows, newest first, a page at a time', s.flowsQuery, undefined, s.flowsAnswer),
+    async (c) => {
+      const { from, to, cursor, limit, ...filters } = c.req.valid('query');
+      mustSee(c, filters.namespace);
+      const namespaces = namespacesIn(c);
+      const binding = Cursors.bindingOf({ filters, namespaces: namespaces ?? null });
+      let r: { from: number; to: number };
+      let after: Parameters<typeof flowsPage>[1]['after'];
+      if (cursor !== undefined) {
+        const st = cursors.open(cursor, binding);
+        if ((from !== undefined && from !== st.from) || (to !== undefined && to !== st.to))
+          throw new BadRequest('cursor: belongs to another range (give the same from/to, or none)');
+        r = { from: st.from, to: st.to };
+        after = st.position;
+      } else {
+        r = rangeOf({ from, to });
+      }
+      maxSpan(r);
+      const page = await flowsPage(deps.ctx(), { ...r, ...filters, limit, after, namespaces });
+      return c.json({
+        ...r,
+        ...(await rawHolding(deps, 'flows', r.from)),
+        flows: page.rows,
+        next: page.next === null ? null : cursors.seal({ position: page.next, ...r }, binding),
+      });
+    },
+  );
 
   route(
     get(
       '/trace',
       'the pods that held a MAC, IP, VLAN or VNI over time, and their packet samples',
       s.traceQuery,
+      undefined,
+      s.traceAnswer,
     ),
     async (c) => {
       const { from, to, limit, ...f } = c.req.valid('query');
@@ -271,7 +294,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       const pods = holdings(deps.inventory?.index.endpoints ?? [], { ...f, ...r }, (n) => sees(sc, n));
       // the samples may be up to the cache's age older than `r` says (api/cache.ts)
       const samples = await cachedTraceSamples(cache, deps.ctx(), sc, { from, to, ...f, limit }, traceRange);
-      return c.json({ ...r, pods, samples });
+      return c.json({ ...r, ...(await rawHolding(deps, 'packet_samples', r.from)), pods, samples });
     },
   );
 }

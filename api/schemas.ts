@@ -162,3 +162,81 @@ export const slaEventsQuery = z
 export const noQuery = z.object({}).strict();
 
 export const loginBody = z.object({ token: z.string().min(1).max(512) }).strict();
+
+// ── answers (documented in /api/v1/openapi.json; the handlers build them) ──────────────
+
+const seconds = z.number().int().openapi({ description: 'seconds since the epoch' });
+const flowTable = z.enum(['flows', 'flows_1m', 'flows_1h']);
+
+/**
+ * Where a table's rows start (ingest/horizon.ts): raw rows are kept fewer days than the
+ * rollups, and retention counts from arrival.
+ */
+export const holding = {
+  holdsFrom: seconds.nullable().openapi({
+    description:
+      'the traffic time from which the table(s) hold every row (null: nothing held, or not known); older rows may be gone',
+  }),
+  partial: z.boolean().openapi({
+    description: 'the range starts before holdsFrom (or nothing is held): the answer may lack older rows',
+  }),
+};
+
+/** Which tables answered a range of flows (ingest/queries.ts FlowCoverage). */
+export const coverage = {
+  table: flowTable.openapi({ description: 'the coarsest table that answered part of the range' }),
+  tables: z
+    .array(z.object({ table: flowTable, from: seconds, to: seconds }))
+    .openapi({ description: 'the pieces of the range in time order, each with the table that answered it' }),
+  widened: z.boolean().openapi({
+    description:
+      'a piece went to a coarser table (the finer one no longer holds it) and was widened to its buckets: the answer covers tables[0].from to the last piece’s to, not exactly the range asked',
+  }),
+  ...holding,
+};
+
+const row = z.record(z.string(), z.union([z.string(), z.number()]));
+
+export const topTalkersAnswer = z.object({ ...coverage, rows: z.array(row) });
+
+export const bandwidthAnswer = z.object({
+  ...coverage,
+  points: z.array(
+    z.object({
+      t: seconds,
+      txBitsPerSecond: z.number(),
+      rxBitsPerSecond: z.number(),
+      txPackets: z.number(),
+      rxPackets: z.number(),
+    }),
+  ),
+});
+
+export const podAnswer = z
+  .object({
+    namespace: z.string(),
+    pod: z.string(),
+    from: seconds,
+    to: seconds,
+    ...coverage,
+    peers: z.array(
+      z.object({ namespace: z.string(), pod: z.string(), txBytes: z.number(), rxBytes: z.number() }),
+    ),
+  })
+  .passthrough();
+
+export const flowsAnswer = z.object({
+  from: seconds,
+  to: seconds,
+  ...holding,
+  flows: z.array(row),
+  next: z.string().nullable(),
+});
+
+export const traceAnswer = z.object({
+  from: seconds,
+  to: seconds,
+  ...holding,
+  pods: z.array(z.object({}).passthrough()),
+  samples: z.array(row),
+});

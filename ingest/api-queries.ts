@@ -11,11 +11,14 @@
  * A tenant's address and pod filters match only the in-scope side: asking for another
  * tenant's MAC finds nothing, not the tenant's own packets to it.
  */
+import type { Horizons } from './horizon.js';
 import {
   checkRange,
-  type FlowTableName,
+  coverageOf,
+  type FlowCoverage,
   flowPartsFor,
   flowRowsSql,
+  horizonsFor,
   n,
   type PacketSampleRow,
   type QueryContext,
@@ -69,7 +72,7 @@ const scopeParam = (ns: Namespaces) => (ns === undefined ? {} : { scope: [...ns]
  */
 export async function scopedTopTalkers(
   ctx: QueryContext,
-  q: Range & { by: TalkerKey; limit: number; namespaces: readonly string[] },
+  q: Range & { by: TalkerKey; limit: number; namespaces: readonly string[]; horizons?: Horizons },
 ): Promise<TopTalkersResult> {
   checkRange(q);
   if (TALKER_KEYS[q.by] === undefined) throw new QueryError(`top talkers by '${q.by}'`);
@@ -92,8 +95,10 @@ export async function scopedTopTalkers(
   }[q.by];
   const group = q.by === 'pair' ? 's_namespace, s_pod, d_namespace, d_pod' : k.select.replace(/\S+ AS /g, '');
   // the range's pieces from the coarsest tables that answer them (ingest/queries.ts)
+  const horizons = await horizonsFor(ctx, q.horizons);
+  const parts = flowPartsFor(q, 0, horizons);
   const part = flowRowsSql(
-    flowPartsFor(q),
+    parts,
     'src_namespace, src_pod, dst_namespace, dst_pod, vlan, vni, bytes, packets',
     k.where,
   );
@@ -106,7 +111,7 @@ GROUP BY ${group} ORDER BY bytes DESC, ${group} LIMIT {limit:UInt32}`,
     { prefer_column_name_to_alias: 0 },
   );
   return {
-    table: part.table,
+    ...coverageOf(q, parts, horizons),
     rows: out.map((r): TopTalkersResult['rows'][number] => {
       if (q.by === 'pair')
         return {
@@ -379,8 +384,8 @@ export interface Peer {
 /** Who a pod talked to over a range, biggest first; peers outside the scope are one blank row. */
 export async function podPeers(
   ctx: QueryContext,
-  q: Range & { namespace: string; pod: string; limit: number; namespaces: Namespaces },
-): Promise<{ table: FlowTableName; peers: Peer[] }> {
+  q: Range & { namespace: string; pod: string; limit: number; namespaces: Namespaces; horizons?: Horizons },
+): Promise<FlowCoverage & { peers: Peer[] }> {
   checkRange(q);
   const scoped = q.namespaces !== undefined;
   const isSrc = 'src_namespace = {ns:String} AND src_pod = {pod:String}';
@@ -388,8 +393,10 @@ export async function podPeers(
   const peerNs = `if(${isSrc}, dst_namespace, src_namespace)`;
   const peerPod = `if(${isSrc}, dst_pod, src_pod)`;
   const visible = (e: string) => (scoped ? `if(has({scope:Array(String)}, ${peerNs}), ${e}, '')` : e);
+  const horizons = await horizonsFor(ctx, q.horizons);
+  const parts = flowPartsFor(q, 0, horizons);
   const part = flowRowsSql(
-    flowPartsFor(q),
+    parts,
     'src_namespace, src_pod, dst_namespace, dst_pod, bytes',
     `(${isSrc}) OR (${isDst})`,
   );
@@ -403,7 +410,7 @@ GROUP BY peer_namespace, peer_pod ORDER BY tx + rx DESC, peer_namespace, peer_po
     { prefer_column_name_to_alias: 0 },
   );
   return {
-    table: part.table,
+    ...coverageOf(q, parts, horizons),
     peers: out.map((r) => ({
       namespace: r.peer_namespace,
       pod: r.peer_pod,

@@ -6,6 +6,7 @@
 
 import type { ClickHouseClient } from '@clickhouse/client';
 import { DATETIME_RANGE, DATETIME64_MIN_SECONDS, DATETIME64_RANGE_US } from './columns.js';
+import { type Holding, type Horizons, holdingOf, horizonCache } from './horizon.js';
 
 export interface QueryContext {
   client: ClickHouseClient;
@@ -38,33 +39,148 @@ export interface FlowPart extends Range {
   table: FlowTableName;
 }
 
+/** Finest first: where a table no longer holds a time, the next one answers it. */
+const FINE_FIRST: readonly FlowTableName[] = ['flows', 'flows_1m', 'flows_1h'];
+
 /**
- * A range cut into pieces each answered exactly by the coarsest table that can: the
- * hour-aligned middle from flows_1h, the minute-aligned stretches around it from
+ * Where a table holds every row from (ingest/horizon.ts), up to its next bucket boundary
+ * (a rollup bucket is read whole): absent −∞, null (holds nothing) +∞.
+ */
+const startOf = (h: Horizons, t: FlowTableName): number => {
+  const v = h[t];
+  if (v === undefined) return Number.NEGATIVE_INFINITY;
+  if (v === null) return Number.POSITIVE_INFINITY;
+  const b = TABLE_SECONDS[t];
+  return b === 0 ? v : Math.ceil(v / b) * b;
+};
+
+/**
+ * Where each table (FINE_FIRST order) is read from: its horizon up to its bucket boundary,
+ * raised to the next finer table's when it falls in that table's first bucket. A rollup's
+ * oldest row is bucket-floored (its first hour row starts before the traffic it holds), so
+ * a store that began mid-hour would otherwise send that hour's start to flows_1h; and
+ * what a coarser table holds only in the bucket where the finer one starts, the finer one
+ * holds too, or neither holds it whole (the answer says partial).
+ */
+export function effectiveStarts(horizons: Horizons): number[] {
+  const starts = FINE_FIRST.map((t) => startOf(horizons, t));
+  for (let i = 1; i < starts.length; i++) {
+    const b = TABLE_SECONDS[FINE_FIRST[i]];
+    const finer = starts[i - 1];
+    if (Number.isFinite(finer) && Number.isFinite(starts[i]) && starts[i] >= Math.floor(finer / b) * b)
+      starts[i] = Math.max(starts[i], finer);
+  }
+  return starts;
+}
+
+/**
+ * A range cut into pieces each answered by the coarsest table that answers it exactly:
+ * the hour-aligned middle from flows_1h, the minute-aligned stretches around it from
  * flows_1m, the sub-minute ends from raw flows. A rollup bucket holds the rows whose
  * window_start falls in it, so the pieces together hold exactly the rows of the range.
  * "The last hour" (never aligned) then reads two short raw ends and the rollups, not an
  * hour of raw flows. With a step, only tables whose bucket divides it take part (a bucket
  * of the answer must not straddle two rollup buckets).
+ *
+ * With horizons (ingest/horizon.ts), a time before a table's horizon is never read from
+ * it: the finest table that still holds it answers instead, whatever the step, its piece
+ * widened outward to that table's buckets. A table holds from its horizon on, so the
+ * tables allowed only grow along the range: it is walked oldest first, one stretch per
+ * set of allowed tables, and a stretch that ends on a coarser bucket moves the next one's
+ * start to that bucket's end. Inside the range the pieces still tile it exactly; only its
+ * two ends can widen (FlowCoverage.widened). Before every table's horizon the tables that
+ * hold the earliest answer with what they have (FlowCoverage.partial says so). Pure: no
+ * store, no clock.
  */
-export function flowPartsFor(range: Range, step = 0): FlowPart[] {
-  const grains = (['flows_1h', 'flows_1m'] as const).filter((t) => step % TABLE_SECONDS[t] === 0);
-  const cut = (from: number, to: number, i: number): FlowPart[] => {
-    if (to <= from) return [];
+export function flowPartsFor(range: Range, step = 0, horizons: Horizons = {}): FlowPart[] {
+  const starts = effectiveStarts(horizons);
+  const held = Math.min(...starts);
+  const out: FlowPart[] = [];
+  let at = range.from;
+  while (at < range.to) {
+    // before every table: those that hold the earliest answer (nothing older is held)
+    const allowed = FINE_FIRST.filter((_t, i) => starts[i] <= Math.max(at, held));
+    // the stretch ends where one more table starts to hold every row
+    const next = Math.min(range.to, ...starts.filter((s) => s > at));
+    const parts = exactParts(at, next, step, allowed);
+    out.push(...parts);
+    at = parts.length === 0 ? next : (parts.at(-1)?.to ?? next);
+  }
+  return merge(out);
+}
+
+/**
+ * [from, to) from the allowed tables: the coarsest ones dividing the step in the middle,
+ * the finest allowed at the ends (widened to its bucket when it is a rollup).
+ */
+function exactParts(from: number, to: number, step: number, allowed: readonly FlowTableName[]): FlowPart[] {
+  const finest = allowed[0];
+  const grains = [...allowed]
+    .reverse()
+    .filter((t) => t !== 'flows' && step % TABLE_SECONDS[t] === 0 && t !== finest);
+  const cut = (a0: number, z0: number, i: number): FlowPart[] => {
+    if (z0 <= a0) return [];
     const table = grains[i];
-    if (table === undefined) return [{ table: 'flows', from, to }];
+    if (table === undefined) {
+      const b = TABLE_SECONDS[finest];
+      if (b === 0) return [{ table: finest, from: a0, to: z0 }];
+      return [{ table: finest, from: Math.floor(a0 / b) * b, to: Math.ceil(z0 / b) * b }];
+    }
     const b = TABLE_SECONDS[table];
-    const a = Math.ceil(from / b) * b;
-    const z = Math.floor(to / b) * b;
-    if (a >= z) return cut(from, to, i + 1);
-    return [...cut(from, a, i + 1), { table, from: a, to: z }, ...cut(z, to, i + 1)];
+    const a = Math.ceil(a0 / b) * b;
+    const z = Math.floor(z0 / b) * b;
+    if (a >= z) return cut(a0, z0, i + 1);
+    return [...cut(a0, a, i + 1), { table, from: a, to: z }, ...cut(z, z0, i + 1)];
   };
-  return cut(range.from, range.to, 0);
+  return cut(from, to, 0);
+}
+
+/** Adjacent pieces of one table as one (a widened piece can meet the next piece of its table). */
+function merge(parts: FlowPart[]): FlowPart[] {
+  const out: FlowPart[] = [];
+  for (const p of parts) {
+    const last = out.at(-1);
+    if (last !== undefined && last.table === p.table && last.to === p.from) last.to = p.to;
+    else out.push({ ...p });
+  }
+  return out;
+}
+
+/** Which tables answered a range, and whether the answer is for exactly that range. */
+export interface FlowCoverage extends Holding {
+  /** the coarsest table that answered part of the range */
+  table: FlowTableName;
+  /** the pieces in time order, each with the table that answered it */
+  tables: FlowPart[];
+  /**
+   * a piece went to a coarser table (the finer one no longer holds it) and was widened to
+   * its buckets: the answer covers tables[0].from to the last piece's to, not the range asked
+   */
+  widened: boolean;
+}
+
+/**
+ * The coverage of a range read as `parts` (flowPartsFor) under `horizons`; holdsFrom and
+ * partial are those of the flow tables together (the earliest start among them).
+ */
+export function coverageOf(range: Range, parts: readonly FlowPart[], horizons: Horizons = {}): FlowCoverage {
+  const table = COARSE_FIRST.find((t) => parts.some((p) => p.table === t)) ?? 'flows';
+  const first = parts[0];
+  const last = parts.at(-1);
+  const widened =
+    first !== undefined && last !== undefined && (first.from < range.from || last.to > range.to);
+  const held = holdingOf(
+    range.from,
+    effectiveStarts(horizons).map((v) =>
+      v === Number.NEGATIVE_INFINITY ? undefined : v === Number.POSITIVE_INFINITY ? null : v,
+    ),
+  );
+  return { table, tables: parts.map((p) => ({ ...p })), widened, ...held };
 }
 
 /** The pieces of a range (flowPartsFor), or all of it from `table` when one is asked for. */
-const partsOf = (q: Range & { table?: FlowTableName }, step = 0): FlowPart[] =>
-  q.table === undefined ? flowPartsFor(q, step) : [{ table: q.table, from: q.from, to: q.to }];
+const partsOf = (q: Range & { table?: FlowTableName }, horizons: Horizons, step = 0): FlowPart[] =>
+  q.table === undefined ? flowPartsFor(q, step, horizons) : [{ table: q.table, from: q.from, to: q.to }];
 
 const COARSE_FIRST: readonly FlowTableName[] = ['flows_1h', 'flows_1m', 'flows'];
 
@@ -88,6 +204,10 @@ WHERE window_start >= toDateTime({from${i}:UInt32}, 'UTC') AND window_start < to
   const table = COARSE_FIRST.find((t) => parts.some((p) => p.table === t)) ?? 'flows';
   return { sql: selects.join('\nUNION ALL\n'), params, table };
 }
+
+/** The horizons a query uses: those given, else the store's (cached, ingest/horizon.ts). */
+export const horizonsFor = (ctx: QueryContext, given?: Horizons): Promise<Horizons> =>
+  given === undefined ? horizonCache.get(ctx) : Promise.resolve(given);
 
 /**
  * What the time columns hold, seconds since the epoch, for either end of a range:
@@ -172,16 +292,26 @@ export interface BandwidthPoint {
 /** Either side of a flow is this pod (a fixed fragment; the values are parameters). */
 export const POD_SIDE = `((src_namespace = {ns:String} AND src_pod = {pod:String}) OR (dst_namespace = {ns:String} AND dst_pod = {pod:String}))`;
 
-/** A pod's bandwidth, both directions, in buckets of `step` seconds (rollups where they answer). */
+/** A pod's bandwidth per step and the tables that answered it. */
+export interface BandwidthResult extends FlowCoverage {
+  points: BandwidthPoint[];
+}
+
+/**
+ * A pod's bandwidth, both directions, in buckets of `step` seconds (rollups where they
+ * answer, and where raw flows no longer hold the range: see flowPartsFor).
+ */
 export async function podBandwidth(
   ctx: QueryContext,
-  q: Range & { namespace: string; pod: string; step: number; table?: FlowTableName },
-): Promise<BandwidthPoint[]> {
+  q: Range & { namespace: string; pod: string; step: number; table?: FlowTableName; horizons?: Horizons },
+): Promise<BandwidthResult> {
   checkRange(q);
   if (!(Number.isInteger(q.step) && q.step > 0))
     throw new QueryError('step must be a whole number of seconds > 0');
+  const horizons = await horizonsFor(ctx, q.horizons);
+  const parts = partsOf(q, horizons, q.step);
   const part = flowRowsSql(
-    partsOf(q, q.step),
+    parts,
     'window_start, src_namespace, src_pod, dst_namespace, dst_pod, bytes, packets',
     POD_SIDE,
   );
@@ -196,13 +326,14 @@ FROM (${part.sql})
 GROUP BY t ORDER BY t`,
     { ...part.params, ns: q.namespace, pod: q.pod, step: q.step },
   );
-  return out.map((r) => ({
+  const points = out.map((r) => ({
     t: n(r.t),
     txBitsPerSecond: (n(r.tx) * 8) / q.step,
     rxBitsPerSecond: (n(r.rx) * 8) / q.step,
     txPackets: n(r.txp),
     rxPackets: n(r.rxp),
   }));
+  return { ...coverageOf(q, parts, horizons), points };
 }
 
 /** What top talkers are grouped by: fixed SQL per choice (a whitelist, not input). */
@@ -223,9 +354,7 @@ export const TALKER_KEYS = {
 } as const;
 export type TalkerKey = keyof typeof TALKER_KEYS;
 
-export interface TopTalkersResult {
-  /** the coarsest table that answered part of the range */
-  table: FlowTableName;
+export interface TopTalkersResult extends FlowCoverage {
   rows: (Record<string, string | number> & { bytes: number; packets: number })[];
 }
 
@@ -235,14 +364,16 @@ export interface TopTalkersResult {
  */
 export async function topTalkers(
   ctx: QueryContext,
-  q: Range & { by: TalkerKey; limit?: number; table?: FlowTableName },
+  q: Range & { by: TalkerKey; limit?: number; table?: FlowTableName; horizons?: Horizons },
 ): Promise<TopTalkersResult> {
   checkRange(q);
   const k = TALKER_KEYS[q.by];
   if (k === undefined)
     throw new QueryError(`top talkers by '${q.by}': expected one of ${Object.keys(TALKER_KEYS).join(', ')}`);
+  const horizons = await horizonsFor(ctx, q.horizons);
+  const parts = partsOf(q, horizons);
   const part = flowRowsSql(
-    partsOf(q),
+    parts,
     'src_namespace, src_pod, dst_namespace, dst_pod, vlan, vni, bytes, packets',
     k.where,
   );
@@ -253,10 +384,7 @@ FROM (${part.sql})
 GROUP BY ${k.group} ORDER BY bytes DESC, ${k.group} LIMIT {limit:UInt32}`,
     { ...part.params, limit: q.limit ?? 10 },
   );
-  return {
-    table: part.table,
-    rows: out.map(talkerRow),
-  };
+  return { ...coverageOf(q, parts, horizons), rows: out.map(talkerRow) };
 }
 
 /** A top-talker row as JSON: the numbers ClickHouse sends as strings made numbers. */

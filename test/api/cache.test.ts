@@ -80,7 +80,7 @@ describe('answer cache on chDB', () => {
     }
     const bq = { ...RANGE, namespace: 'shop', pod: 'web-1', step: 60 };
     const bw = await podBandwidth(ctx, bq);
-    expect(bw.length).toBeGreaterThan(0);
+    expect(bw.points.length).toBeGreaterThan(0);
     expect(await cachedPodBandwidth(cache, ctx, ADMIN, bq, given)).toEqual(bw);
     expect(await cachedPodBandwidth(cache, ctx, ADMIN, bq, given)).toEqual(bw);
     const pq = { ...RANGE, namespace: 'shop', pod: 'db-1', limit: 50 };

@@ -4,6 +4,7 @@
  * is a 400 naming it, and the store is never asked (its stand-in here throws when it is).
  * Behaviour against the real store is in v1-all.test.ts.
  */
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { mountApi } from '../../api/app.js';
@@ -188,5 +189,33 @@ describe('/api/v1 validation (a store stand-in that fails if asked: none is)', (
     const open = await post('{"token":"anything"}');
     expect(open.status).toBe(400);
     expect(((await open.json()) as { error: string }).error).toMatch(/^token: no tokens are configured/);
+  });
+});
+
+describe('/api/v1/openapi.json documents which tables answered (issue 14)', () => {
+  it('flow answers name their tables, widened and partial; raw lists say where raw rows start', async () => {
+    const doc = (await (await api.request('/api/v1/openapi.json')).json()) as {
+      paths: Record<
+        string,
+        { get: { responses: Record<string, { content: Record<string, { schema: unknown }> }> } }
+      >;
+    };
+    await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeDefined();
+    const answer = (path: string) => {
+      const s = doc.paths[path]!.get.responses['200']!.content['application/json']!.schema as {
+        properties: Record<string, unknown>;
+      };
+      return Object.keys(s.properties);
+    };
+    for (const path of [
+      '/api/v1/top-talkers',
+      '/api/v1/pods/{namespace}/{pod}',
+      '/api/v1/pods/{namespace}/{pod}/bandwidth',
+    ])
+      expect(answer(path), path).toEqual(
+        expect.arrayContaining(['table', 'tables', 'widened', 'holdsFrom', 'partial']),
+      );
+    for (const path of ['/api/v1/flows', '/api/v1/trace'])
+      expect(answer(path), path).toEqual(expect.arrayContaining(['holdsFrom', 'partial']));
   });
 });

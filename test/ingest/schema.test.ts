@@ -356,17 +356,17 @@ function storeSuite(shiftDays: number): void {
           { client: store.client, database: 'pw' },
           { ...q, from: HOUR - 1 },
         );
-        for (const series of [fromRollup, fromRaw]) {
+        for (const series of [fromRollup.points, fromRaw.points]) {
           expect(series.length).toBeGreaterThan(0);
           for (const p of series) {
             expect(p.txBitsPerSecond).toBe(((expected.get(p.t)?.tx ?? 0) * 8) / 60);
             expect(p.rxBitsPerSecond).toBe(((expected.get(p.t)?.rx ?? 0) * 8) / 60);
           }
         }
-        expect(fromRollup).toEqual(fromRaw);
+        expect(fromRollup.points).toEqual(fromRaw.points);
         keep(
           'podBandwidth',
-          fromRollup.map((p) => ({ ...p, t: p.t - HOUR })),
+          fromRollup.points.map((p) => ({ ...p, t: p.t - HOUR })),
         );
       });
 
