@@ -5,7 +5,7 @@
  * overrides applied, and the role run (service/run.ts assembles it).
  */
 import type { Stop } from '../ingest/stop-signals.js';
-import { defaultMirror, type Role, roleConfigProblems } from '../service/roles.js';
+import { type Role, roleConfigProblems, withRoleDefaults } from '../service/roles.js';
 import { runRole } from '../service/run.js';
 import { parseAllConfig, readConfigJson } from './all-config.js';
 import { parseListen, UserError } from './errors.js';
@@ -26,7 +26,7 @@ export async function runRoleCommand(role: Role, o: RoleCommandOptions, stop: St
     throw new UserError(
       `${o.config ?? 'config'}: podwire ${role} refuses this configuration\n  ${problems.join('\n  ')}`,
     );
-  const config = parseAllConfig(withDefaults(role, raw), o.config);
+  const config = parseAllConfig(withRoleDefaults(role, raw, process.env), o.config);
   if (o.dataDir !== undefined) config.dataDir = o.dataDir;
   if (o.listen !== undefined) {
     parseListen(o.listen, '--listen');
@@ -43,15 +43,4 @@ export async function runRoleCommand(role: Role, o: RoleCommandOptions, stop: St
     },
     stop,
   );
-}
-
-/** The role's own defaults and the environment's store URL, before validation. */
-function withDefaults(role: Role, raw: unknown): unknown {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
-  const o = { ...(raw as Record<string, unknown>) };
-  const mirror = defaultMirror(role);
-  if (o.mirror === undefined && mirror !== null) o.mirror = mirror;
-  const url = process.env.PODWIRE_CLICKHOUSE_URL;
-  if (url !== undefined && url !== '') o.store = { ...(o.store as object | undefined), clickhouseUrl: url };
-  return o;
 }

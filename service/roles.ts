@@ -29,7 +29,7 @@ export const ROLE_PARTS: Record<Role, RoleParts> = {
   serve: { nic: false, sla: false, mirror: false, api: true },
 };
 
-/** Top-level config sections each role reads. */
+/** Top-level config sections each role reads (`api`: its tokens guard /metrics too). */
 const SECTIONS: Record<Role, readonly string[]> = {
   all: [],
   node: [
@@ -41,11 +41,12 @@ const SECTIONS: Record<Role, readonly string[]> = {
     'flows',
     'samples',
     'http',
+    'api',
     'tiers',
     'alerts',
     'alertmanager',
   ],
-  collect: ['dataDir', 'store', 'endpoints', 'mirror', 'flows', 'samples', 'http'],
+  collect: ['dataDir', 'store', 'endpoints', 'mirror', 'flows', 'samples', 'http', 'api'],
   serve: ['dataDir', 'store', 'endpoints', 'http', 'api'],
 };
 
@@ -80,7 +81,33 @@ function whoUses(section: string): string {
   return users.length === 0 ? 'podwire all only' : `read by ${users.map((r) => `podwire ${r}`).join(', ')}`;
 }
 
-/** A role's default mirror when the config names none: only `all` runs the demo mirror. */
-export function defaultMirror(role: Role): { type: 'none' } | null {
-  return role === 'all' || role === 'collect' ? null : { type: 'none' };
+/**
+ * A config file's JSON with the role's own defaults and what the environment sets, before
+ * validation: the store URL (PODWIRE_CLICKHOUSE_URL, from a Secret) and, for a node, its
+ * name (PODWIRE_NODE_NAME, from the downward API's spec.nodeName): the default of nic.node
+ * and of each kubernetes endpoint source's node filter, so one config file serves every
+ * node of a DaemonSet. Only `all` and `collect` run the demo mirror when none is named.
+ */
+export function withRoleDefaults(role: Role, raw: unknown, env: Record<string, string | undefined>): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const o = { ...(raw as Record<string, unknown>) };
+  if (o.mirror === undefined && (role === 'node' || role === 'serve')) o.mirror = { type: 'none' };
+  const url = env.PODWIRE_CLICKHOUSE_URL;
+  if (url !== undefined && url !== '') o.store = { ...(o.store as object | undefined), clickhouseUrl: url };
+  const node = env.PODWIRE_NODE_NAME;
+  if (role === 'node' && node !== undefined && node !== '') withNodeName(o, node);
+  return o;
+}
+
+function withNodeName(o: Record<string, unknown>, node: string): void {
+  const nic = (o.nic ?? {}) as Record<string, unknown>;
+  o.nic = { ...nic, node: nic.node ?? node };
+  const endpoints = o.endpoints as { sources?: unknown } | undefined;
+  if (endpoints === undefined || !Array.isArray(endpoints.sources)) return;
+  o.endpoints = {
+    ...endpoints,
+    sources: endpoints.sources.map((s: Record<string, unknown>) =>
+      s?.type === 'kubernetes' && s.node === undefined ? { ...s, node } : s,
+    ),
+  };
 }

@@ -11,22 +11,26 @@
  * (or spools what the store cannot take); a restart on the same data goes on.
  */
 
-import { startSla } from '../alerts/service.js';
+import type { Registry } from 'prom-client';
+import { type SlaAssembly, startSla } from '../alerts/service.js';
 import { hashToken, TokenAccess } from '../api/access.js';
 import { AuthFailureLimiter, registerAuthLimitMetrics } from '../api/auth-limit.js';
 import { LiveHub } from '../api/live/hub.js';
 import { liveSampleOf } from '../api/live/readings.js';
 import type { AllConfig } from '../cli/all-config.js';
 import { listenError, parseListen, UserError } from '../cli/errors.js';
+import type { LiveInventory } from '../collector/endpoints/live-inventory.js';
 import { demoSamplingRate } from '../collector/synth/mirror.js';
+import type { PacketSampleRow } from '../ingest/sample-rows.js';
 import type { Stop } from '../ingest/stop-signals.js';
 import type { Store } from '../ingest/store.js';
-import { startEndpoints } from './endpoints.js';
+import type { NodeExporter } from '../node-exporter/exporter.js';
+import { type Endpoints, startEndpoints } from './endpoints.js';
 import { startHttp } from './http.js';
 import { startInput } from './inputs/index.js';
 import { inputName, type MirrorInput } from './inputs/types.js';
 import { NicPart } from './nic.js';
-import { Packets } from './packets.js';
+import { Packets, type PacketsOptions } from './packets.js';
 import { ROLE_PARTS, type Role } from './roles.js';
 import { type StatusParts, statusLine, statusOf } from './status.js';
 import { openServiceStore } from './store.js';
@@ -122,9 +126,69 @@ async function assemble(o: RunOptions, b: Base, stop: Stop): Promise<Assembled> 
   const endpoints = await startEndpoints(cfg, log, undo);
   const { live } = endpoints;
   const nic = new NicPart(cfg, live, log, parts.nic ? cfg.nic.sources : []);
+  const sp: StatusParts = { role: o.role, live, nic, started: Date.now() };
+  const { exporter, hub } = httpPart(o, b, endpoints, sp);
+  const registry = exporter.registry.prom;
+
+  const writers = await openWriters({
+    store,
+    cfg,
+    registry,
+    log,
+    undo,
+    role: parts,
+    mirror: cfg.mirror.type,
+  });
+  sp.writers = writers;
+  if (writers.vf !== null) {
+    const vf = writers.vf;
+    nic.writeRows = (rows) => void vf.writeMany(rows);
+  }
+  if (parts.sla) sp.sla = await startSlaPart(o, b, { nic, live, registry, spoolDir: writers.spoolDir });
+  if (writers.flows !== null && writers.samples !== null) {
+    const onSample = (row: PacketSampleRow) => {
+      if (hub?.wantsSamples) hub.sample(liveSampleOf(row));
+    };
+    const flowWriter = writers.flows;
+    const sampleWriter = writers.samples;
+    Object.assign(sp, await startMirror(o, b, { nic, live, registry, flowWriter, sampleWriter, onSample }));
+  }
+  // a third stop signal during the flush: the open flows and every row not yet stored go to the spool
+  const untrack = stop.track({
+    pendingRows: () => (sp.packets?.pendingRows() ?? 0) + writers.unsettledRows(),
+    abandon: () => {
+      sp.packets?.flowTable.flush();
+      return writers.abandonSync(sp.packets?.sink.drainSync());
+    },
+  });
+
+  const url = await listen(exporter, hub, b);
+  if (sp.sla) sp.sla.service.generatorUrl = `${url}/api/v1/alerts`;
+  sp.started = Date.now();
+  sp.health = () => exporter.health();
+  return {
+    url,
+    status: () => statusOf(sp),
+    line: () => statusLine(sp),
+    hints: hints(o, url, b, store, sp),
+    stoppedLine: () => writers.stoppedLine(store),
+    untrack,
+  };
+}
+
+/**
+ * The HTTP server of the role (not listening yet) and, where the role serves users, the
+ * live stream's hub; the inventory's and the auth limiter's metrics on its registry.
+ */
+function httpPart(o: RunOptions, b: Base, endpoints: Endpoints, sp: StatusParts) {
+  const cfg = o.config;
+  const parts = ROLE_PARTS[o.role];
+  const { store, log, undo } = b;
+  const { live } = endpoints;
+  const nic = sp.nic;
   let hub: LiveHub | null = null;
   const authLimit = new AuthFailureLimiter({ maxFailures: cfg.api.authFailuresPerMinute });
-  const sp: StatusParts = { role: o.role, live, nic, started: Date.now() };
+  // serve has no evaluator of its own: the active alerts are what the nodes stored
   const stored =
     parts.api && !parts.sla && store !== null ? storedAlerts(() => ctxOf(store), 15_000, log) : null;
   if (stored !== null) undo.push(async () => stored.close());
@@ -148,113 +212,91 @@ async function assemble(o: RunOptions, b: Base, stop: Stop): Promise<Assembled> 
       : null,
   });
   const registry = exporter.registry.prom;
-  if (parts.api)
-    hub = new LiveHub({
-      rates: () => nic.liveRates(cfg.alerts.nodeCapacityBps),
-      registry,
-      log,
-    });
+  if (parts.api) hub = new LiveHub({ rates: () => nic.liveRates(cfg.alerts.nodeCapacityBps), registry, log });
   live.registerMetrics(registry);
   registerAuthLimitMetrics(registry, authLimit);
+  return { exporter, hub };
+}
 
-  const writers = await openWriters({
-    store,
-    cfg,
-    registry,
-    log,
-    undo,
-    role: parts,
-    mirror: cfg.mirror.type,
-  });
-  sp.writers = writers;
-  if (writers.vf !== null) {
-    const vf = writers.vf;
-    nic.writeRows = (rows) => void vf.writeMany(rows);
-  }
-  if (parts.sla) {
-    const sla = await startSla({
-      tiers: cfg.tiers,
-      alerts: cfg.alerts,
-      alertmanager: cfg.alertmanager,
-      demo: o.configPath === undefined,
-      store,
-      spoolDir: writers.spoolDir,
-      registry,
-      index: () => live.index,
-      intervalMs: nic.intervalMs,
-      log,
-    });
-    sp.sla = sla;
-    undo.push(() => sla.close());
-    nic.observe = (state) => void sla.service.observe(state);
-  }
-
-  let input: MirrorInput = {};
-  if (writers.flows !== null && writers.samples !== null) {
-    const m = cfg.mirror;
-    const following = m.type === 'demo' && nic.demo !== null;
-    const packets = new Packets({
-      cfg,
-      live,
-      input: inputName(m),
-      samplingRate: following
-        ? (m.samplingRate ?? demoSamplingRate(m.packetsPerSecond, live.snapshot().nodes.length))
-        : 1,
-      registry,
-      flowWriter: writers.flows,
-      sampleWriter: writers.samples,
-      onSample: (row) => {
-        if (hub?.wantsSamples) hub.sample(liveSampleOf(row));
-      },
-      undo,
-    });
-    sp.packets = packets;
-    input = await startInput({
-      cfg,
-      mirror: m,
-      live,
-      packets,
-      registry,
-      demoNic: nic.demo,
-      log,
-      say: b.say,
-      undo,
-    });
-    sp.input = input;
-    startTicks(packets, input, undo);
-  }
-  // a third stop signal during the flush: the open flows and every row not yet stored go to the spool
-  const untrack = stop.track({
-    pendingRows: () => (sp.packets?.pendingRows() ?? 0) + writers.unsettledRows(),
-    abandon: () => {
-      sp.packets?.flowTable.flush();
-      return writers.abandonSync(sp.packets?.sink.drainSync());
-    },
-  });
-
+/** Listens; the server's close (and, before it, the hub's: it waits for upgraded sockets) goes on the undo stack. */
+async function listen(exporter: NodeExporter, hub: LiveHub | null, b: Base): Promise<string> {
   let url: string;
   try {
     ({ url } = await exporter.start());
   } catch (err) {
     listenError(err, b.host, b.port, 'set http.listen in the config, or --listen');
   }
-  undo.push(() => exporter.stop());
-  // before the server stops (undo runs in reverse): its close waits for upgraded sockets
-  if (hub !== null) {
-    const h = hub;
-    undo.push(async () => h.close());
-  }
-  if (sp.sla) sp.sla.service.generatorUrl = `${url}/api/v1/alerts`;
-  sp.started = Date.now();
-  sp.health = () => exporter.health();
-  return {
-    url,
-    status: () => statusOf(sp),
-    line: () => statusLine(sp),
-    hints: hints(o, url, b, store, sp),
-    stoppedLine: () => writers.stoppedLine(store),
-    untrack,
-  };
+  b.undo.push(() => exporter.stop());
+  if (hub !== null) b.undo.push(async () => hub.close());
+  return url;
+}
+
+interface Shared {
+  nic: NicPart;
+  live: LiveInventory;
+  registry: Registry;
+}
+
+/** The SLA evaluator: a round after each NIC collection (alerts/service.ts). */
+async function startSlaPart(o: RunOptions, b: Base, p: Shared & { spoolDir: string }): Promise<SlaAssembly> {
+  const cfg = o.config;
+  const sla = await startSla({
+    tiers: cfg.tiers,
+    alerts: cfg.alerts,
+    alertmanager: cfg.alertmanager,
+    demo: o.configPath === undefined,
+    store: b.store,
+    spoolDir: p.spoolDir,
+    registry: p.registry,
+    index: () => p.live.index,
+    intervalMs: p.nic.intervalMs,
+    log: b.log,
+  });
+  b.undo.push(() => sla.close());
+  p.nic.observe = (state) => void sla.service.observe(state);
+  return sla;
+}
+
+/** The mirror input and the flow and sample pipeline it feeds (service/packets.ts, inputs/). */
+async function startMirror(
+  o: RunOptions,
+  b: Base,
+  p: Shared & {
+    flowWriter: PacketsOptions['flowWriter'];
+    sampleWriter: PacketsOptions['sampleWriter'];
+    onSample: (row: PacketSampleRow) => void;
+  },
+): Promise<{ packets: Packets; input: MirrorInput }> {
+  const cfg = o.config;
+  const m = cfg.mirror;
+  // the demo mirror following the demo NIC samples 1 in N; flows scale back by N
+  const following = m.type === 'demo' && p.nic.demo !== null;
+  const packets = new Packets({
+    cfg,
+    live: p.live,
+    input: inputName(m),
+    samplingRate: following
+      ? (m.samplingRate ?? demoSamplingRate(m.packetsPerSecond, p.live.snapshot().nodes.length))
+      : 1,
+    registry: p.registry,
+    flowWriter: p.flowWriter,
+    sampleWriter: p.sampleWriter,
+    onSample: p.onSample,
+    undo: b.undo,
+  });
+  const input = await startInput({
+    cfg,
+    mirror: m,
+    live: p.live,
+    packets,
+    registry: p.registry,
+    demoNic: p.nic.demo,
+    log: b.log,
+    say: b.say,
+    undo: b.undo,
+  });
+  startTicks(packets, input, b.undo);
+  return { packets, input };
 }
 
 const ctxOf = (store: Store) => ({ client: store.client, database: store.database });

@@ -38,6 +38,8 @@ export interface LocalPodOptions {
   secrets: Record<string, Record<string, string>>;
   /** more environment (what the cluster gives a pod: here, a kubeconfig for the API stand-in) */
   env?: Record<string, string>;
+  /** the downward API: fieldPath → value (spec.nodeName) */
+  fields?: Record<string, string>;
 }
 
 /** The local path for a pod path, by the longest mount that holds it (else unchanged). */
@@ -121,7 +123,9 @@ export async function startLocalPod(c: Container, o: LocalPodOptions): Promise<L
   for (const e of c.container.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
     const ref = e.valueFrom?.secretKeyRef;
+    const field = e.valueFrom?.fieldRef?.fieldPath as string | undefined;
     if (ref && o.secrets[ref.name]?.[ref.key] !== undefined) env[e.name] = o.secrets[ref.name][ref.key];
+    else if (field !== undefined && o.fields?.[field] !== undefined) env[e.name] = o.fields[field];
     else if (e.valueFrom && !ref)
       throw new Error(`${c.label}: env ${e.name} from a source this test does not map`);
   }

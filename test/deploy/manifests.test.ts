@@ -24,6 +24,7 @@ import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernete
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseAllConfig } from '../../cli/all-config.js';
+import { roleConfigProblems, type Role as ServiceRole } from '../../service/roles.js';
 import {
   type Container,
   configOf,
@@ -32,7 +33,6 @@ import {
   IMAGE_APP_DIR,
   type K8sObject,
   OVERLAYS,
-  ROLE_SECTIONS,
   ROLES,
   ROOT,
   render,
@@ -179,11 +179,7 @@ describe.each(OVERLAYS)('deploy/overlays/%s', (overlay) => {
       const role = roleOf(c);
       const config = configOf(c);
       expect(() => parseAllConfig(config, c.label)).not.toThrow();
-      if (role !== 'all') {
-        const allowed = ROLE_SECTIONS[role as keyof typeof ROLE_SECTIONS];
-        for (const key of Object.keys(config)) expect(allowed, `${c.label}: section ${key}`).toContain(key);
-      }
-      if (role === 'node') expect(['capture', 'none'], c.label).toContain(mirrorType(c) ?? 'none');
+      expect(roleConfigProblems(role as ServiceRole, config), c.label).toEqual([]);
     }
   });
 

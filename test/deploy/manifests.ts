@@ -18,23 +18,6 @@ export type Overlay = (typeof OVERLAYS)[number];
 export const ROLES = ['all', 'node', 'collect', 'serve'] as const;
 export type Role = (typeof ROLES)[number];
 
-/**
- * The roles `bin/podwire.js` has today: run-roles.test.ts runs the containers of these.
- * Issue 14 adds node, collect and serve in a branch of their own: once merged, list them
- * here and every container of both overlays runs.
- */
-export const CLI_ROLES: readonly Role[] = ['all'];
-
-/**
- * The config sections each role accepts (the contract: a role refuses the others); `all`
- * takes every one.
- */
-export const ROLE_SECTIONS: Record<Exclude<Role, 'all'>, readonly string[]> = {
-  node: ['dataDir', 'store', 'endpoints', 'nic', 'mirror', 'flows', 'samples', 'http'],
-  collect: ['dataDir', 'store', 'endpoints', 'mirror', 'flows', 'samples', 'http'],
-  serve: ['dataDir', 'store', 'endpoints', 'http', 'api', 'tiers', 'alerts', 'alertmanager'],
-};
-
 /** Where the image keeps the app (Containerfile WORKDIR): /app/bin/podwire.js is bin/podwire.js here. */
 export const IMAGE_APP_DIR = '/app';
 

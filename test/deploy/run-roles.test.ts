@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { K8sStandIn } from '../endpoints/k8s-stand-in.js';
 import { entries, startLocalPod } from './local-pod.js';
-import { CLI_ROLES, containers, OVERLAYS, type Role, roleOf } from './manifests.js';
+import { containers, OVERLAYS, roleOf } from './manifests.js';
 
 const TOKEN = 'deploy-test-admin-token-0123456789';
 
@@ -70,17 +70,15 @@ describe('the containers of deploy/overlays, run locally as their manifests stat
   });
 
   for (const c of all) {
-    const role = roleOf(c) as Role;
-    const runs = CLI_ROLES.includes(role);
     const name =
       `${c.label}: \`${[...c.container.command, ...c.container.args].join(' ')}\` answers /readyz 200 ` +
-      '(embedded chDB in a temp dir, PODWIRE_CLICKHOUSE_URL unset; a Kubernetes API stand-in)' +
-      (runs ? '' : ` — not run until CLI_ROLES lists ${role}`);
-    it.skipIf(!runs)(name, { timeout: 180_000 }, async () => {
+      '(embedded chDB in a temp dir, PODWIRE_CLICKHOUSE_URL unset; a Kubernetes API stand-in)';
+    it(name, { timeout: 180_000 }, async () => {
       standIn.requests.length = 0;
       const pod = await startLocalPod(c, {
         secrets: { podwire: { 'api-token': TOKEN } },
         env: { KUBECONFIG: kubeconfig },
+        fields: { 'spec.nodeName': 'worker-1' },
       });
       try {
         const deadline = Date.now() + 120_000;
@@ -100,6 +98,9 @@ describe('the containers of deploy/overlays, run locally as their manifests stat
         const asked = () => new Set(standIn.requests.map((r) => `${r.kind} ${r.watch ? 'watch' : 'list'}`));
         for (let i = 0; i < 100 && asked().size < 4; i++) await new Promise((r) => setTimeout(r, 100));
         expect(asked()).toEqual(new Set(['pods list', 'pods watch', 'nads list', 'nads watch']));
+        // a node watches its own pods only (PODWIRE_NODE_NAME from spec.nodeName); the others all
+        const pods = standIn.requests.filter((r) => r.kind === 'pods').map((r) => r.fieldSelector ?? null);
+        expect(new Set(pods)).toEqual(new Set([roleOf(c) === 'node' ? 'spec.nodeName=worker-1' : null]));
         expect(await pod.stop(), pod.log()).toBe(0);
         expect(entries(pod.cwd), 'files written outside the volumes').toEqual([]);
       } finally {

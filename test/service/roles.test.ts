@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROLE_PARTS, ROLES, roleConfigProblems } from '../../service/roles.js';
+import { ROLE_PARTS, ROLES, roleConfigProblems, withRoleDefaults } from '../../service/roles.js';
 import { podwire } from '../cli/helpers.js';
 
 describe('role configs', () => {
@@ -24,12 +24,10 @@ describe('role configs', () => {
     };
     expect(roleConfigProblems('all', full)).toEqual([]);
     expect(roleConfigProblems('node', full)).toEqual([
-      'api: not used by podwire node (read by podwire serve)',
       'mirror.type: podwire node takes capture, none, not sflow',
     ]);
     expect(roleConfigProblems('collect', full)).toEqual([
       'nic: not used by podwire collect (read by podwire node)',
-      'api: not used by podwire collect (read by podwire serve)',
       'tiers: not used by podwire collect (read by podwire node)',
       'alerts: not used by podwire collect (read by podwire node)',
       'alertmanager: not used by podwire collect (read by podwire node)',
@@ -47,6 +45,41 @@ describe('role configs', () => {
     expect(roleConfigProblems('serve', { unknownKey: 1 })).toEqual([
       'unknownKey: not used by podwire serve (podwire all only)',
     ]);
+  });
+
+  it('the environment sets the store URL for every role, and a node its name (nic.node, kubernetes sources)', () => {
+    const raw = {
+      nic: { sources: ['demo'] },
+      endpoints: {
+        sources: [{ type: 'kubernetes' }, { type: 'kubernetes', node: 'pinned' }, { type: 'demo' }],
+      },
+    };
+    const env = { PODWIRE_CLICKHOUSE_URL: 'http://ch:8123/podwire', PODWIRE_NODE_NAME: 'worker-7' };
+    expect(withRoleDefaults('node', raw, env)).toEqual({
+      nic: { sources: ['demo'], node: 'worker-7' },
+      endpoints: {
+        sources: [
+          { type: 'kubernetes', node: 'worker-7' },
+          { type: 'kubernetes', node: 'pinned' },
+          { type: 'demo' },
+        ],
+      },
+      mirror: { type: 'none' },
+      store: { clickhouseUrl: 'http://ch:8123/podwire' },
+    });
+    // only a node is one node: a collector and serve watch every pod
+    const collect = withRoleDefaults('collect', { endpoints: raw.endpoints }, env) as typeof raw;
+    expect(collect.endpoints.sources[0]).toEqual({ type: 'kubernetes' });
+    expect(withRoleDefaults('serve', {}, env)).toEqual({
+      mirror: { type: 'none' },
+      store: { clickhouseUrl: 'http://ch:8123/podwire' },
+    });
+    // an explicit nic.node wins; an empty variable sets nothing; nothing set, nothing added
+    expect(
+      (withRoleDefaults('node', { nic: { node: 'x' } }, env) as typeof raw & { nic: { node: string } }).nic
+        .node,
+    ).toBe('x');
+    expect(withRoleDefaults('all', {}, { PODWIRE_CLICKHOUSE_URL: '' })).toEqual({});
   });
 
   it('every part runs in all, and each part in at least one other role', () => {
