@@ -43,4 +43,13 @@ export async function runRoleCommand(role: Role, o: RoleCommandOptions, stop: St
     },
     stop,
   );
+  // every part is closed: a handle still open (a peer that keeps a keep-alive socket, a
+  // relay in front of the API server) must not hold a stopped service up until it is killed
+  setTimeout(() => {
+    process.stderr.write('podwire: exiting with connections still open\n');
+    process.exit();
+  }, EXIT_GRACE_MS).unref();
 }
+
+/** How long a stopped role waits for open handles to end before it exits regardless. */
+const EXIT_GRACE_MS = 3000;
