@@ -13,6 +13,7 @@ import { decodeConfig } from '../collector/decode/packet.js';
 import type { LiveInventory } from '../collector/endpoints/live-inventory.js';
 import { FlowTable, type FlowTableStats } from '../collector/flows/flow-table.js';
 import { registerAttributionMetrics, registerFlowMetrics } from '../collector/flows/metrics.js';
+import { type FlowBatchSink, fanOut } from '../collector/flows/sink.js';
 import { PacketPath } from '../collector/packet-path.js';
 import { observationName, type PointNames } from '../collector/sflow/observation.js';
 import { FlowSink } from '../ingest/flow-sink.js';
@@ -33,11 +34,16 @@ export interface PacketsOptions {
   sampleWriter: BatchWriter<typeof packet_samples>;
   /** a kept sample also goes here (the live stream) */
   onSample?: (row: PacketSampleRow) => void;
+  /** sinks besides the store's that take every flow batch (collector/flows/sink.ts) */
+  sinks?: readonly FlowBatchSink[];
   undo: Undo;
 }
 
 export class Packets {
+  /** the store's flow sink */
   readonly sink: FlowSink;
+  /** where every input hands its flows: the store's sink and any others */
+  readonly onFlows: FlowBatchSink['onFlows'];
   readonly flowTable: FlowTable;
   readonly path: PacketPath;
   readonly samplingRate: number;
@@ -62,13 +68,14 @@ export class Packets {
       send: (b) => o.flowWriter.writeEncoded(b),
       busy: () => o.flowWriter.stats().queuedBatches > 0,
     });
+    this.onFlows = fanOut([this.sink, ...(o.sinks ?? [])]).onFlows;
     this.counters = new AttributionCounters();
     this.flowTable = new FlowTable({
       index: o.live.index,
       counters: this.counters,
       windowSeconds: cfg.flows.windowSeconds,
       maxFlows: cfg.flows.maxFlows,
-      onFlows: this.sink.onFlows,
+      onFlows: this.onFlows,
     });
     const table = this.flowTable;
     this.flowTables = [table.stats];

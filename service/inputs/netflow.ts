@@ -17,7 +17,7 @@ export async function startNetflowInput(ctx: InputContext<NetflowConfig>): Promi
     index: ctx.live.index,
     windowSeconds: cfg.flows.windowSeconds,
     maxFlows: cfg.flows.maxFlows,
-    onFlows: packets.sink.onFlows,
+    onFlows: packets.onFlows,
     dataDir: cfg.dataDir,
     registry: ctx.registry,
     log: ctx.log,

@@ -21,7 +21,7 @@ export async function startSflowInput(ctx: InputContext<SflowMirror>): Promise<M
     index: ctx.live.index,
     windowSeconds: cfg.flows.windowSeconds,
     maxFlows: cfg.flows.maxFlows,
-    onFlows: packets.sink.onFlows,
+    onFlows: packets.onFlows,
     onSample:
       cfg.samples.oneIn > 0
         ? (_d, s, p, a, obs, buf) => {
