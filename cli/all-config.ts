@@ -14,9 +14,13 @@ import { endpointSourceConfigSchema, formatIssues } from '../collector/endpoints
 import { windowProblem } from '../collector/flows/flow-table.js';
 import { parseSourceSpec } from '../collector/nic/registry.js';
 import { DEFAULT_RETENTION, MAX_RETENTION_DAYS } from '../ingest/schema.js';
-import { parseListen, UserError } from './errors.js';
-import { DEFAULT_NETFLOW_ADDRESS, parseNetflowAddress } from './netflow-run.js';
-import { parseListenAddress } from './sflow-run.js';
+import {
+  DEFAULT_NETFLOW_ADDRESS,
+  parseListen,
+  parseListenAddress,
+  parseNetflowAddress,
+  UserError,
+} from './errors.js';
 
 /** A string the parser accepts (its own errors are for the CLI; the config names the path). */
 const accepted = (parse: (text: string) => unknown, message: string) =>

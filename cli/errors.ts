@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { windowProblem } from '../collector/flows/flow-table.js';
 
 /** Exit codes of the podwire CLI (documented in the README). */
@@ -106,4 +107,29 @@ export function listenError(err: unknown, host: string, port: number, hint: stri
     throw new UserError(`cannot listen on ${host}:${port}: ${code} (${hint})`);
   }
   throw err;
+}
+
+/** "127.0.0.1:6343", "[::1]:6343" → host and port; a UserError naming the flag and what is wrong. */
+export function parseListenAddress(
+  text: string,
+  flag = '--sflow',
+  port0 = 6343,
+): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(text.trim());
+  const host = m?.[1] ?? m?.[2];
+  if (m === null || host === undefined) {
+    throw new UserError(`${flag}: "${text}" is not ADDR:PORT (examples: 127.0.0.1:${port0}, [::1]:${port0})`);
+  }
+  if (isIP(host) === 0) throw new UserError(`${flag}: "${host}" is not an IPv4 or IPv6 address`);
+  const port = Number(m[3]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UserError(`${flag}: "${m[3]}" is not a port (1..65535)`);
+  return { host, port };
+}
+
+export const DEFAULT_NETFLOW_PORT = 2055;
+export const DEFAULT_NETFLOW_ADDRESS = `127.0.0.1:${DEFAULT_NETFLOW_PORT}`;
+
+export function parseNetflowAddress(text: string, flag = '--netflow'): { host: string; port: number } {
+  return parseListenAddress(text, flag, DEFAULT_NETFLOW_PORT);
 }

@@ -14,17 +14,10 @@ import { defaultNetflowReaders, type NetflowInput, openNetflowInput } from '../c
 import { STATE_FILE } from '../collector/netflow/state-file.js';
 import type { PointNames } from '../collector/sflow/observation.js';
 import { loadInventoryArg } from './capture-run.js';
-import { ExitCode, UserError } from './errors.js';
+import { ExitCode, parseNetflowAddress, UserError } from './errors.js';
 import { tickUntilStopped } from './run-until.js';
-import { parseListenAddress } from './sflow-run.js';
 
 /** Where NetFlow v9/IPFIX exporters commonly send (goflow2, nfcapd use 2055 too). */
-export const DEFAULT_NETFLOW_PORT = 2055;
-export const DEFAULT_NETFLOW_ADDRESS = `127.0.0.1:${DEFAULT_NETFLOW_PORT}`;
-
-export function parseNetflowAddress(text: string, flag = '--netflow'): { host: string; port: number } {
-  return parseListenAddress(text, flag, DEFAULT_NETFLOW_PORT);
-}
 
 export interface NetflowRunOptions {
   /** ADDR:PORT, IPv6 as [ADDR]:PORT */

@@ -4,7 +4,6 @@
  * SIGINT/SIGTERM or --duration; then the open windows are flushed and the counts go to
  * stderr.
  */
-import { isIP } from 'node:net';
 import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import type { FlowBatch } from '../collector/flows/flow-table.js';
 import { LocalSflow, type SflowEngine, type SflowTotals } from '../collector/sflow/engine.js';
@@ -14,7 +13,7 @@ import { defaultSflowReaders, openSflowReaders } from '../collector/sflow/reader
 import { SflowWorkerPool } from '../collector/sflow/workers.js';
 import type { UdpReaders } from '../collector/udp/readers.js';
 import { loadInventoryArg } from './capture-run.js';
-import { ExitCode, UserError } from './errors.js';
+import { ExitCode, parseListenAddress, UserError } from './errors.js';
 import { tickUntilStopped } from './run-until.js';
 
 export interface SflowRunOptions {
@@ -31,24 +30,6 @@ export interface SflowRunOptions {
   workers?: number;
   /** threads reading the socket (default 1); 0: this thread reads */
   readers?: number;
-}
-
-/** "127.0.0.1:6343", "[::1]:6343" → host and port; a UserError naming the flag and what is wrong. */
-export function parseListenAddress(
-  text: string,
-  flag = '--sflow',
-  port0 = 6343,
-): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(text.trim());
-  const host = m?.[1] ?? m?.[2];
-  if (m === null || host === undefined) {
-    throw new UserError(`${flag}: "${text}" is not ADDR:PORT (examples: 127.0.0.1:${port0}, [::1]:${port0})`);
-  }
-  if (isIP(host) === 0) throw new UserError(`${flag}: "${host}" is not an IPv4 or IPv6 address`);
-  const port = Number(m[3]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new UserError(`${flag}: "${m[3]}" is not a port (1..65535)`);
-  return { host, port };
 }
 
 export interface SflowRun {

@@ -6,8 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
-import { listenError } from '../../cli/errors.js';
-import { parseNetflowAddress } from '../../cli/netflow-run.js';
+import { listenError, parseNetflowAddress } from '../../cli/errors.js';
 import type { AttributionCounters } from '../../collector/attribution/attribute.js';
 import type { EndpointIndex } from '../../collector/attribution/endpoint-index.js';
 import { parseUntaggedScope } from '../../collector/attribution/untagged-scope.js';

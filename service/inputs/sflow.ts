@@ -4,8 +4,7 @@
  * samples already, so one in samples.oneIn is kept for "which pod sent this".
  */
 
-import { listenError } from '../../cli/errors.js';
-import { parseListenAddress } from '../../cli/sflow-run.js';
+import { listenError, parseListenAddress } from '../../cli/errors.js';
 import { LocalSflow } from '../../collector/sflow/engine.js';
 import { registerSflowMetrics } from '../../collector/sflow/metrics.js';
 import { openSflowInput, type SflowInput } from '../../collector/sflow/readers.js';
