@@ -31,7 +31,7 @@ import { startInput } from './inputs/index.js';
 import { inputName, type MirrorInput } from './inputs/types.js';
 import { NicPart } from './nic.js';
 import { Packets, type PacketsOptions } from './packets.js';
-import { ROLE_PARTS, type Role } from './roles.js';
+import { ROLE, ROLE_PARTS, type Role } from './roles.js';
 import { type StatusParts, statusLine, statusOf } from './status.js';
 import { openServiceStore } from './store.js';
 import { storedAlerts } from './stored-alerts.js';
@@ -66,11 +66,10 @@ export async function runRole(o: RunOptions, stop: Stop): Promise<void> {
       `http.listen ${cfg.http.listen}: beyond loopback the API needs tokens (api.tokens, http.apiToken or PODWIRE_API_TOKEN)`,
     );
   }
-  // a node writes to a shared server only: an embedded store on every node would be read by no one
-  const shared = cfg.store.clickhouseUrl !== undefined;
-  if (o.role === 'node' && !shared && cfg.mirror.type !== 'none')
-    throw new UserError('mirror: a node capture stores its flows in a shared store: set store.clickhouseUrl');
-  const store = o.role === 'node' && !shared ? null : await openServiceStore(cfg);
+  const role = ROLE[o.role];
+  const problem = role.problem?.(cfg) ?? null;
+  if (problem !== null) throw new UserError(problem);
+  const store = role.opensStore(cfg) ? await openServiceStore(cfg) : null;
   const undo = new Undo(log);
   if (store !== null) undo.push(() => store.close());
   try {
