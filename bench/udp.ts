@@ -283,6 +283,8 @@ for (const [readers, workers] of CONFIGS) {
   const port = await freePort();
   const cli = spawn(
     ...pinned(PIN?.[0], process.execPath, [
+      // BENCH_NODE_ARGS: flags for podwire's node (e.g. --cpu-prof to profile the threads)
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       `${root}bin/podwire.js`,
       'flows',
       ipfix ? '--netflow' : '--sflow',

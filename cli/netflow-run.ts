@@ -12,6 +12,7 @@ import type { FlowBatch } from '../collector/flows/flow-table.js';
 import { LocalNetflow, type NetflowTotals } from '../collector/netflow/engine.js';
 import { defaultNetflowReaders, type NetflowInput, openNetflowInput } from '../collector/netflow/readers.js';
 import { STATE_FILE } from '../collector/netflow/state-file.js';
+import { receiveBufferText } from '../collector/sflow/listener.js';
 import type { PointNames } from '../collector/sflow/observation.js';
 import { loadInventoryArg } from './capture-run.js';
 import { ExitCode, parseNetflowAddress, UserError } from './errors.js';
@@ -91,7 +92,7 @@ export async function runNetflow(
   }
   if (!o.quiet) {
     process.stderr.write(
-      `podwire: listening for NetFlow/IPFIX on ${o.netflow} (receive buffer ${input.recvBufferSize} bytes)` +
+      `podwire: listening for NetFlow/IPFIX on ${o.netflow} (${receiveBufferText(input.recvBufferSize)})` +
         `${readers > 0 ? `; ${readers} reader threads` : ''}\n`,
     );
   }

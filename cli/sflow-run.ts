@@ -7,7 +7,7 @@
 import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import type { FlowBatch } from '../collector/flows/flow-table.js';
 import { LocalSflow, type SflowEngine, type SflowTotals } from '../collector/sflow/engine.js';
-import { SflowListener } from '../collector/sflow/listener.js';
+import { receiveBufferText, SflowListener } from '../collector/sflow/listener.js';
 import type { PointNames } from '../collector/sflow/observation.js';
 import { defaultSflowReaders, openSflowReaders } from '../collector/sflow/readers.js';
 import { SflowWorkerPool } from '../collector/sflow/workers.js';
@@ -96,7 +96,7 @@ export async function runSflow(
       workers > 0 ? `${workers} intake workers` : '',
     ].filter((x) => x !== '');
     process.stderr.write(
-      `podwire: listening for sFlow on ${o.sflow} (receive buffer ${listener.recvBufferSize} bytes)` +
+      `podwire: listening for sFlow on ${o.sflow} (${receiveBufferText(listener.recvBufferSize)})` +
         `${threads.length > 0 ? `; ${threads.join(', ')}` : ''}\n`,
     );
   }

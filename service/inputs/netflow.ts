@@ -3,7 +3,9 @@
  * metrics, status); a packet report's frame (dataLinkFrameSection) is a packet sample, as
  * an sFlow header is: one in samples.oneIn is kept. Flow records carry no frame.
  */
+
 import { Has } from '../../collector/netflow/types.js';
+import { receiveBufferText } from '../../collector/sflow/listener.js';
 import { packetSampleRow } from '../../ingest/sample-rows.js';
 import { netflowStatusLine, startNetflowMirror } from './netflow-mirror.js';
 import type { InputContext, MirrorInput } from './types.js';
@@ -36,7 +38,7 @@ export async function startNetflowInput(ctx: InputContext<NetflowConfig>): Promi
   });
   packets.adopt({ counters: nf.counters, flowStats: nf.flowStats, names: nf.names });
   ctx.say(
-    `podwire: listening for NetFlow/IPFIX on ${mirror.listen} (receive buffer ${nf.recvBufferSize} bytes)` +
+    `podwire: listening for NetFlow/IPFIX on ${mirror.listen} (${receiveBufferText(nf.recvBufferSize)})` +
       (nf.readers > 0 ? `; ${nf.readers} reader threads` : ''),
   );
   ctx.undo.push(() => nf.stop());

@@ -6,6 +6,7 @@
 
 import { listenError, parseListenAddress } from '../../cli/errors.js';
 import { LocalSflow } from '../../collector/sflow/engine.js';
+import { receiveBufferText } from '../../collector/sflow/listener.js';
 import { registerSflowMetrics } from '../../collector/sflow/metrics.js';
 import { openSflowInput, type SflowInput } from '../../collector/sflow/readers.js';
 import { packetSampleRow } from '../../ingest/sample-rows.js';
@@ -55,7 +56,7 @@ export async function startSflowInput(ctx: InputContext<SflowMirror>): Promise<M
     reordered: () => engine.reorder?.reordered ?? 0,
   });
   ctx.say(
-    `podwire: listening for sFlow on ${mirror.listen} (receive buffer ${l.recvBufferSize} bytes)` +
+    `podwire: listening for sFlow on ${mirror.listen} (${receiveBufferText(l.recvBufferSize)})` +
       (l.readers > 0 ? `; ${l.readers} reader threads` : ''),
   );
   // before the flow sink's last flush (undo runs in reverse): read what the socket holds,

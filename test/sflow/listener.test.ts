@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeDatagram } from '../../collector/sflow/encode.js';
-import { dropsForPort, SflowListener } from '../../collector/sflow/listener.js';
+import {
+  DEFAULT_RECV_BUFFER,
+  dropsForPort,
+  receiveBufferText,
+  SflowListener,
+} from '../../collector/sflow/listener.js';
 import { readSflowCapture } from '../../collector/sflow/replay.js';
 import { agentShard } from '../../collector/sflow/workers.js';
 import { podFrame } from '../../collector/synth/scenario.js';
@@ -30,6 +35,28 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
+});
+
+describe('receive buffer', () => {
+  it('a real socket gets what net.core.rmem_max allows, and the startup text says how to raise a cap', async () => {
+    const max = Number(await readFile('/proc/sys/net/core/rmem_max', 'utf8'));
+    const l = await SflowListener.open({ host: '127.0.0.1', port: 0, onDatagram: () => {} });
+    try {
+      // Linux grants twice the asked size, capped at rmem_max first
+      expect(l.recvBufferSize).toBe(2 * Math.min(DEFAULT_RECV_BUFFER, max));
+      const text = receiveBufferText(l.recvBufferSize);
+      if (max < DEFAULT_RECV_BUFFER)
+        expect(text).toBe(
+          `receive buffer ${l.recvBufferSize} bytes, capped by net.core.rmem_max ${max}: for bursts, sysctl -w net.core.rmem_max=${DEFAULT_RECV_BUFFER}`,
+        );
+      else expect(text).toBe(`receive buffer ${l.recvBufferSize} bytes`);
+    } finally {
+      await l.close();
+    }
+    expect(receiveBufferText(2 * DEFAULT_RECV_BUFFER)).toBe(
+      `receive buffer ${2 * DEFAULT_RECV_BUFFER} bytes`,
+    );
+  });
 });
 
 describe('listener', () => {
@@ -103,7 +130,11 @@ describe('podwire flows --sflow', () => {
       out,
       exited,
     } = spawnPodwire(['flows', '--sflow', `[::1]:${port}`, '--inventory', inv, '--duration', '2s']);
-    await waitForOutput(cli, 'stderr', /listening for sFlow on \[::1\]:\d+ \(receive buffer \d+ bytes\)/);
+    await waitForOutput(
+      cli,
+      'stderr',
+      /listening for sFlow on \[::1\]:\d+ \(receive buffer \d+ bytes[^)]*\)/,
+    );
     const [web1, web2] = [PODS[0].leg, PODS[1].leg];
     const frame = podFrame(web1, web2, { proto: 'tcp', sport: 41000, dport: 8080, size: 500 }, [
       { vid: 100 },

@@ -65,7 +65,9 @@ describe('podwire all with an sFlow mirror', () => {
       running.push(run);
       const url = await until(() => /metrics\s+(http:\/\/\S+)\/metrics/.exec(run.out.stderr)?.[1], 30_000);
       expect(run.out.stderr).toMatch(
-        new RegExp(`listening for sFlow on 127\\.0\\.0\\.1:${port} \\(receive buffer \\d+ bytes\\)${says}\n`),
+        new RegExp(
+          `listening for sFlow on 127\\.0\\.0\\.1:${port} \\(receive buffer \\d+ bytes[^)]*\\)${says}\n`,
+        ),
       );
       const datagrams = await readSflowCapture(join(ROOT, 'test/fixtures/sflow/pmacct-export.pcap'));
       const sock = createSocket('udp4');

@@ -161,7 +161,7 @@ describe('several reader threads on one socket', () => {
       '--duration',
       '1s',
     ]);
-    await waitForOutput(child, 'stderr', /listening for sFlow on .*\(receive buffer \d+ bytes\)\n/);
+    await waitForOutput(child, 'stderr', /listening for sFlow on .*\(receive buffer \d+ bytes[^)]*\)\n/);
     const [code] = (await exited) as [number | null];
     expect(code, out.stderr).toBe(0);
     expect(out.stderr).not.toMatch(/reader threads|reader_datagrams/);
