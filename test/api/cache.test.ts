@@ -12,10 +12,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AnswerCache, type CacheScope, pollKey, queryKey, scopeKey } from '../../api/cache.js';
 import { type Asked, cachedPodBandwidth, cachedPodPeers, cachedTopTalkers } from '../../api/polled.js';
 import { podPeers } from '../../ingest/api-queries.js';
-import { migrate } from '../../ingest/migrations.js';
 import { podBandwidth, type QueryContext, type Range, topTalkers } from '../../ingest/queries.js';
-import { DEFAULT_RETENTION } from '../../ingest/schema.js';
-import { openStore, type Store } from '../../ingest/store.js';
+import type { Store } from '../../ingest/store.js';
+import { openQueryStore } from '../helpers/query-store.js';
 
 const H = Date.parse('2026-11-26T10:00:00Z') / 1000;
 const RANGE = { from: H - 1800, to: H + 1805 };
@@ -26,9 +25,7 @@ let queries = 0;
 let ctx: QueryContext;
 
 beforeAll(async () => {
-  store = await openStore({ dataDir: join(dir, 'ch'), database: 'pw' });
-  const keep = Object.fromEntries(Object.keys(DEFAULT_RETENTION).map((k) => [k, 100_000]));
-  await migrate(store.client, { database: 'pw', retention: keep as unknown as typeof DEFAULT_RETENTION });
+  ({ store, ctx } = await openQueryStore(dir));
   await store.client.command({
     query: `INSERT INTO pw.flows (window_start, window_seconds, src_namespace, src_pod, dst_namespace, dst_pod, bytes, packets, samples, sampling_rate)
 SELECT toDateTime(${H - 1800} + intDiv(number, 3) * 10, 'UTC'), 10,

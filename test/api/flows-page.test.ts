@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FlowPosition, flowsPage } from '../../ingest/api-queries.js';
-import { migrate } from '../../ingest/migrations.js';
 import type { QueryContext } from '../../ingest/queries.js';
-import { DEFAULT_RETENTION } from '../../ingest/schema.js';
-import { openStore, type Store } from '../../ingest/store.js';
+import type { Store } from '../../ingest/store.js';
+import { openQueryStore } from '../helpers/query-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'podwire-flows-page-'));
 let store: Store;
@@ -22,10 +21,7 @@ const AT = Date.parse('2026-11-26T10:00:00Z') / 1000;
 const RANGE = { from: AT - 60, to: AT + 600 };
 
 beforeAll(async () => {
-  store = await openStore({ dataDir: join(dir, 'ch'), database: 'pw' });
-  const keep = Object.fromEntries(Object.keys(DEFAULT_RETENTION).map((k) => [k, 100_000]));
-  await migrate(store.client, { database: 'pw', retention: keep as unknown as typeof DEFAULT_RETENTION });
-  ctx = { client: store.client, database: store.database };
+  ({ store, ctx } = await openQueryStore(dir));
   const rows: string[] = [];
   // 4 windows × 6 distinct flows, plus 5 identical copies of one flow in the second window
   for (let w = 0; w < 4; w++)

@@ -12,10 +12,9 @@ import { join } from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountApi } from '../../api/app.js';
-import { migrate } from '../../ingest/migrations.js';
 import type { QueryContext } from '../../ingest/queries.js';
-import { DEFAULT_RETENTION } from '../../ingest/schema.js';
-import { openStore, type Store } from '../../ingest/store.js';
+import type { Store } from '../../ingest/store.js';
+import { openQueryStore } from '../helpers/query-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'podwire-api-'));
 let store: Store;
@@ -31,13 +30,8 @@ function app(ctx: () => QueryContext) {
 const api = () => app(() => ({ client: store.client, database: store.database }));
 
 beforeAll(async () => {
-  store = await openStore({ dataDir: join(dir, 'ch'), database: 'pw' });
   // retention far beyond any test date: rows of any time stay
-  const keep = Object.fromEntries(Object.keys(DEFAULT_RETENTION).map((k) => [k, 100_000]));
-  await migrate(store.client, {
-    database: store.database,
-    retention: keep as unknown as typeof DEFAULT_RETENTION,
-  });
+  ({ store } = await openQueryStore(dir));
   await store.client.command({
     query: `INSERT INTO pw.flows (window_start, window_seconds, src_namespace, src_pod, bytes, packets, samples, sampling_rate)
       VALUES (toDateTime(${AT}, 'UTC'), 10, 'shop', 'web-1', 1000, 10, 10, 1)`,

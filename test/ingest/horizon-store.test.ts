@@ -12,11 +12,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podPeers } from '../../ingest/api-queries.js';
 import { horizonCache, readFirstArrival, readHolding } from '../../ingest/horizon.js';
-import { migrate } from '../../ingest/migrations.js';
 import { podBandwidth, type QueryContext, topTalkers } from '../../ingest/queries.js';
-import { DEFAULT_RETENTION } from '../../ingest/schema.js';
 import { openStore, type Store } from '../../ingest/store.js';
 import { type ClickHouseServer, startClickHouseServer } from '../helpers/clickhouse-server.js';
+import { openQueryStore } from '../helpers/query-store.js';
 
 /** 2026-11-26T10:00:00Z: the test's "now" (only ever a number here) */
 const T0 = Date.parse('2026-11-26T10:00:00Z') / 1000;
@@ -32,10 +31,7 @@ describe('horizons on chDB', () => {
   let ctx: QueryContext;
 
   beforeAll(async () => {
-    store = await openStore({ dataDir: join(dir, 'ch'), database: 'pw' });
-    const keep = Object.fromEntries(Object.keys(DEFAULT_RETENTION).map((k) => [k, 100_000]));
-    await migrate(store.client, { database: 'pw', retention: keep as unknown as typeof DEFAULT_RETENTION });
-    ctx = { client: store.client, database: 'pw' };
+    ({ store, ctx } = await openQueryStore(dir));
     // 10-second windows, two hours a day from T0 − 10 days to today, 3 flows a window;
     // each arrives 20 s after its window (live traffic), given, not the machine's clock
     await store.client.command({

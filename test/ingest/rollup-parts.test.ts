@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podPeers, scopedTopTalkers } from '../../ingest/api-queries.js';
-import { migrate } from '../../ingest/migrations.js';
 import {
   flowPartsFor,
   podBandwidth,
@@ -19,8 +18,8 @@ import {
   type TalkerKey,
   topTalkers,
 } from '../../ingest/queries.js';
-import { DEFAULT_RETENTION } from '../../ingest/schema.js';
-import { openStore, type Store } from '../../ingest/store.js';
+import type { Store } from '../../ingest/store.js';
+import { openQueryStore } from '../helpers/query-store.js';
 
 /** 2026-11-26T10:00:00Z: an hour boundary */
 const H = Date.parse('2026-11-26T10:00:00Z') / 1000;
@@ -29,10 +28,7 @@ let store: Store;
 let ctx: QueryContext;
 
 beforeAll(async () => {
-  store = await openStore({ dataDir: join(dir, 'ch'), database: 'pw' });
-  const keep = Object.fromEntries(Object.keys(DEFAULT_RETENTION).map((k) => [k, 100_000]));
-  await migrate(store.client, { database: 'pw', retention: keep as unknown as typeof DEFAULT_RETENTION });
-  ctx = { client: store.client, database: 'pw' };
+  ({ store, ctx } = await openQueryStore(dir));
   // 10-second windows from H - 10 min to H + 3 h 10 min, 4 flows a window between 6 pods
   // and the outside (''), over VLANs and VNIs; bytes vary with the row number. Three
   // inserts, so the rollups hold unmerged parts as they do while the service runs.
