@@ -51,7 +51,7 @@ export function storedAlerts(
   return { current: () => last, close: () => clearInterval(timer) };
 }
 
-async function activeAlerts(ctx: QueryContext): Promise<unknown[]> {
+export async function activeAlerts(ctx: QueryContext): Promise<unknown[]> {
   const out = await rows<Row>(
     ctx,
     `SELECT rule, severity, namespace, pod, node, tier, value, started, fired, details FROM (
