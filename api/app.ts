@@ -151,12 +151,24 @@ export function mountApi(app: Hono<any>, deps: ApiDeps): TokenAccess {
     app.route('/', v);
   }
 
+  mountReadyz(app, deps);
+  return access;
+}
+
+/**
+ * GET /readyz: 200 when the store answers (a process without one: nothing to wait for)
+ * and the endpoint sources' first listing is in, else 503; every role serves it.
+ */
+export function mountReadyz(
+  // biome-ignore lint/suspicious/noExplicitAny: any Hono app, as mountApi takes
+  app: Hono<any>,
+  o: Pick<ApiDeps, 'inventoryLoaded'> & { ctx?: ApiDeps['ctx'] },
+): void {
   app.get('/readyz', async (c) => {
-    const store = await storeAnswers(deps.ctx());
-    const inventory = deps.inventoryLoaded?.() ?? true;
+    const store = o.ctx === undefined ? true : await storeAnswers(o.ctx());
+    const inventory = o.inventoryLoaded?.() ?? true;
     return c.json({ ready: store && inventory, store, inventory }, store && inventory ? 200 : 503);
   });
-  return access;
 }
 
 /**

@@ -6,9 +6,8 @@
 import { ipv4ToString, ipv6ToString } from '../collector/decode/addr.js';
 import { decodeFrame } from '../collector/decode/frame.js';
 import { type DecodedPacket, decodeConfig } from '../collector/decode/packet.js';
-import { type FieldDef, IE, type TemplateDef, type Value } from '../collector/netflow/encode.js';
+import { field as f, IE, type TemplateDef, type Value } from '../collector/netflow/encode.js';
 
-const f = (id: number, length: number): FieldDef => ({ id, length });
 const common = [
   f(IE.sourceTransportPort, 2),
   f(IE.destinationTransportPort, 2),

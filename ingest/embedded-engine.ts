@@ -311,7 +311,7 @@ export class EmbeddedEngine implements Connection<Readable> {
 
   async exec(p: ConnExecParams<Readable>): Promise<ConnExecResult<Readable>> {
     if (p.values !== undefined) {
-      await this.insertText(p.query, await bodyText(p.values));
+      await this.insertStatement(p.query, Buffer.from(await bodyText(p.values)));
       return { stream: readable(''), ...base(p.query_id), summary: NO_SUMMARY };
     }
     const text = await this.run(p.query, { settings: p.clickhouse_settings, params: p.query_params });
@@ -324,27 +324,27 @@ export class EmbeddedEngine implements Connection<Readable> {
   }
 
   async insert(p: ConnInsertParams<Readable>): Promise<ConnInsertResult> {
-    await this.insertText(p.query, await bodyText(p.values));
+    await this.insertStatement(p.query, Buffer.from(await bodyText(p.values)));
     return { ...base(p.query_id), summary: NO_SUMMARY };
   }
 
-  /** The client's `INSERT INTO t [(cols)] FORMAT F` with its rows (see InsertData). */
-  private async insertText(query: string, body: string): Promise<void> {
-    if (body.trim() === '') return;
+  /**
+   * The client's `INSERT INTO t [(cols)] FORMAT F` with its rows, in any format, binary
+   * included (see InsertData); `settings` as InsertData takes them.
+   */
+  async insertStatement(query: string, body: Uint8Array, settings?: string): Promise<void> {
+    if (body.every((b) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d)) return;
     const m = /^\s*INSERT INTO\s+(\S+?)\s*(?:\(([^)]*)\))?\s*FORMAT\s+(\w+)\s*$/is.exec(query);
     if (!m) throw new Error(`embedded engine: cannot take this insert: ${query.slice(0, 120)}`);
     const listed = m[2]?.split(',').map((c) => c.trim().replaceAll('`', ''));
     // without a column list, the columns the rows name (JSONEachRow: the first row's keys)
-    const columns =
-      listed ??
-      (m[3] === 'JSONEachRow' ? Object.keys(JSON.parse(body.slice(0, body.indexOf('\n') >>> 0))) : undefined);
+    const firstRow = () => {
+      const nl = body.indexOf(0x0a);
+      return Buffer.from(body.buffer, body.byteOffset, nl < 0 ? body.length : nl).toString('utf8');
+    };
+    const columns = listed ?? (m[3] === 'JSONEachRow' ? Object.keys(JSON.parse(firstRow())) : undefined);
     if (!columns) throw new Error(`embedded engine: an insert in ${m[3]} needs a column list`);
-    await this.insertData({
-      target: m[1].replaceAll('`', ''),
-      columns,
-      format: m[3],
-      body: Buffer.from(body),
-    });
+    await this.insertData({ target: m[1].replaceAll('`', ''), columns, format: m[3], body, settings });
   }
 
   async ping(): Promise<ConnPingResult> {

@@ -42,14 +42,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ident } from './ddl.js';
 import type { QueryContext } from './queries.js';
+import { ARRIVAL, flows, flows_1h, flows_1m, packet_samples } from './schema.js';
 
-/** The tables a horizon is read for, each with its traffic-time column. */
-export const HORIZON_TABLES = {
-  flows: 'window_start',
-  flows_1m: 'window_start',
-  flows_1h: 'window_start',
-  packet_samples: 'time',
-} as const;
+/** The tables a horizon is read for (their traffic-time columns are the schema's `time`). */
+export const HORIZON_TABLES = { flows, flows_1m, flows_1h, packet_samples } as const;
 export type HorizonTable = keyof typeof HORIZON_TABLES;
 
 /** Seconds since the epoch per table; null: holds nothing; absent: holds everything. */
@@ -72,14 +68,17 @@ async function json<T>(client: ClickHouseClient, query: string): Promise<T[]> {
 
 /** `TTL received + toIntervalDay(7)` (how ClickHouse prints ddl.ts's TTL) → 7. */
 export function ttlDays(createQuery: string): number | null {
-  const m = /\bTTL\s+received\s*\+\s*(?:toIntervalDay\((\d+)\)|INTERVAL\s+(\d+)\s+DAY)/i.exec(createQuery);
+  const m = new RegExp(
+    `\\bTTL\\s+${ARRIVAL.name}\\s*\\+\\s*(?:toIntervalDay\\((\\d+)\\)|INTERVAL\\s+(\\d+)\\s+DAY)`,
+    'i',
+  ).exec(createQuery);
   return m === null ? null : Number(m[1] ?? m[2]);
 }
 
 /** One table's rows, oldest traffic time and TTL (two small queries). */
 export async function readHolding(ctx: QueryContext, table: HorizonTable): Promise<TableHolding> {
   const db = ident(ctx.database);
-  const col = HORIZON_TABLES[table];
+  const col = HORIZON_TABLES[table]?.time;
   if (col === undefined) throw new Error(`no horizon for table ${table}`);
   const [r] = await json<{ n: string | number; w: string | number }>(
     ctx.client,
@@ -98,7 +97,7 @@ export async function readHolding(ctx: QueryContext, table: HorizonTable): Promi
 export async function readFirstArrival(ctx: QueryContext): Promise<number | null> {
   const [r] = await json<{ n: string | number; r: string | number }>(
     ctx.client,
-    `SELECT count() AS n, toUnixTimestamp(min(received)) AS r FROM ${ident(ctx.database)}.flows_1h`,
+    `SELECT count() AS n, toUnixTimestamp(min(${ARRIVAL.name})) AS r FROM ${ident(ctx.database)}.flows_1h`,
   );
   return Number(r?.n ?? 0) > 0 ? Number(r.r) : null;
 }

@@ -3,15 +3,14 @@
  * for the roles that serve users the query API, the page and the live stream (api/).
  */
 import type { TokenAccess } from '../api/access.js';
-import { metricsGuard, mountApi } from '../api/app.js';
+import { metricsGuard, mountApi, mountReadyz } from '../api/app.js';
 import type { AuthFailureLimiter } from '../api/auth-limit.js';
 import type { LiveHub } from '../api/live/hub.js';
 import { liveSocketServer, mountLive } from '../api/live/route.js';
 import { mountUi } from '../api/ui.js';
 import type { LiveInventory } from '../collector/endpoints/live-inventory.js';
-import { storeAnswers } from '../ingest/api-queries.js';
 import type { Store } from '../ingest/store.js';
-import { NodeExporter, type NodeExporterOptions } from '../node-exporter/exporter.js';
+import { NodeExporter } from '../node-exporter/exporter.js';
 import type { NicPart } from './nic.js';
 
 export interface HttpOptions {
@@ -47,11 +46,14 @@ export function startHttp(o: HttpOptions): NodeExporter {
     guard: metricsGuard(o.access),
     websocket: api === null ? undefined : liveSocketServer(),
     routes: (app) => {
-      if (api === null) return mountReady(app, o);
+      if (api === null)
+        return mountReadyz(app, {
+          ctx: o.store === null ? undefined : ctxOf(o.store),
+          inventoryLoaded: o.loaded,
+        });
       if (o.store === null) throw new Error('the API needs a store');
-      const store = o.store;
       mountApi(app, {
-        ctx: () => ({ client: store.client, database: store.database }),
+        ctx: ctxOf(o.store),
         access: o.access,
         authLimit: api.authLimit,
         status: api.status,
@@ -67,12 +69,5 @@ export function startHttp(o: HttpOptions): NodeExporter {
   });
 }
 
-/** /readyz of a role without the API: the store answers (when it has one) and the inventory is in. */
-function mountReady(app: Parameters<NonNullable<NodeExporterOptions['routes']>>[0], o: HttpOptions): void {
-  app.get('/readyz', async (c) => {
-    const store =
-      o.store === null ? true : await storeAnswers({ client: o.store.client, database: o.store.database });
-    const inventory = o.loaded();
-    return c.json({ ready: store && inventory, store, inventory }, store && inventory ? 200 : 503);
-  });
-}
+/** The query context of a store, as the API and /readyz take it. */
+export const ctxOf = (store: Store) => () => ({ client: store.client, database: store.database });

@@ -26,7 +26,7 @@ import type { Stop } from '../ingest/stop-signals.js';
 import type { Store } from '../ingest/store.js';
 import type { NodeExporter } from '../node-exporter/exporter.js';
 import { type Endpoints, startEndpoints } from './endpoints.js';
-import { startHttp } from './http.js';
+import { ctxOf, startHttp } from './http.js';
 import { startInput } from './inputs/index.js';
 import { inputName, type MirrorInput } from './inputs/types.js';
 import { NicPart } from './nic.js';
@@ -188,8 +188,7 @@ function httpPart(o: RunOptions, b: Base, endpoints: Endpoints, sp: StatusParts)
   let hub: LiveHub | null = null;
   const authLimit = new AuthFailureLimiter({ maxFailures: cfg.api.authFailuresPerMinute });
   // serve has no evaluator of its own: the active alerts are what the nodes stored
-  const stored =
-    parts.api && !parts.sla && store !== null ? storedAlerts(() => ctxOf(store), 15_000, log) : null;
+  const stored = parts.api && !parts.sla && store !== null ? storedAlerts(ctxOf(store), 15_000, log) : null;
   if (stored !== null) undo.push(async () => stored.close());
   const exporter = startHttp({
     host: b.host,
@@ -297,8 +296,6 @@ async function startMirror(
   startTicks(packets, input, b.undo);
   return { packets, input };
 }
-
-const ctxOf = (store: Store) => ({ client: store.client, database: store.database });
 
 /** Every 100 ms: the input's clock (the demo mirror emits, quiet windows close). */
 function startTicks(packets: Packets, input: MirrorInput, undo: Undo): void {

@@ -82,13 +82,13 @@ export async function openWriters(o: {
     stoppedLine(st) {
       if (st === null) return 'podwire: stopped (no store: nothing to flush)';
       const left = notStored(outcome(), { spool: spoolDir, quarantine: quarantineDir });
-      const part = (w: BatchWriter<never> | null, what: string) =>
-        w === null ? [] : [`${num(w.stats().written)} ${what}`];
-      const stored = [
-        ...part(f as never, 'flow rows'),
-        ...part(s as never, 'packet samples'),
-        ...part(v as never, 'VF counter rows'),
-      ];
+      const stored = (
+        [
+          [f, 'flow rows'],
+          [s, 'packet samples'],
+          [v, 'VF counter rows'],
+        ] as const
+      ).flatMap(([w, what]) => (w === null ? [] : [`${num(w.stats().written)} ${what}`]));
       return `podwire: stopped. stored ${stored.join(', ') || 'nothing'} in ${st.location}${left || '; nothing left unflushed'}`;
     },
   };

@@ -69,6 +69,9 @@ export interface FieldDef {
   enterprise?: number;
 }
 
+/** A template field of `length` bytes, without an enterprise number. */
+export const field = (id: number, length: number): FieldDef => ({ id, length });
+
 export interface TemplateDef {
   id: number;
   fields: FieldDef[];

@@ -24,7 +24,7 @@ import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernete
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseAllConfig } from '../../cli/all-config.js';
-import { roleConfigProblems, type Role as ServiceRole } from '../../service/roles.js';
+import { roleConfigProblems } from '../../service/roles.js';
 import {
   type Container,
   configOf,
@@ -33,6 +33,7 @@ import {
   IMAGE_APP_DIR,
   type K8sObject,
   OVERLAYS,
+  type Role as PodwireRole,
   ROLES,
   ROOT,
   render,
@@ -179,7 +180,7 @@ describe.each(OVERLAYS)('deploy/overlays/%s', (overlay) => {
       const role = roleOf(c);
       const config = configOf(c);
       expect(() => parseAllConfig(config, c.label)).not.toThrow();
-      expect(roleConfigProblems(role as ServiceRole, config), c.label).toEqual([]);
+      expect(roleConfigProblems(role as PodwireRole, config), c.label).toEqual([]);
     }
   });
 

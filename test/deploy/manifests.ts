@@ -14,9 +14,8 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const OVERLAYS = ['single', 'cluster'] as const;
 export type Overlay = (typeof OVERLAYS)[number];
 
-/** The roles of the issue 14 contract: `node bin/podwire.js <role> --config FILE`. */
-export const ROLES = ['all', 'node', 'collect', 'serve'] as const;
-export type Role = (typeof ROLES)[number];
+/** The roles `node bin/podwire.js <role> --config FILE` runs (service/roles.ts). */
+export { ROLES, type Role } from '../../service/roles.js';
 
 /** Where the image keeps the app (Containerfile WORKDIR): /app/bin/podwire.js is bin/podwire.js here. */
 export const IMAGE_APP_DIR = '/app';

@@ -11,7 +11,6 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { EmbeddedEngine } from '../../ingest/embedded-engine.js';
 
@@ -75,7 +74,7 @@ async function handle(
   n.statements++;
   if (inUrl !== null && body.length > 0) {
     n.inserts++;
-    await insert(engine, statement, body, settings);
+    await engine.insertStatement(statement, body, insertSettings(settings));
     return void res.end('');
   }
   const text = await engine.run(statement, { settings, params });
@@ -83,21 +82,12 @@ async function handle(
   res.end(text);
 }
 
-/** `INSERT INTO t (cols) FORMAT F` with its rows as the body (as the engine's own inserts). */
-async function insert(engine: EmbeddedEngine, sql: string, body: Buffer, settings: Record<string, string>) {
-  const m = /^\s*INSERT INTO\s+(\S+?)\s*\(([^)]*)\)\s*FORMAT\s+(\w+)\s*$/is.exec(sql);
-  // rows that name their columns (JSONEachRow): the engine's own client path takes them
-  if (!m) return void (await engine.insert({ query: sql, values: Readable.from([body]) } as never));
+/** An insert's settings from the URL, as the engine's InsertData takes them (`name = value, …`). */
+function insertSettings(settings: Record<string, string>): string | undefined {
   const sets = Object.entries(settings)
     .filter(([k]) => /^[A-Za-z_]\w*$/.test(k))
     .map(([k, v]) => `${k} = ${/^\d+$/.test(v) ? v : `'${v.replaceAll("'", "''")}'`}`);
-  await engine.insertData({
-    target: m[1].replaceAll('`', ''),
-    columns: m[2].split(',').map((c) => c.trim().replaceAll('`', '')),
-    format: m[3],
-    body,
-    settings: sets.length > 0 ? sets.join(', ') : undefined,
-  });
+  return sets.length > 0 ? sets.join(', ') : undefined;
 }
 
 const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', b: '\b', f: '\f' };

@@ -10,13 +10,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../../collector/flows/flow-table.js';
-import {
-  encodeIpfix,
-  encodeV9,
-  type FieldDef,
-  IE,
-  type TemplateDef,
-} from '../../collector/netflow/encode.js';
+import { encodeIpfix, encodeV9, field as f, IE, type TemplateDef } from '../../collector/netflow/encode.js';
 import { exporterName, LocalNetflow } from '../../collector/netflow/engine.js';
 import { registerNetflowMetrics } from '../../collector/netflow/metrics.js';
 import { STATE_FILE } from '../../collector/netflow/state-file.js';
@@ -28,7 +22,6 @@ import { netflowIndex, PODS, T_US, T0 } from './helpers.js';
 
 const web1 = PODS[0].leg;
 const web2 = PODS[1].leg;
-const f = (id: number, length: number): FieldDef => ({ id, length });
 const T: TemplateDef = {
   id: 256,
   fields: [

@@ -9,7 +9,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeIpfix, type FieldDef, IE, type TemplateDef } from '../../collector/netflow/encode.js';
+import { encodeIpfix, field, IE, type TemplateDef } from '../../collector/netflow/encode.js';
 import { readSflowCapture } from '../../collector/sflow/replay.js';
 import { Prng } from '../../collector/synth/prng.js';
 import { type FlowRec, parseJsonl, podwire, spawnPodwire } from '../cli/helpers.js';
@@ -167,7 +167,6 @@ describe('podwire flows --netflow through reader threads', () => {
   });
 
   it('IPFIX bursts with known gaps read by three threads: lost records = the true gaps, every record decoded', async () => {
-    const field = (id: number, length: number): FieldDef => ({ id, length });
     const tpl: TemplateDef = {
       id: 300,
       fields: [

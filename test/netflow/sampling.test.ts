@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   encodeIpfix,
   encodeV9,
-  type FieldDef,
+  field as f,
   IE,
   type SetDef,
   type TemplateDef,
@@ -16,7 +16,6 @@ import { collecting, PODS, T_US, T0 } from './helpers.js';
 
 const web1 = PODS[0].leg;
 const web2 = PODS[1].leg;
-const f = (id: number, length: number): FieldDef => ({ id, length });
 const BASE = [
   f(IE.sourceIPv4Address, 4),
   f(IE.destinationIPv4Address, 4),

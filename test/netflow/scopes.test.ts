@@ -7,10 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { allConfigSchema } from '../../cli/all-config.js';
 import { parseUntaggedScope } from '../../collector/attribution/untagged-scope.js';
-import { encodeIpfix, type FieldDef, IE, type TemplateDef } from '../../collector/netflow/encode.js';
+import { encodeIpfix, field as f, IE, type TemplateDef } from '../../collector/netflow/encode.js';
 import { collecting, OVERLAY, PODS, T_US, T0, VNI } from './helpers.js';
 
-const f = (id: number, length: number): FieldDef => ({ id, length });
 const L3: TemplateDef = {
   id: 300,
   fields: [

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import {
   encodeIpfix,
   encodeV9,
-  type FieldDef,
+  field as f,
   IE,
   type SetDef,
   type TemplateDef,
@@ -20,7 +20,6 @@ import { collecting, PODS, T_US, T0 } from './helpers.js';
 
 const web1 = PODS[0].leg;
 const web2 = PODS[1].leg;
-const f = (id: number, length: number): FieldDef => ({ id, length });
 
 const T_A: TemplateDef = {
   id: 256,

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../../collector/flows/flow-table.js';
-import { encodeIpfix, type FieldDef, IE, type TemplateDef } from '../../collector/netflow/encode.js';
+import { encodeIpfix, field, IE, type TemplateDef } from '../../collector/netflow/encode.js';
 import { LocalNetflow } from '../../collector/netflow/engine.js';
 import { encodeDatagram, type SampleSpec } from '../../collector/sflow/encode.js';
 import { sflowReorder } from '../../collector/sflow/engine.js';
@@ -235,7 +235,6 @@ describe('reorder stage: sFlow', () => {
 
 // ---- IPFIX ----
 
-const field = (id: number, length: number): FieldDef => ({ id, length });
 const TPL: TemplateDef = {
   id: 256,
   fields: [
