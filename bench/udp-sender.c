@@ -1,6 +1,7 @@
 /*
  * bench:udp's sender (BENCH_SENDER=c, the default): sends the datagrams of a file to
- * 127.0.0.1:PORT at RATE per second for SECS seconds, paced in 1 ms steps, with sendmmsg()
+ * 127.0.0.1:PORT at RATE per second for SECS seconds — after WARM_SECS at WARM_RATE when
+ * given, numbered on without a break — paced in 1 ms steps, with sendmmsg()
  * batches of consecutive datagrams of one exporter. Each round over the file renumbers the
  * sequence fields the file names (as the exporter would go on). Written in C because the
  * Node senders (one send() and one Buffer each) took most of a core of this 2-core machine
@@ -10,7 +11,8 @@
  *
  * File: u16 exporters, then per exporter u32 its IPv4 source (0: any); then per datagram
  * u8 exporter, u16 length, u8 fields, fields × (u16 offset, u32 base, u32 per-round step),
- * then the bytes. All big-endian. Prints "sent seconds" on stdout.
+ * then the bytes. All big-endian. Prints "sent seconds warm" on stdout: datagrams sent in
+ * all, the seconds of the RATE phase, and how many the warm phase sent.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -56,11 +58,12 @@ static uint8_t *slurp(const char *path, size_t *n) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) { fprintf(stderr, "usage: udp-sender FILE PORT RATE SECS\n"); return 2; }
+  if (argc != 5 && argc != 7) { fprintf(stderr, "usage: udp-sender FILE PORT RATE SECS [WARM_RATE WARM_SECS]\n"); return 2; }
   size_t size;
   uint8_t *b = slurp(argv[1], &size), *p = b, *end = b + size;
   int port = atoi(argv[2]);
   double rate = atof(argv[3]), secs = atof(argv[4]);
+  double wrate = argc == 7 ? atof(argv[5]) : 0, wsecs = argc == 7 ? atof(argv[6]) : 0;
   int nexp = be16(p); p += 2;
   int *socks = calloc(nexp, sizeof *socks);
   for (int e = 0; e < nexp; e++, p += 4) {
@@ -94,10 +97,11 @@ int main(int argc, char **argv) {
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   struct mmsghdr hdr[BATCH];
   struct iovec iov[BATCH];
-  long total = (long)(rate * secs), i = 0;
+  long warm = (long)(wrate * wsecs), total = warm + (long)(rate * secs), i = 0;
   double t0 = now();
   while (i < total) {
-    long due = (long)((now() - t0) * rate);
+    double t = now() - t0;
+    long due = t < wsecs ? (long)(t * wrate) : warm + (long)((t - wsecs) * rate);
     if (due > total) due = total;
     while (i < due) {
       int k = 0, e = msgs[i % n].exporter;
@@ -123,6 +127,6 @@ int main(int argc, char **argv) {
     struct timespec ms = {0, 1000000};
     nanosleep(&ms, NULL);
   }
-  printf("%ld %.3f\n", i, now() - t0);
+  printf("%ld %.3f %ld\n", i, now() - t0 - wsecs, warm);
   return 0;
 }

@@ -14,6 +14,7 @@ import { defaultNetflowReaders, type NetflowInput, openNetflowInput } from '../c
 import { STATE_FILE } from '../collector/netflow/state-file.js';
 import { receiveBufferText } from '../collector/sflow/listener.js';
 import type { PointNames } from '../collector/sflow/observation.js';
+import { readerThreadsText } from '../collector/udp/readers.js';
 import { loadInventoryArg } from './capture-run.js';
 import { ExitCode, parseNetflowAddress, UserError } from './errors.js';
 import { tickUntilStopped } from './run-until.js';
@@ -93,7 +94,7 @@ export async function runNetflow(
   if (!o.quiet) {
     process.stderr.write(
       `podwire: listening for NetFlow/IPFIX on ${o.netflow} (${receiveBufferText(input.recvBufferSize)})` +
-        `${readers > 0 ? `; ${readers} reader threads` : ''}\n`,
+        `${readers > 0 ? `; ${readerThreadsText(readers)}` : ''}\n`,
     );
   }
   await tickUntilStopped((t) => engine.tick(t), signal, o.durationSeconds);

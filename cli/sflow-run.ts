@@ -4,6 +4,7 @@
  * SIGINT/SIGTERM or --duration; then the open windows are flushed and the counts go to
  * stderr.
  */
+
 import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import type { FlowBatch } from '../collector/flows/flow-table.js';
 import { LocalSflow, type SflowEngine, type SflowTotals } from '../collector/sflow/engine.js';
@@ -12,6 +13,7 @@ import type { PointNames } from '../collector/sflow/observation.js';
 import { defaultSflowReaders, openSflowReaders } from '../collector/sflow/readers.js';
 import { SflowWorkerPool } from '../collector/sflow/workers.js';
 import type { UdpReaders } from '../collector/udp/readers.js';
+import { readerThreadsText } from '../collector/udp/readers.js';
 import { loadInventoryArg } from './capture-run.js';
 import { ExitCode, parseListenAddress, UserError } from './errors.js';
 import { tickUntilStopped } from './run-until.js';
@@ -92,7 +94,7 @@ export async function runSflow(
   onNames?.(engine.names);
   if (!o.quiet) {
     const threads = [
-      readers > 0 ? `${readers} reader threads` : '',
+      readers > 0 ? readerThreadsText(readers) : '',
       workers > 0 ? `${workers} intake workers` : '',
     ].filter((x) => x !== '');
     process.stderr.write(

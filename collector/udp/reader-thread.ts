@@ -10,9 +10,10 @@
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { parseIpv4, parseIpv6 } from '../decode/addr.js';
+import { ipv6ToString, parseIpv4, parseIpv6 } from '../decode/addr.js';
 import { type AckMessage, BatchWriter, type InputMessage } from './batch.js';
 import { type ReaderInit, type ReaderReply, STAT_FIELDS, Stat } from './readers.js';
+import { MmsgReceiver } from './recvmmsg.js';
 import { socketFd } from './socket-fd.js';
 
 const init = workerData as ReaderInit;
@@ -26,11 +27,10 @@ const MARK_MS = 2;
 const now = () => Number(process.hrtime.bigint());
 const lastSent = new Float64Array(outputs.length);
 
-/** a sender's address bytes, family and hash, kept for the few exporters there are */
+/** a sender's address bytes and family, kept for the few exporters there are (dgram) */
 interface Sender {
   family: number;
   bytes: Uint8Array;
-  hash: number;
 }
 const MAX_SENDERS = 4096;
 const senders = new Map<string, Sender>();
@@ -46,14 +46,16 @@ function sender(address: string): Sender {
     } else {
       bytes = parseIpv6(address.split('%')[0]);
     }
-    let h = 0x811c9dc5;
-    for (const b of bytes) h = Math.imul(h ^ b, 0x01000193);
-    s = { family: v4 ? 4 : 6, bytes, hash: h >>> 0 };
+    s = { family: v4 ? 4 : 6, bytes };
     // bounded against spoofed sources: forgetting costs only the parse
     if (senders.size >= MAX_SENDERS) senders.clear();
     senders.set(address, s);
   }
   return s;
+}
+
+function addressText(addr: Uint8Array, family: number): string {
+  return family === 4 ? `${addr[0]}.${addr[1]}.${addr[2]}.${addr[3]}` : ipv6ToString(addr);
 }
 
 type KeyFn = (msg: Uint8Array, sender: string) => number;
@@ -66,10 +68,15 @@ if (init.key !== undefined && typeof key !== 'function') {
 let stopping = false;
 let scheduled = false;
 
-function send(k: number): void {
+/**
+ * Sends shard k's batch. With maxInFlight batches unacknowledged, a batch not yet full
+ * stays and fills on (it goes when an acknowledgement comes); a full one is dropped.
+ */
+function send(k: number, full: boolean): void {
   const w = writers[k];
   if (w.count === 0) return;
   if (w.inFlight >= init.maxInFlight) {
+    if (!full && !stopping) return;
     stats[Stat.overloadDrops] += w.count;
     w.discard();
     return;
@@ -98,26 +105,51 @@ setInterval(() => {
 
 function flushAll(): void {
   scheduled = false;
-  for (let k = 0; k < writers.length; k++) send(k);
+  for (let k = 0; k < writers.length; k++) send(k, false);
 }
 
 outputs.forEach((port, k) => {
-  port.on('message', (m: AckMessage) => writers[k].giveBack(m.buf));
+  port.on('message', (m: AckMessage) => {
+    writers[k].giveBack(m.buf);
+    // a batch kept back while the shard was full goes now
+    if (!scheduled) send(k, false);
+  });
 });
 
-function onMessage(msg: Buffer, rinfo: RemoteInfo): void {
+/** FNV-1a of the sender's address bytes: the default shard key */
+function addressHash(addr: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < addr.length; i++) h = Math.imul(h ^ addr[i], 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * One datagram read: counted, then packed into its shard's batch. `text` is the sender's
+ * address as text when the reader has it (dgram); a shard key function is given it.
+ */
+function take(
+  msg: Uint8Array,
+  tUs: number,
+  order: number,
+  family: number,
+  addr: Uint8Array,
+  port: number,
+  text: string | null,
+): void {
   stats[Stat.datagrams]++;
   stats[Stat.bytes] += msg.length;
   if (stopping) {
     stats[Stat.stopDrops]++;
     return;
   }
-  const s = sender(rinfo.address);
   const n = writers.length;
-  const k = n === 1 ? 0 : ((key === null ? s.hash : key(msg, rinfo.address)) >>> 0) % n;
+  const k =
+    n === 1
+      ? 0
+      : ((key === null ? addressHash(addr) : key(msg, text ?? addressText(addr, family))) >>> 0) % n;
   const w = writers[k];
-  if (!w.fits(msg.length)) send(k);
-  w.append(msg, Date.now() * 1000, now(), s.family, s.bytes, rinfo.port);
+  if (!w.fits(msg.length)) send(k, true);
+  w.append(msg, tUs, order, family, addr, port);
   if (!scheduled) {
     scheduled = true;
     // what arrives within FLUSH_MS goes in one batch: fewer, fuller batches, so that the
@@ -126,20 +158,71 @@ function onMessage(msg: Buffer, rinfo: RemoteInfo): void {
   }
 }
 
-const socket = createSocket({
-  type: init.v6 ? 'udp6' : 'udp4',
-  recvBufferSize: init.recvBufferSize,
-  ipv6Only: false,
-});
-socket.on('message', onMessage);
-socket.on('error', () => {
-  stats[Stat.socketErrors]++;
-});
-if (init.fd >= 0) {
-  socket.bind({ fd: init.fd }, () =>
-    reply({ type: 'bound', fd: init.fd, address: '', port: 0, recvBufferSize: 0 }),
-  );
-} else {
+/**
+ * recvmmsg: the socket (opened by UdpReaders in the main thread) is read when libuv says
+ * it is readable, up to DRAIN_CALLS calls of VLEN datagrams at a time — then the event
+ * loop turns, so acknowledgements, the flush timer and `stop` are not held up by a flood
+ * (the poll is level-triggered: what is left wakes it again).
+ */
+const DRAIN_CALLS = 16;
+let receiver: MmsgReceiver | null = null;
+let watch: { close(): void } | null = null;
+
+/** Reads what is queued, DRAIN_CALLS calls at most; returns the datagrams read. */
+function drain(r: MmsgReceiver): number {
+  let read = 0;
+  for (let call = 0; call < DRAIN_CALLS; call++) {
+    let n: number;
+    try {
+      n = r.receive();
+    } catch {
+      stats[Stat.socketErrors]++;
+      return read;
+    }
+    if (n === 0) return read;
+    read += n;
+    const tUs = Date.now() * 1000;
+    const order = now();
+    for (let i = 0; i < n; i++) {
+      const family = r.family(i);
+      const a = r.address(i);
+      const addr = r.names.subarray(a, a + (family === 4 ? 4 : 16));
+      const p = r.payload(i);
+      const msg = r.data.subarray(p, p + r.length(i));
+      take(msg, tUs, order, family, addr, r.port(i), null);
+    }
+    if (n < r.vlen) return read;
+  }
+  return read;
+}
+
+function startRecvmmsg(): void {
+  receiver = new MmsgReceiver(init.fd);
+  const r = receiver;
+  watch = r.watch(() => drain(r));
+  reply({ type: 'bound', fd: init.fd, address: '', port: 0, recvBufferSize: 0 });
+}
+
+/** dgram: Node's socket, the fallback where recvmmsg is unavailable */
+function startDgram(): void {
+  const socket = createSocket({
+    type: init.v6 ? 'udp6' : 'udp4',
+    recvBufferSize: init.recvBufferSize,
+    ipv6Only: false,
+  });
+  socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
+    const s = sender(rinfo.address);
+    take(msg, Date.now() * 1000, now(), s.family, s.bytes, rinfo.port, rinfo.address);
+  });
+  socket.on('error', () => {
+    stats[Stat.socketErrors]++;
+  });
+  if (init.fd >= 0) {
+    socket.bind({ fd: init.fd }, () =>
+      reply({ type: 'bound', fd: init.fd, address: '', port: 0, recvBufferSize: 0 }),
+    );
+    return;
+  }
   const onBindError = (err: NodeJS.ErrnoException) =>
     reply({ type: 'error', message: err.message, code: err.code });
   socket.once('error', onBindError);
@@ -160,9 +243,18 @@ if (init.fd >= 0) {
   });
 }
 
+if (init.method === 'recvmmsg') startRecvmmsg();
+else startDgram();
+
 parent.on('message', (m: { type: 'stop' }) => {
   if (m.type !== 'stop') return;
   // what was read goes out, then each consumer hears that this reader is done
+  if (receiver !== null) {
+    // what the socket holds now is read and passed on; the main thread counts what comes
+    // after, when it closes the socket
+    while (drain(receiver) > 0);
+    watch?.close();
+  }
   stopping = true;
   flushAll();
   for (const port of outputs) port.postMessage({ type: 'end' } satisfies InputMessage);

@@ -29,6 +29,14 @@ import { readFile } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { dropsForPort } from '../sflow/listener.js';
+import {
+  closeUdpSocket,
+  MmsgReceiver,
+  type OpenedSocket,
+  openUdpSocket,
+  recvmmsgUnavailable,
+} from './recvmmsg.js';
+import { foreignSharers } from './socket-fd.js';
 
 /** Per-reader counts in the shared stats buffer. */
 export const Stat = { datagrams: 0, bytes: 1, overloadDrops: 2, socketErrors: 3, stopDrops: 4 } as const;
@@ -46,8 +54,37 @@ export interface ShardKey {
   name: string;
 }
 
+/**
+ * How reader threads read: `recvmmsg` (recvmmsg.ts: many datagrams a call, the default
+ * where it loads) or `dgram` (Node's socket: one event a datagram).
+ */
+export type ReceiveMethod = 'recvmmsg' | 'dgram';
+
+/**
+ * The method to use when none is asked: PODWIRE_UDP_RECEIVE (`recvmmsg` or `dgram`, for an
+ * operator who must rule one out) or else recvmmsg where it loads.
+ */
+export function defaultReceiveMethod(): ReceiveMethod {
+  const asked = process.env.PODWIRE_UDP_RECEIVE;
+  if (asked === 'dgram') return 'dgram';
+  if (asked !== undefined && asked !== '' && asked !== 'recvmmsg') {
+    throw new Error(`PODWIRE_UDP_RECEIVE is recvmmsg or dgram, not ${asked}`);
+  }
+  const why = recvmmsgUnavailable();
+  if (why !== null && asked === 'recvmmsg') throw new Error(`PODWIRE_UDP_RECEIVE=recvmmsg: ${why}`);
+  return why === null ? 'recvmmsg' : 'dgram';
+}
+
+/** The start line's "N reader threads (how they read)". */
+export function readerThreadsText(readers: number): string {
+  const method = defaultReceiveMethod();
+  const why = method === 'dgram' ? (recvmmsgUnavailable() ?? 'PODWIRE_UDP_RECEIVE=dgram') : null;
+  return `${readers} reader threads (${method}${why === null ? '' : `: ${why}`})`;
+}
+
 export interface ReaderInit {
   index: number;
+  method: ReceiveMethod;
   host: string;
   port: number;
   v6: boolean;
@@ -76,6 +113,8 @@ export interface UdpReadersOptions {
   /** what picks an exporter's shard (default: a hash of the sender's address) */
   key?: ShardKey;
   maxInFlight?: number;
+  /** default: defaultReceiveMethod() */
+  method?: ReceiveMethod;
 }
 
 export interface UdpReaderStats {
@@ -107,6 +146,8 @@ function replyError(r: ReaderReply, otherwise: string): Error {
 
 export class UdpReaders {
   private closed = false;
+  /** read by close() after the readers stopped (recvmmsg), counted with stopDrops */
+  private lateDrops = 0;
 
   private constructor(
     private readonly workers: Worker[],
@@ -118,13 +159,19 @@ export class UdpReaders {
     readonly family: 'IPv4' | 'IPv6',
     /** the receive buffer the kernel granted (bytes) */
     readonly recvBufferSize: number,
+    readonly method: ReceiveMethod,
+    /** recvmmsg: the sockets (one a reader) this thread opened and closes; none with dgram */
+    private readonly fds: number[],
   ) {}
 
   /** Binds and starts the readers; rejects with the socket's error (EADDRINUSE, …). */
   static async open(o: UdpReadersOptions): Promise<UdpReaders> {
     if (!(Number.isInteger(o.readers) && o.readers >= 1)) throw new RangeError('readers must be >= 1');
     if (!(Number.isInteger(o.shards) && o.shards >= 1)) throw new RangeError('shards must be >= 1');
+    const method = o.method ?? defaultReceiveMethod();
     const v6 = isIPv6(o.host);
+    // recvmmsg: this thread binds (a bind error is thrown here), a socket per reader
+    const own = method === 'recvmmsg' ? await openReaderSockets(o, v6) : null;
     const sab = new SharedArrayBuffer(o.readers * STAT_FIELDS * 8);
     const channels = Array.from({ length: o.readers }, () =>
       Array.from({ length: o.shards }, () => new MessageChannel()),
@@ -134,6 +181,7 @@ export class UdpReaders {
       const outputs = channels[index].map((c) => c.port1);
       const init: ReaderInit = {
         index,
+        method,
         host: o.host,
         port: o.port,
         v6,
@@ -151,29 +199,32 @@ export class UdpReaders {
       workers.push(w);
       return reply(w);
     };
-    const first = await start(0, -1).catch((err: Error) => ({
+    const fail = async (r: ReaderReply, otherwise: string) => {
+      await Promise.all(workers.map((w) => w.terminate()));
+      for (const s of own ?? []) closeUdpSocket(s.fd);
+      return replyError(r, otherwise);
+    };
+    const first = await start(0, own?.[0].fd ?? -1).catch((err: Error) => ({
       type: 'error' as const,
       message: err.message,
     }));
-    if (first.type !== 'bound') {
-      await Promise.all(workers.map((w) => w.terminate()));
-      throw replyError(first, 'reader did not bind');
-    }
-    const rest = await Promise.all(Array.from({ length: o.readers - 1 }, (_, i) => start(i + 1, first.fd)));
+    if (first.type !== 'bound') throw await fail(first, 'reader did not bind');
+    const rest = await Promise.all(
+      Array.from({ length: o.readers - 1 }, (_, i) => start(i + 1, own?.[i + 1].fd ?? first.fd)),
+    );
     const failed = rest.find((r) => r.type !== 'bound');
-    if (failed !== undefined) {
-      await Promise.all(workers.map((w) => w.terminate()));
-      throw replyError(failed, 'reader did not open the socket');
-    }
+    if (failed !== undefined) throw await fail(failed, 'reader did not open the socket');
     const inputs = Array.from({ length: o.shards }, (_, s) => channels.map((row) => row[s].port2));
     return new UdpReaders(
       workers,
       new Float64Array(sab),
       inputs,
-      first.address,
-      first.port,
+      own === null ? first.address : o.host,
+      own?.[0].port ?? first.port,
       v6 ? 'IPv6' : 'IPv4',
-      first.recvBufferSize,
+      own?.[0].recvBufferSize ?? first.recvBufferSize,
+      method,
+      own?.map((s) => s.fd) ?? [],
     );
   }
 
@@ -188,7 +239,13 @@ export class UdpReaders {
 
   /** Counts summed over the readers, live. */
   get totals(): UdpReaderStats {
-    const t: UdpReaderStats = { datagrams: 0, bytes: 0, overloadDrops: 0, socketErrors: 0, stopDrops: 0 };
+    const t: UdpReaderStats = {
+      datagrams: this.lateDrops,
+      bytes: 0,
+      overloadDrops: 0,
+      socketErrors: 0,
+      stopDrops: this.lateDrops,
+    };
     for (let i = 0; i < this.workers.length; i++) {
       const b = i * STAT_FIELDS;
       t.datagrams += this.stats[b + Stat.datagrams];
@@ -241,5 +298,53 @@ export class UdpReaders {
       }),
     );
     await Promise.all(this.workers.map((w) => w.terminate()));
+    for (const fd of this.fds) this.closeSocket(fd);
+  }
+
+  /** Datagrams that reached a socket after its reader's last read: counted, then closed. */
+  private closeSocket(fd: number): void {
+    const r = new MmsgReceiver(fd, 64);
+    try {
+      for (let n = r.receive(); n > 0; n = r.receive()) this.lateDrops += n;
+    } catch {
+      // a socket error now loses nothing more than closing does
+    } finally {
+      r.free();
+      closeUdpSocket(fd);
+    }
+  }
+}
+
+/**
+ * One socket per reader (recvmmsg). Several readers: SO_REUSEPORT sockets on one address,
+ * the kernel hashing each sender (address and port) to one of them, so an exporter's
+ * datagrams are read by one reader in the order they came, as goflow2 and Akvorado do; a
+ * socket of another process in the same group would take some of them, so it is refused
+ * like a port in use. One reader: a plain socket, EADDRINUSE as dgram gives it.
+ */
+async function openReaderSockets(o: UdpReadersOptions, v6: boolean): Promise<OpenedSocket[]> {
+  const shared = o.readers > 1;
+  const out = [openUdpSocket(o.host, o.port, v6, o.recvBufferSize, shared)];
+  try {
+    while (out.length < o.readers) out.push(openUdpSocket(o.host, out[0].port, v6, o.recvBufferSize, true));
+    const others = shared
+      ? await foreignSharers(
+          out[0].port,
+          v6,
+          out.map((s) => s.fd),
+        )
+      : 0;
+    if (others > 0) {
+      throw Object.assign(
+        new Error(
+          `bind EADDRINUSE ${o.host}:${out[0].port} (${others} other SO_REUSEPORT socket(s) would share it)`,
+        ),
+        { code: 'EADDRINUSE' },
+      );
+    }
+    return out;
+  } catch (err) {
+    for (const s of out) closeUdpSocket(s.fd);
+    throw err;
   }
 }

@@ -38,3 +38,25 @@ export async function socketFd(port: number, v6: boolean): Promise<number> {
   }
   return found[0];
 }
+
+/**
+ * Sockets bound to the same local address and port as this process's `fds` that are not
+ * among them: another process that joined their SO_REUSEPORT group, and so takes part of
+ * the datagrams (the kernel lets sockets of the same user join). The lines' local address
+ * column is compared as /proc prints it.
+ */
+export async function foreignSharers(port: number, v6: boolean, fds: number[]): Promise<number> {
+  const ours = new Set<string>();
+  for (const fd of fds) {
+    const m = /^socket:\[(\d+)\]$/.exec(await readlink(`/proc/self/fd/${fd}`));
+    if (m !== null) ours.add(m[1]);
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const lines = (await readFile(v6 ? '/proc/net/udp6' : '/proc/net/udp', 'utf8'))
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 13 && f[1].split(':')[1] === hexPort);
+  const addresses = new Set(lines.filter((f) => ours.has(f[9])).map((f) => f[1]));
+  return lines.filter((f) => addresses.has(f[1]) && !ours.has(f[9])).length;
+}

@@ -6,6 +6,7 @@
 
 import { Has } from '../../collector/netflow/types.js';
 import { receiveBufferText } from '../../collector/sflow/listener.js';
+import { readerThreadsText } from '../../collector/udp/readers.js';
 import { packetSampleRow } from '../../ingest/sample-rows.js';
 import { netflowStatusLine, startNetflowMirror } from './netflow-mirror.js';
 import type { InputContext, MirrorInput } from './types.js';
@@ -39,7 +40,7 @@ export async function startNetflowInput(ctx: InputContext<NetflowConfig>): Promi
   packets.adopt({ counters: nf.counters, flowStats: nf.flowStats, names: nf.names });
   ctx.say(
     `podwire: listening for NetFlow/IPFIX on ${mirror.listen} (${receiveBufferText(nf.recvBufferSize)})` +
-      (nf.readers > 0 ? `; ${nf.readers} reader threads` : ''),
+      (nf.readers > 0 ? `; ${readerThreadsText(nf.readers)}` : ''),
   );
   ctx.undo.push(() => nf.stop());
   return {

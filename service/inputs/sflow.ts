@@ -9,6 +9,7 @@ import { LocalSflow } from '../../collector/sflow/engine.js';
 import { receiveBufferText } from '../../collector/sflow/listener.js';
 import { registerSflowMetrics } from '../../collector/sflow/metrics.js';
 import { openSflowInput, type SflowInput } from '../../collector/sflow/readers.js';
+import { readerThreadsText } from '../../collector/udp/readers.js';
 import { packetSampleRow } from '../../ingest/sample-rows.js';
 import type { InputContext, MirrorInput } from './types.js';
 
@@ -57,7 +58,7 @@ export async function startSflowInput(ctx: InputContext<SflowMirror>): Promise<M
   });
   ctx.say(
     `podwire: listening for sFlow on ${mirror.listen} (${receiveBufferText(l.recvBufferSize)})` +
-      (l.readers > 0 ? `; ${l.readers} reader threads` : ''),
+      (l.readers > 0 ? `; ${readerThreadsText(l.readers)}` : ''),
   );
   // before the flow sink's last flush (undo runs in reverse): read what the socket holds,
   // then emit the intake's open windows

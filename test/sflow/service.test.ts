@@ -41,9 +41,9 @@ async function until<T>(what: () => T | undefined, ms: number): Promise<T> {
 describe('podwire all with an sFlow mirror', () => {
   // readers: the default (one reader thread), the main thread reading, two reader threads
   it.each([
-    [undefined, '; 1 reader threads'],
+    [undefined, '; 1 reader threads \\(recvmmsg\\)'],
     [0, ''],
-    [2, '; 2 reader threads'],
+    [2, '; 2 reader threads \\(recvmmsg\\)'],
   ])(
     'readers %s: status counts the sFlow flows; sFlow metrics are read at scrape time, not every 15 s',
     async (readers, says) => {

@@ -2,10 +2,12 @@
  * Reader threads on the sFlow socket (`podwire flows --sflow --sflow-readers N`):
  * interleaved bursts of many agents from several sender sockets, with known gaps and
  * duplicates. One reader thread (the default) or three, feeding two workers, must count
- * each agent's loss and duplicates exactly: with three, the readers' order stamps (taken
- * after the read) let datagrams overtake each other, and the reorder stage
- * (collector/udp/reorder.ts) puts each agent's datagrams back in sequence order before
- * loss.ts counts them (without it, one run counted 86 datagrams lost of 19 true gaps).
+ * each agent's loss and duplicates exactly. With recvmmsg each of three readers has its own
+ * SO_REUSEPORT socket and the kernel keeps each sender on one. With dgram (the fall back)
+ * the three share one socket: their order stamps (taken after the read) let datagrams
+ * overtake each other, and the reorder stage (collector/udp/reorder.ts) puts each agent's
+ * datagrams back in sequence order before loss.ts counts them (without it, one run counted
+ * 86 datagrams lost of 19 true gaps).
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -76,36 +78,42 @@ function plan(seed: number): Plan {
 
 const agentAddress = (a: number) => `10.77.0.${a + 1}`;
 
-async function run(readers: number): Promise<string> {
+async function run(readers: number, method: 'recvmmsg' | 'dgram' = 'recvmmsg'): Promise<string> {
   const port = await freeUdpPort('udp4');
-  const { child, out, exited } = spawnPodwire([
-    'flows',
-    '--sflow',
-    `127.0.0.1:${port}`,
-    '--inventory',
-    inv,
-    '--sflow-readers',
-    String(readers),
-    '--sflow-workers',
-    '2',
-    '--duration',
-    '4s',
-  ]);
+  const { child, out, exited } = spawnPodwire(
+    [
+      'flows',
+      '--sflow',
+      `127.0.0.1:${port}`,
+      '--inventory',
+      inv,
+      '--sflow-readers',
+      String(readers),
+      '--sflow-workers',
+      '2',
+      '--duration',
+      '4s',
+    ],
+    method === 'dgram' ? { PODWIRE_UDP_RECEIVE: 'dgram' } : {},
+  );
+  // recvmmsg must really be in use (koffi loaded), not a silent fall back to dgram
+  const how = method === 'dgram' ? String.raw`dgram: PODWIRE_UDP_RECEIVE=dgram` : 'recvmmsg';
   await waitForOutput(
     child,
     'stderr',
-    new RegExp(`listening for sFlow .*; ${readers} reader threads, 2 intake workers`),
+    new RegExp(String.raw`listening for sFlow .*; ${readers} reader threads \(${how}\), 2 intake workers`),
   );
   const p = plan(13 + readers);
-  const sockets: Socket[] = [0, 1, 2].map(() => createSocket('udp4'));
+  // a socket per agent: an agent always sends from one socket (a socket's sends leave in
+  // order, several sockets' queued sends do not keep their order between them), and with
+  // recvmmsg's SO_REUSEPORT sockets the kernel spreads the twelve over the readers
+  const sockets: Socket[] = Array.from({ length: AGENTS }, () => createSocket('udp4'));
   let i = 0;
   for (const [a, seq] of p.sends) {
     const d = encodeDatagram({ agent: agentAddress(a), sequence: seq, uptimeMs: 1000 + seq, samples: [] });
     // bursts of 400 without waiting, so several readers have datagrams to race for and
     // their batches hold more of one agent's datagrams than the sequence window (32)
-    // an agent always sends from one socket: a socket's sends leave in order, several
-    // sockets' queued sends do not keep their order between them
-    sockets[a % 3].send(d, port, '127.0.0.1');
+    sockets[a].send(d, port, '127.0.0.1');
     if (++i % 400 === 0) await new Promise((r) => setTimeout(r, 5));
   }
   await new Promise((r) => setTimeout(r, 100));
@@ -173,5 +181,10 @@ describe('several reader threads on one socket', () => {
 
   it('three readers, two workers: read by several threads, each agent’s loss and duplicates exact', async () => {
     await run(3);
+  });
+
+  it('the same through dgram (PODWIRE_UDP_RECEIVE=dgram, the fall back where recvmmsg cannot load)', async () => {
+    await run(1, 'dgram');
+    await run(3, 'dgram');
   });
 });
