@@ -97,7 +97,7 @@ async function run(readers: number, method: 'recvmmsg' | 'dgram' = 'recvmmsg'): 
     method === 'dgram' ? { PODWIRE_UDP_RECEIVE: 'dgram' } : {},
   );
   // recvmmsg must really be in use (koffi loaded), not a silent fall back to dgram
-  const how = method === 'dgram' ? String.raw`dgram: PODWIRE_UDP_RECEIVE=dgram` : 'recvmmsg';
+  const how = method === 'dgram' ? 'dgram: PODWIRE_UDP_RECEIVE=dgram' : 'recvmmsg';
   await waitForOutput(
     child,
     'stderr',

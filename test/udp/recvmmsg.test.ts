@@ -214,7 +214,7 @@ describe('several recvmmsg readers: an SO_REUSEPORT socket each', () => {
     const rec = new DatagramRecord();
     /** per sender port: [reader index, number] in delivery order */
     const got = new Map<number, [number, number][]>();
-    readers.inputsOf(0).forEach((input, k) =>
+    readers.inputsOf(0).forEach((input, k) => {
       input.on('message', (m: InputMessage) => {
         if (m.type !== 'batch') return;
         const dv = new DataView(m.buf);
@@ -225,8 +225,8 @@ describe('several recvmmsg readers: an SO_REUSEPORT socket each', () => {
           got.set(rec.port, list);
         }
         input.postMessage({ type: 'ack', buf: m.buf } satisfies AckMessage, [m.buf]);
-      }),
-    );
+      });
+    });
     const txs = await Promise.all(Array.from({ length: 12 }, () => sender('udp4', '127.0.0.1')));
     const sent: Promise<void>[] = [];
     for (let i = 0; i < 100; i++) {
