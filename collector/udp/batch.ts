@@ -123,7 +123,7 @@ export class BatchWriter {
 /** Messages on a reader → consumer channel. */
 export type InputMessage =
   /** `at`: when it was sent (shared monotonic ns): the reader read nothing earlier that is not in it or before it */
-  | { type: 'batch'; buf: ArrayBuffer; used: number; at: number }
+  | { type: 'batch'; buf: ArrayBuffer; used: number; count: number; at: number }
   /** nothing read by `at` is still to come (sent when the reader has had nothing to send) */
   | { type: 'mark'; at: number }
   | { type: 'end' };

@@ -51,7 +51,7 @@ export class ReaderInputs {
     if (m.type === 'batch') {
       const port = this.ports[k];
       const buf = m.buf;
-      this.merge.push(k, buf, m.used, () =>
+      this.merge.push(k, buf, m.used, m.count, () =>
         port.postMessage({ type: 'ack', buf } satisfies AckMessage, [buf]),
       );
       this.merge.advance(k, m.at);

@@ -57,15 +57,18 @@ export class DatagramMerge {
     this.upTo = new Float64Array(inputs).fill(Number.NEGATIVE_INFINITY);
   }
 
-  /** A batch from input `k` (its records in arrival order); `done` once all are delivered. */
-  push(k: number, buf: ArrayBuffer, used: number, done: () => void): void {
+  /**
+   * A batch from input `k` (its `count` records in arrival order); `done` once all are
+   * delivered.
+   */
+  push(k: number, buf: ArrayBuffer, used: number, count: number, done: () => void): void {
     if (used === 0) {
       done();
       return;
     }
     const dv = new DataView(buf);
     this.queues[k].push({ u8: new Uint8Array(buf), dv, used, at: 0, order: dv.getFloat64(16), done });
-    this.held += countRecords(dv, used);
+    this.held += count;
   }
 
   /** Input `k` has sent everything it read up to `at`. */
@@ -130,11 +133,4 @@ export class DatagramMerge {
       }
     }
   }
-}
-
-function countRecords(dv: DataView, used: number): number {
-  const r = new DatagramRecord();
-  let n = 0;
-  for (let o = 0; o < used; n++) o = readRecord(dv, o, r);
-  return n;
 }

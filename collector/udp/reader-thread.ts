@@ -83,9 +83,10 @@ function send(k: number, full: boolean): void {
   }
   w.inFlight++;
   const b = w.take();
-  outputs[k].postMessage({ type: 'batch', buf: b.buf, used: b.used, at: now() } satisfies InputMessage, [
-    b.buf,
-  ]);
+  outputs[k].postMessage(
+    { type: 'batch', buf: b.buf, used: b.used, count: b.count, at: now() } satisfies InputMessage,
+    [b.buf],
+  );
   lastSent[k] = Date.now();
 }
 

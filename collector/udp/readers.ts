@@ -1,28 +1,27 @@
 /**
- * A UDP socket read by several threads: the intake's way past one core per socket on
- * Node 20, whose dgram has no SO_REUSEPORT (`reusePort` arrived in 22.12).
+ * A UDP socket read by reader threads, which hand the datagrams to consumers in batches:
+ * the intake's way past one core per socket on Node 20.
  *
- * The first reader thread binds the socket; the others open the same descriptor
- * (`bind({ fd })`, the fd found through /proc: socket-fd.ts), so all of them wait on one
- * kernel queue and whichever is free takes the next datagrams (libuv reads up to 32 per
- * wakeup) — busy readers leave the work to idle ones, nothing is pinned. The kernel drop
- * count stays that of one socket. Datagrams carry no affinity to a reader (SO_REUSEPORT
- * would hash by source; here each datagram goes to whoever reads first), so each reader
- * forwards every datagram to the consumer that owns its exporter — the shard its key
- * picks (default: the sender's address) — over a channel per (reader, shard), and the
- * consumer merges its inputs back into arrival order (merge.ts). Readers know nothing of
- * the protocol: a consumer gets bytes, sender and arrival time.
+ * recvmmsg (the default, recvmmsg.ts): this thread binds a socket per reader and each
+ * reader reads 64 datagrams a call from its own. Several readers' sockets are one
+ * SO_REUSEPORT group, as goflow2 and Akvorado open one per worker: the kernel hashes each
+ * sender to one socket, so an exporter stays with one reader, in order.
  *
- * Like goflow2 (utils/udp.go: receiver goroutines feeding decoders through a bounded
- * queue, drops counted when it is full) the reading and decoding are apart and bounded;
- * unlike goflow2 and Akvorado (one SO_REUSEPORT socket per worker; Akvorado also counts
- * drops per datagram with SO_RXQ_OVFL and warns when rmem_max capped SO_RCVBUF) the
- * sockets are one, so the shard, not the kernel's hash, keeps an exporter in one place.
+ * dgram (the fall back): the first reader thread binds the socket; the others open the
+ * same descriptor (`bind({ fd })`, the fd found through /proc: socket-fd.ts), so all of
+ * them wait on one kernel queue and whichever is free takes the next datagrams (libuv
+ * reads up to 32 per wakeup). One descriptor shared by threads means every reader's handle
+ * closes it when it goes: `close()` stops all readers together, so the window in which the
+ * number could be reused by another open() and closed again is the few milliseconds
+ * between their exits.
  *
- * One descriptor shared by threads means every reader's handle closes it when it goes:
- * `close()` stops all readers together (the first close shuts the socket, the others find
- * it closed), so the window in which the number could be reused by another open() and
- * closed again is the few milliseconds between their exits.
+ * Either way a datagram may reach any reader, so each reader forwards every datagram to
+ * the consumer that owns its exporter — the shard its key picks (default: the sender's
+ * address) — over a channel per (reader, shard), and the consumer merges its inputs back
+ * into arrival order (merge.ts). Readers know nothing of the protocol: a consumer gets
+ * bytes, sender and arrival time. Like goflow2 (utils/udp.go: receiver goroutines feeding
+ * decoders through a bounded queue, drops counted when it is full) the reading and
+ * decoding are apart and bounded.
  */
 
 import { readFile } from 'node:fs/promises';
@@ -42,10 +41,19 @@ import { foreignSharers } from './socket-fd.js';
 export const Stat = { datagrams: 0, bytes: 1, overloadDrops: 2, socketErrors: 3, stopDrops: 4 } as const;
 export const STAT_FIELDS = 5;
 /**
- * Batches one reader may have unacknowledged per shard: a consumer holds ~HOLD_MS of
- * 1 ms batches for its merge, and a burst fills 256 KiB ones (64 of them: 16 MiB).
+ * Batches of 256 KiB one reader may have unacknowledged, over all its shards (64 MiB):
+ * what carries a consumer through a stall. A flow window closing (the flow table emits
+ * and the output formats every flow of it) stopped the decoding for 100–300 ms; at
+ * 120,000 datagrams/s of 1.1 KB that is up to 40 MB. With 64 batches (16 MiB) bench:udp
+ * lost 2.6–34k datagrams of 1.2M at those moments. The memory is taken only while a
+ * consumer is behind: a reader keeps 4 spare batches a shard.
  */
-export const READER_MAX_IN_FLIGHT = 64;
+export const READER_BATCHES = 256;
+
+/** Batches one reader may have unacknowledged per shard (16 at least). */
+export function maxInFlight(shards: number): number {
+  return Math.max(16, Math.floor(READER_BATCHES / shards));
+}
 
 export interface ShardKey {
   /** a module's URL (import.meta.url style) */
@@ -190,7 +198,7 @@ export class UdpReaders {
         outputs,
         key: o.key,
         stats: sab,
-        maxInFlight: o.maxInFlight ?? READER_MAX_IN_FLIGHT,
+        maxInFlight: o.maxInFlight ?? maxInFlight(o.shards),
       };
       const w = new Worker(new URL('./reader-thread.js', import.meta.url), {
         workerData: init,

@@ -8,15 +8,14 @@ import { BatchWriter, type DatagramRecord } from '../../collector/udp/batch.js';
 import { DatagramMerge } from '../../collector/udp/merge.js';
 
 /** A batch of records whose payload is their order number (u32), stamped with that order. */
-function batch(orders: number[]): { buf: ArrayBuffer; used: number } {
+function batch(orders: number[]): { buf: ArrayBuffer; used: number; count: number } {
   const w = new BatchWriter();
   for (const o of orders) {
     const msg = new Uint8Array(4);
     new DataView(msg.buffer).setUint32(0, o);
     w.append(msg, o * 1000, o, 4, new Uint8Array([10, 0, 0, 1]), 6343);
   }
-  const { buf, used } = w.take();
-  return { buf, used };
+  return w.take();
 }
 
 function collect(inputs: number, stall = 1e9) {
@@ -27,7 +26,7 @@ function collect(inputs: number, stall = 1e9) {
   });
   const push = (k: number, orders: number[], id: number) => {
     const b = batch(orders);
-    m.push(k, b.buf, b.used, () => done.push(id));
+    m.push(k, b.buf, b.used, b.count, () => done.push(id));
   };
   return { m, got, done, push };
 }
