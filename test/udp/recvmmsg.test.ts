@@ -7,7 +7,14 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AckMessage, DatagramRecord, type InputMessage, readRecord } from '../../collector/udp/batch.js';
+import {
+  type AckMessage,
+  BATCH_BYTES,
+  DatagramRecord,
+  type InputMessage,
+  readRecord,
+  recordSize,
+} from '../../collector/udp/batch.js';
 import {
   closeUdpSocket,
   MmsgReceiver,
@@ -248,5 +255,51 @@ describe('several recvmmsg readers: an SO_REUSEPORT socket each', () => {
       expect(new Set(list.map(([k]) => k)).size).toBe(1);
     }
     expect(readers.perReader().filter((n) => n > 0).length).toBeGreaterThan(1);
+  });
+});
+
+describe('a consumer that does not keep up', () => {
+  it('batches beyond maxInFlight are dropped and counted (overloadDrops), a partial one waits; nothing vanishes', async () => {
+    const { UdpReaders } = await builtReaders();
+    const readers = await UdpReaders.open({
+      host: '127.0.0.1',
+      port: 0,
+      readers: 1,
+      shards: 1,
+      recvBufferSize: 8 << 20,
+      method: 'recvmmsg',
+      maxInFlight: 2,
+    });
+    const [input] = readers.inputsOf(0);
+    let delivered = 0;
+    const held: ArrayBuffer[] = [];
+    input.on('message', (m: InputMessage) => {
+      if (m.type !== 'batch') return;
+      delivered += m.count;
+      // acknowledged only at the end: the reader has 2 batches out and no more room
+      held.push(m.buf);
+    });
+    const tx = await sender('udp4', '127.0.0.1');
+    const N = 1500;
+    const sent: Promise<void>[] = [];
+    for (let i = 0; i < N; i++) sent.push(send(tx, Buffer.alloc(1200, 1), readers.port, '127.0.0.1'));
+    await Promise.all(sent);
+    await readers.drain();
+    const t = readers.totals;
+    // a batch holds `per` of these: two were sent (the first may have gone out part full),
+    // the rest dropped a full batch at a time, and the last, part full, waits for an
+    // acknowledgement
+    const per = Math.floor(BATCH_BYTES / recordSize(1200));
+    expect(delivered).toBeLessThanOrEqual(2 * per);
+    expect(t.overloadDrops % per).toBe(0);
+    expect(t.overloadDrops).toBeGreaterThan(0);
+    expect(N - delivered - t.overloadDrops).toBeLessThan(per);
+    // an acknowledgement sends the waiting batch
+    for (const buf of held.splice(0)) input.postMessage({ type: 'ack', buf } satisfies AckMessage, [buf]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(delivered + readers.totals.overloadDrops).toBe(N);
+    await readers.close();
+    input.close();
+    expect(readers.totals.datagrams).toBe(N);
   });
 });
