@@ -5,14 +5,16 @@
  *   descheduled or busy flushing a window; what the kernel granted (Linux caps SO_RCVBUF at
  *   net.core.rmem_max, 4 MiB on this Debian, then doubles it for bookkeeping) is reported
  *   in `recvBufferSize`, and `receiveBufferText` says when the cap cut it. bench:udp at
- *   100k datagrams/s: with 8 MiB granted the kernel dropped 31–72k of 800k; with 128 MiB
- *   (rmem_max raised) none.
+ *   100k datagrams/s with dgram reader threads: with 8 MiB granted the kernel dropped
+ *   31–72k of 800k; with 128 MiB (rmem_max raised) none. recvmmsg readers drop none at
+ *   120k/s with 8 MiB.
  * - Nothing lost silently: datagrams the process could not keep up with overflow the
  *   socket's buffer and the kernel drops them; `kernelDrops()` reads that count for this
  *   socket from /proc/net/udp (udp6), the `drops` column. Datagrams decoded badly are
  *   counted by the intake, and gaps in the agents' sequence numbers show up as loss there.
  * - This listener is the `--sflow-readers 0` path: dgram in the caller's thread, one socket
- *   event per datagram (about 35k/s with decoding on the 2-core VM). The default reads in
+ *   event per datagram (bench:udp: 67k of 120k/s received, with decoding, on the 2-core
+ *   VM). The default reads in
  *   a reader thread with recvmmsg (collector/udp/readers.ts).
  */
 import { createSocket, type Socket } from 'node:dgram';
