@@ -23,10 +23,26 @@ import {
 } from '../../collector/udp/recvmmsg.js';
 import { ensureBuilt } from '../cli/helpers.js';
 
+type ReadersModule = typeof import('../../collector/udp/readers.js');
+
 /** The built readers: their threads run dist/'s reader-thread.js, as in service. */
-async function builtReaders(): Promise<typeof import('../../collector/udp/readers.js')> {
+async function builtReaders(): Promise<ReadersModule> {
   await ensureBuilt();
   return import(new URL('../../dist/collector/udp/readers.js', import.meta.url).href);
+}
+
+/** recvmmsg readers on a free loopback port, one shard. */
+async function openReaders(readers: number, maxInFlight?: number) {
+  const { UdpReaders } = await builtReaders();
+  return UdpReaders.open({
+    host: '127.0.0.1',
+    port: 0,
+    readers,
+    shards: 1,
+    recvBufferSize: 8 << 20,
+    method: 'recvmmsg',
+    maxInFlight,
+  });
 }
 
 const opened: number[] = [];
@@ -134,15 +150,7 @@ describe('recvmmsg socket', () => {
 
 describe('UdpReaders through recvmmsg', () => {
   it('bursts beyond one call’s 64 datagrams: every datagram reaches the consumer once, in order, also what was queued at close', async () => {
-    const { UdpReaders } = await builtReaders();
-    const readers = await UdpReaders.open({
-      host: '127.0.0.1',
-      port: 0,
-      readers: 1,
-      shards: 1,
-      recvBufferSize: 8 << 20,
-      method: 'recvmmsg',
-    });
+    const readers = await openReaders(1);
     expect(readers.method).toBe('recvmmsg');
     const [input] = readers.inputsOf(0);
     const seen: number[] = [];
@@ -209,15 +217,7 @@ describe('several recvmmsg readers: an SO_REUSEPORT socket each', () => {
   });
 
   it('twelve senders over three readers: each sender read by one reader, in order; more than one reader used', async () => {
-    const { UdpReaders } = await builtReaders();
-    const readers = await UdpReaders.open({
-      host: '127.0.0.1',
-      port: 0,
-      readers: 3,
-      shards: 1,
-      recvBufferSize: 8 << 20,
-      method: 'recvmmsg',
-    });
+    const readers = await openReaders(3);
     const rec = new DatagramRecord();
     /** per sender port: [reader index, number] in delivery order */
     const got = new Map<number, [number, number][]>();
@@ -260,16 +260,7 @@ describe('several recvmmsg readers: an SO_REUSEPORT socket each', () => {
 
 describe('a consumer that does not keep up', () => {
   it('batches beyond maxInFlight are dropped and counted (overloadDrops), a partial one waits; nothing vanishes', async () => {
-    const { UdpReaders } = await builtReaders();
-    const readers = await UdpReaders.open({
-      host: '127.0.0.1',
-      port: 0,
-      readers: 1,
-      shards: 1,
-      recvBufferSize: 8 << 20,
-      method: 'recvmmsg',
-      maxInFlight: 2,
-    });
+    const readers = await openReaders(1, 2);
     const [input] = readers.inputsOf(0);
     let delivered = 0;
     const held: ArrayBuffer[] = [];
