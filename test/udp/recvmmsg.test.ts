@@ -6,6 +6,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import type { MessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type AckMessage,
@@ -29,6 +30,23 @@ type ReadersModule = typeof import('../../collector/udp/readers.js');
 async function builtReaders(): Promise<ReadersModule> {
   await ensureBuilt();
   return import(new URL('../../dist/collector/udp/readers.js', import.meta.url).href);
+}
+
+/** Resolves once `cond` holds (checked every 10 ms; fails after 5 s, naming `what`). */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (const end = performance.now() + 5000; !cond(); ) {
+    if (performance.now() > end) throw new Error(`not within 5 s: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Resolves when a reader's channel says it sends no more. */
+function ended(input: MessagePort): Promise<void> {
+  return new Promise((resolve) =>
+    input.on('message', (m: InputMessage) => {
+      if (m.type === 'end') resolve();
+    }),
+  );
 }
 
 /** recvmmsg readers on a free loopback port, one shard. */
@@ -178,8 +196,9 @@ describe('UdpReaders through recvmmsg', () => {
     }
     // all in the socket's queue or read; the last ones still queued when close() begins
     await Promise.all(sent);
+    const end = ended(input);
     await readers.close();
-    await new Promise((r) => setTimeout(r, 50));
+    await end;
     input.close();
     const t = readers.totals;
     // whatever the readers did not read before they stopped was counted at close
@@ -244,9 +263,10 @@ describe('several recvmmsg readers: an SO_REUSEPORT socket each', () => {
       }
     }
     await Promise.all(sent);
-    await readers.drain();
+    await until(() => readers.totals.datagrams === 1200, 'all 1200 read');
+    const end = Promise.all(readers.inputsOf(0).map(ended));
     await readers.close();
-    await new Promise((r) => setTimeout(r, 50));
+    await end;
     for (const input of readers.inputsOf(0)) input.close();
     expect(readers.totals.datagrams).toBe(1200);
     for (const tx of txs) {
@@ -275,7 +295,7 @@ describe('a consumer that does not keep up', () => {
     const sent: Promise<void>[] = [];
     for (let i = 0; i < N; i++) sent.push(send(tx, Buffer.alloc(1200, 1), readers.port, '127.0.0.1'));
     await Promise.all(sent);
-    await readers.drain();
+    await until(() => readers.totals.datagrams === N && held.length === 2, 'all read, two batches out');
     const t = readers.totals;
     // a batch holds `per` of these: two were sent (the first may have gone out part full),
     // the rest dropped a full batch at a time, and the last, part full, waits for an
@@ -287,10 +307,31 @@ describe('a consumer that does not keep up', () => {
     expect(N - delivered - t.overloadDrops).toBeLessThan(per);
     // an acknowledgement sends the waiting batch
     for (const buf of held.splice(0)) input.postMessage({ type: 'ack', buf } satisfies AckMessage, [buf]);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(delivered + readers.totals.overloadDrops).toBe(N);
+    await until(() => delivered + readers.totals.overloadDrops === N, 'delivered + dropped = sent');
     await readers.close();
     input.close();
     expect(readers.totals.datagrams).toBe(N);
+  });
+});
+
+describe('PODWIRE_UDP_RECEIVE', () => {
+  const saved = process.env.PODWIRE_UDP_RECEIVE;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.PODWIRE_UDP_RECEIVE;
+    else process.env.PODWIRE_UDP_RECEIVE = saved;
+  });
+
+  it('chooses the method, names it on the start line, and refuses anything else', async () => {
+    const { defaultReceiveMethod, readerThreadsText } = await import('../../collector/udp/readers.js');
+    delete process.env.PODWIRE_UDP_RECEIVE;
+    expect(defaultReceiveMethod()).toBe('recvmmsg');
+    expect(readerThreadsText(2)).toBe('2 reader threads (recvmmsg)');
+    process.env.PODWIRE_UDP_RECEIVE = 'dgram';
+    expect(defaultReceiveMethod()).toBe('dgram');
+    expect(readerThreadsText(1)).toBe('1 reader threads (dgram: PODWIRE_UDP_RECEIVE=dgram)');
+    process.env.PODWIRE_UDP_RECEIVE = 'recvmmsg';
+    expect(defaultReceiveMethod()).toBe('recvmmsg');
+    process.env.PODWIRE_UDP_RECEIVE = 'epoll';
+    expect(() => defaultReceiveMethod()).toThrow('PODWIRE_UDP_RECEIVE is recvmmsg or dgram, not epoll');
   });
 });
