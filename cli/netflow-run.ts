@@ -12,9 +12,8 @@ import type { FlowBatch } from '../collector/flows/flow-table.js';
 import { LocalNetflow, type NetflowTotals } from '../collector/netflow/engine.js';
 import { defaultNetflowReaders, type NetflowInput, openNetflowInput } from '../collector/netflow/readers.js';
 import { STATE_FILE } from '../collector/netflow/state-file.js';
-import { receiveBufferText } from '../collector/sflow/listener.js';
+import { listeningLine } from '../collector/sflow/listener.js';
 import type { PointNames } from '../collector/sflow/observation.js';
-import { readerThreadsText } from '../collector/udp/readers.js';
 import { loadInventoryArg } from './capture-run.js';
 import { ExitCode, parseNetflowAddress, UserError } from './errors.js';
 import { tickUntilStopped } from './run-until.js';
@@ -93,8 +92,7 @@ export async function runNetflow(
   }
   if (!o.quiet) {
     process.stderr.write(
-      `podwire: listening for NetFlow/IPFIX on ${o.netflow} (${receiveBufferText(input.recvBufferSize)})` +
-        `${readers > 0 ? `; ${readerThreadsText(readers)}` : ''}\n`,
+      `${listeningLine('NetFlow/IPFIX', o.netflow, input.recvBufferSize, [input.readersText])}\n`,
     );
   }
   await tickUntilStopped((t) => engine.tick(t), signal, o.durationSeconds);

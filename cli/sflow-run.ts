@@ -8,12 +8,11 @@
 import { EndpointIndex } from '../collector/attribution/endpoint-index.js';
 import type { FlowBatch } from '../collector/flows/flow-table.js';
 import { LocalSflow, type SflowEngine, type SflowTotals } from '../collector/sflow/engine.js';
-import { receiveBufferText, SflowListener } from '../collector/sflow/listener.js';
+import { listeningLine, SflowListener } from '../collector/sflow/listener.js';
 import type { PointNames } from '../collector/sflow/observation.js';
 import { defaultSflowReaders, openSflowReaders } from '../collector/sflow/readers.js';
 import { SflowWorkerPool } from '../collector/sflow/workers.js';
-import type { UdpReaders } from '../collector/udp/readers.js';
-import { readerThreadsText } from '../collector/udp/readers.js';
+import { UdpReaders } from '../collector/udp/readers.js';
 import { loadInventoryArg } from './capture-run.js';
 import { ExitCode, parseListenAddress, UserError } from './errors.js';
 import { tickUntilStopped } from './run-until.js';
@@ -94,13 +93,10 @@ export async function runSflow(
   onNames?.(engine.names);
   if (!o.quiet) {
     const threads = [
-      readers > 0 ? readerThreadsText(readers) : '',
+      listener instanceof UdpReaders ? listener.threadsText : '',
       workers > 0 ? `${workers} intake workers` : '',
-    ].filter((x) => x !== '');
-    process.stderr.write(
-      `podwire: listening for sFlow on ${o.sflow} (${receiveBufferText(listener.recvBufferSize)})` +
-        `${threads.length > 0 ? `; ${threads.join(', ')}` : ''}\n`,
-    );
+    ];
+    process.stderr.write(`${listeningLine('sFlow', o.sflow, listener.recvBufferSize, threads)}\n`);
   }
   await tickUntilStopped((t) => engine.tick(t), signal, o.durationSeconds);
   // datagrams already queued on the socket are read before it closes

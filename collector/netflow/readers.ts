@@ -31,7 +31,8 @@ export interface NetflowInput {
   /** kernel drops, and the reader threads' own drops */
   readonly reader: SocketReader;
   readonly recvBufferSize: number;
-  readonly readers: number;
+  /** how reader threads read it ("N reader threads (recvmmsg)"; '': the caller's thread reads) */
+  readonly readersText: string;
   /** datagrams each reader thread read (none: the caller's thread reads) */
   perReader(): number[] | undefined;
   /** datagrams read and dropped by the reader threads (the intake behind; or while stopping) */
@@ -61,7 +62,7 @@ export async function openNetflowInput(o: {
     return {
       reader: l,
       recvBufferSize: l.recvBufferSize,
-      readers: 0,
+      readersText: '',
       perReader: () => undefined,
       overloadDrops: () => 0,
       drain: () => l.drain(),
@@ -82,7 +83,7 @@ export async function openNetflowInput(o: {
   return {
     reader: r,
     recvBufferSize: r.recvBufferSize,
-    readers: o.readers,
+    readersText: r.threadsText,
     perReader: () => r.perReader(),
     overloadDrops: () => r.totals.overloadDrops + r.totals.stopDrops,
     drain: () => r.drain(),

@@ -21,6 +21,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
+import { udpPortLines } from '../udp/socket-fd.js';
 
 export const DEFAULT_SFLOW_PORT = 6343;
 export const DEFAULT_RECV_BUFFER = 64 * 1024 * 1024;
@@ -40,6 +41,23 @@ export function receiveBufferText(granted: number, asked = DEFAULT_RECV_BUFFER):
   return (
     `receive buffer ${granted} bytes` +
     (capped ? `, capped by net.core.rmem_max ${max}: for bursts, sysctl -w net.core.rmem_max=${asked}` : '')
+  );
+}
+
+/**
+ * The line that says a UDP intake is ready: `podwire: listening for WHAT on LISTEN
+ * (receive buffer …)`, then how it is read (`; 1 reader threads (recvmmsg), …`).
+ */
+export function listeningLine(
+  what: string,
+  listen: string,
+  recvBufferSize: number,
+  threads: string[],
+): string {
+  const t = threads.filter((x) => x !== '');
+  return (
+    `podwire: listening for ${what} on ${listen} (${receiveBufferText(recvBufferSize)})` +
+    (t.length > 0 ? `; ${t.join(', ')}` : '')
   );
 }
 
@@ -143,20 +161,10 @@ export class SflowListener {
 }
 
 /**
- * The `drops` column of the /proc/net/udp{,6} lines whose local port is `port` (summed;
- * null when no line matches). Lines: `sl local_address rem_address st tx_queue:rx_queue
- * tr:tm->when retrnsmt uid timeout inode ref pointer drops`, addresses as HEX:PORT.
+ * The `drops` column of the /proc/net/udp{,6} lines whose local port is `port` (summed
+ * over every socket on it; null when no line matches).
  */
 export function dropsForPort(text: string, port: number): number | null {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  let found = false;
-  let drops = 0;
-  for (const line of text.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 13) continue;
-    if (f[1].split(':')[1] !== hexPort) continue;
-    found = true;
-    drops += Number(f[f.length - 1]) || 0;
-  }
-  return found ? drops : null;
+  const lines = udpPortLines(text, port);
+  return lines.length === 0 ? null : lines.reduce((n, f) => n + (Number(f[f.length - 1]) || 0), 0);
 }

@@ -47,7 +47,8 @@ export interface SflowInput {
   /** for the metrics: kernel drops, and the reader threads' own drops */
   readonly reader: SocketReader;
   readonly recvBufferSize: number;
-  readonly readers: number;
+  /** how reader threads read it ("N reader threads (recvmmsg)"; '': this thread reads) */
+  readonly readersText: string;
   /** Reads what is queued on the socket, stops reading, and delivers all that was read. */
   close(): Promise<void>;
 }
@@ -74,7 +75,7 @@ export async function openSflowInput(o: {
     return {
       reader: l,
       recvBufferSize: l.recvBufferSize,
-      readers: 0,
+      readersText: '',
       close: async () => {
         await l.drain();
         await l.close();
@@ -88,7 +89,7 @@ export async function openSflowInput(o: {
   return {
     reader: r,
     recvBufferSize: r.recvBufferSize,
-    readers: o.readers,
+    readersText: r.threadsText,
     close: async () => {
       await r.drain();
       await r.close();

@@ -46,11 +46,15 @@ export function readRecord(dv: DataView, o: number, r: DatagramRecord): number {
   return o + recordSize(r.length);
 }
 
+/** The text form of an address of `family` (4, 6; else '') whose bytes start at u8[a]. */
+export function addressText(u8: Uint8Array, a: number, family: number): string {
+  if (family === 4) return `${u8[a]}.${u8[a + 1]}.${u8[a + 2]}.${u8[a + 3]}`;
+  return family === 6 ? ipv6ToString(u8, a) : '';
+}
+
 /** The text form of a record's sender ('' when unknown). */
 export function senderAddress(u8: Uint8Array, r: DatagramRecord): string {
-  const a = r.addressOffset;
-  if (r.family === 4) return `${u8[a]}.${u8[a + 1]}.${u8[a + 2]}.${u8[a + 3]}`;
-  return r.family === 6 ? ipv6ToString(u8, a) : '';
+  return addressText(u8, r.addressOffset, r.family);
 }
 
 /** A batch being filled for one destination, with its spare buffers and in-flight count. */

@@ -10,8 +10,8 @@
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { ipv6ToString, parseIpv4, parseIpv6 } from '../decode/addr.js';
-import { type AckMessage, BatchWriter, type InputMessage } from './batch.js';
+import { parseIpv4, parseIpv6 } from '../decode/addr.js';
+import { type AckMessage, addressText, BatchWriter, type InputMessage } from './batch.js';
 import { type ReaderInit, type ReaderReply, STAT_FIELDS, Stat } from './readers.js';
 import { MmsgReceiver } from './recvmmsg.js';
 import { socketFd } from './socket-fd.js';
@@ -52,10 +52,6 @@ function sender(address: string): Sender {
     senders.set(address, s);
   }
   return s;
-}
-
-function addressText(addr: Uint8Array, family: number): string {
-  return family === 4 ? `${addr[0]}.${addr[1]}.${addr[2]}.${addr[3]}` : ipv6ToString(addr);
 }
 
 type KeyFn = (msg: Uint8Array, sender: string) => number;
@@ -147,7 +143,7 @@ function take(
   const k =
     n === 1
       ? 0
-      : ((key === null ? addressHash(addr) : key(msg, text ?? addressText(addr, family))) >>> 0) % n;
+      : ((key === null ? addressHash(addr) : key(msg, text ?? addressText(addr, 0, family))) >>> 0) % n;
   const w = writers[k];
   if (!w.fits(msg.length)) send(k, true);
   w.append(msg, tUs, order, family, addr, port);
@@ -255,6 +251,9 @@ parent.on('message', (m: { type: 'stop' }) => {
     // after, when it closes the socket
     while (drain(receiver) > 0);
     watch?.close();
+    // the slots are native memory (koffi.alloc), not the thread's heap: freed by hand
+    receiver.free();
+    receiver = null;
   }
   stopping = true;
   flushAll();

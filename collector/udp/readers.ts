@@ -84,8 +84,7 @@ export function defaultReceiveMethod(): ReceiveMethod {
 }
 
 /** The start line's "N reader threads (how they read)". */
-export function readerThreadsText(readers: number): string {
-  const method = defaultReceiveMethod();
+export function readerThreadsText(readers: number, method = defaultReceiveMethod()): string {
   const why = method === 'dgram' ? (recvmmsgUnavailable() ?? 'PODWIRE_UDP_RECEIVE=dgram') : null;
   return `${readers} reader threads (${method}${why === null ? '' : `: ${why}`})`;
 }
@@ -238,6 +237,11 @@ export class UdpReaders {
 
   get readers(): number {
     return this.workers.length;
+  }
+
+  /** "N reader threads (recvmmsg)", or "(dgram: why)": how these readers read */
+  get threadsText(): string {
+    return readerThreadsText(this.readers, this.method);
   }
 
   /** The ports (one per reader) a shard's consumer reads batches from and acknowledges on. */

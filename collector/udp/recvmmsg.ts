@@ -176,9 +176,9 @@ export function closeUdpSocket(fd: number): void {
 
 /**
  * Reads a socket VLEN datagrams per call into fixed slots. After `receive()` returns n,
- * datagram i (< n) is `data[payload(i), + length(i))`, its sender in `names` at
- * `name(i)` (a sockaddr: family at +0 (host order), port at +2, IPv4 address at +4,
- * IPv6 at +8). Everything is valid until the next `receive()`.
+ * datagram i (< n) is `data[payload(i), + length(i))`, its sender's `family(i)`,
+ * `port(i)` and address bytes at `names[address(i)]`. Everything is valid until the next
+ * `receive()`.
  */
 export class MmsgReceiver {
   readonly data: Uint8Array;
@@ -230,10 +230,6 @@ export class MmsgReceiver {
 
   payload(i: number): number {
     return i * SLOT_BYTES;
-  }
-
-  name(i: number): number {
-    return i * NAME;
   }
 
   /** the sender's family, 4 or 6 (a v4-mapped sender of an IPv6 socket is 6, as in dgram) */

@@ -46,7 +46,8 @@ export interface NetflowMirror {
   counters: AttributionCounters;
   flowStats: FlowTableStats;
   recvBufferSize: number;
-  readers: number;
+  /** how reader threads read the socket ('': the main thread reads) */
+  readersText: string;
   tick(nowSec: number): void;
   status(): NetflowStatus;
   stop(): Promise<void>;
@@ -114,7 +115,7 @@ export async function startNetflowMirror(o: NetflowMirrorOptions): Promise<Netfl
     counters: engine.intake.counters,
     flowStats: engine.flowStats,
     recvBufferSize: l.recvBufferSize,
-    readers: l.readers,
+    readersText: l.readersText,
     tick: (nowSec) => engine.tick(nowSec),
     status: () => ({
       listen: o.listen,

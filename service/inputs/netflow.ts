@@ -5,8 +5,7 @@
  */
 
 import { Has } from '../../collector/netflow/types.js';
-import { receiveBufferText } from '../../collector/sflow/listener.js';
-import { readerThreadsText } from '../../collector/udp/readers.js';
+import { listeningLine } from '../../collector/sflow/listener.js';
 import { packetSampleRow } from '../../ingest/sample-rows.js';
 import { netflowStatusLine, startNetflowMirror } from './netflow-mirror.js';
 import type { InputContext, MirrorInput } from './types.js';
@@ -38,10 +37,7 @@ export async function startNetflowInput(ctx: InputContext<NetflowConfig>): Promi
         : undefined,
   });
   packets.adopt({ counters: nf.counters, flowStats: nf.flowStats, names: nf.names });
-  ctx.say(
-    `podwire: listening for NetFlow/IPFIX on ${mirror.listen} (${receiveBufferText(nf.recvBufferSize)})` +
-      (nf.readers > 0 ? `; ${readerThreadsText(nf.readers)}` : ''),
-  );
+  ctx.say(listeningLine('NetFlow/IPFIX', mirror.listen, nf.recvBufferSize, [nf.readersText]));
   ctx.undo.push(() => nf.stop());
   return {
     tick: (_last, nowMs) => nf.tick(nowMs / 1000),

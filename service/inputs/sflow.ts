@@ -6,10 +6,9 @@
 
 import { listenError, parseListenAddress } from '../../cli/errors.js';
 import { LocalSflow } from '../../collector/sflow/engine.js';
-import { receiveBufferText } from '../../collector/sflow/listener.js';
+import { listeningLine } from '../../collector/sflow/listener.js';
 import { registerSflowMetrics } from '../../collector/sflow/metrics.js';
 import { openSflowInput, type SflowInput } from '../../collector/sflow/readers.js';
-import { readerThreadsText } from '../../collector/udp/readers.js';
 import { packetSampleRow } from '../../ingest/sample-rows.js';
 import type { InputContext, MirrorInput } from './types.js';
 
@@ -56,10 +55,7 @@ export async function startSflowInput(ctx: InputContext<SflowMirror>): Promise<M
     listener: () => l.reader,
     reordered: () => engine.reorder?.reordered ?? 0,
   });
-  ctx.say(
-    `podwire: listening for sFlow on ${mirror.listen} (${receiveBufferText(l.recvBufferSize)})` +
-      (l.readers > 0 ? `; ${readerThreadsText(l.readers)}` : ''),
-  );
+  ctx.say(listeningLine('sFlow', mirror.listen, l.recvBufferSize, [l.readersText]));
   // before the flow sink's last flush (undo runs in reverse): read what the socket holds,
   // then emit the intake's open windows
   ctx.undo.push(async () => {
